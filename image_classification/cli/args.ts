@@ -1,0 +1,42 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** parseArgs with a usage line on error, so every CLI fails the same readable way. */
+export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(options: T, usage: string, allowPositionals = false) {
+  try {
+    const parsed = parseArgs({ options, allowPositionals, strict: true });
+    if ((parsed.values as { help?: boolean }).help) {
+      console.log(usage);
+      process.exit(0);
+    }
+    return parsed;
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${usage}`);
+    process.exit(2);
+  }
+}
+
+export function runCli(main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    console.error(`error: ${(error as Error).message}`);
+    process.exit(1);
+  });
+}
+
+/** Runs a stage and records how long it took, for the timing summary every tool prints. */
+export class StageTimer {
+  readonly stages: { name: string; seconds: number }[] = [];
+
+  async time<T>(name: string, work: () => Promise<T> | T): Promise<T> {
+    const started = performance.now();
+    const result = await work();
+    const seconds = (performance.now() - started) / 1000;
+    this.stages.push({ name, seconds });
+    console.error(`[${name}] ${seconds.toFixed(1)} s`);
+    return result;
+  }
+
+  table(): string {
+    const total = this.stages.reduce((a, s) => a + s.seconds, 0);
+    return ['| stage | seconds |', '|---|---:|', ...this.stages.map((s) => `| ${s.name} | ${s.seconds.toFixed(1)} |`), `| total | ${total.toFixed(1)} |`].join('\n');
+  }
+}

@@ -1,0 +1,28 @@
+import { readFile } from 'node:fs/promises';
+import { parseCli, runCli } from './args';
+import { loadPredictor } from './load-model';
+
+const USAGE = `usage: npm run predict -- [--model DIR|model.tar.gz] FILE...
+Classifies each image in-process (no server) and prints one JSON line per file,
+{"file": ..., "predictions": {...}} -- the same predictions object as POST /invocations.`;
+
+runCli(async () => {
+  const { values, positionals } = parseCli({ model: { type: 'string' }, help: { type: 'boolean' } }, USAGE, true);
+  if (positionals.length === 0) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  const predictor = await loadPredictor(values.model);
+  let failed = 0;
+  for (const file of positionals) {
+    try {
+      const [predictions] = await predictor.predict([await readFile(file)]);
+      console.log(JSON.stringify({ file, predictions }));
+    } catch (error) {
+      failed++;
+      console.log(JSON.stringify({ file, error: { message: (error as Error).message } }));
+    }
+  }
+  await predictor.close();
+  process.exitCode = failed ? 1 : 0;
+});

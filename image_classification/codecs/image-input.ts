@@ -1,0 +1,62 @@
+import { BadRequestError } from '../errors';
+
+/** More images than this in one request is refused rather than silently truncated. */
+export const MAX_IMAGES_PER_REQUEST = 64;
+
+export interface DecodedInput {
+  readonly images: Buffer[];
+  /** The client sent a list, so it gets a list back (even of one). */
+  readonly isList: boolean;
+}
+
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+function decodeBase64(value: unknown, where: string): Buffer {
+  if (typeof value !== 'string') throw new BadRequestError(`${where} must be a base64 string`, 'invalid_json');
+  const payload = value.replace(/^data:[^,]*;base64,/, '').replace(/\s+/g, '');
+  if (payload.length === 0 || !BASE64.test(payload)) {
+    throw new BadRequestError(`${where} is not valid base64`, 'invalid_base64');
+  }
+  return Buffer.from(payload, 'base64');
+}
+
+/** TF-Serving style `{"b64": "..."}` instances are accepted besides bare strings. */
+function decodeItem(item: unknown, where: string): Buffer {
+  if (typeof item === 'object' && item !== null && 'b64' in item) return decodeBase64(item.b64, `${where}.b64`);
+  return decodeBase64(item, where);
+}
+
+function decodeList(items: unknown[], where: string): DecodedInput {
+  if (items.length === 0) throw new BadRequestError(`${where} is an empty list`, 'invalid_json');
+  if (items.length > MAX_IMAGES_PER_REQUEST) {
+    throw new BadRequestError(`${where} holds ${items.length} images; at most ${MAX_IMAGES_PER_REQUEST} per request`, 'too_many_images');
+  }
+  return { images: items.map((item, i) => decodeItem(item, `${where}[${i}]`)), isList: true };
+}
+
+/**
+ * JSON bodies: a base64 string, a list of them, or an object with `image` (one),
+ * `images` or `instances` (a list). Data-URL prefixes are tolerated.
+ */
+export function decodeJsonImages(body: Buffer): DecodedInput {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new BadRequestError(`the body is not valid JSON (${(error as Error).message})`, 'invalid_json');
+  }
+  if (typeof parsed === 'string') return { images: [decodeBase64(parsed, 'body')], isList: false };
+  if (Array.isArray(parsed)) return decodeList(parsed, 'body');
+  if (typeof parsed === 'object' && parsed !== null) {
+    const record = parsed as Record<string, unknown>;
+    if ('image' in record) return { images: [decodeItem(record.image, 'image')], isList: false };
+    for (const key of ['images', 'instances']) {
+      const value = record[key];
+      if (Array.isArray(value)) return decodeList(value, key);
+    }
+  }
+  throw new BadRequestError(
+    'JSON bodies must be a base64 string, a list of them, or {"image": "<base64>"} / {"images": [...]} / {"instances": [...]}',
+    'invalid_json',
+  );
+}

@@ -1,0 +1,63 @@
+import os from 'node:os';
+import { z } from 'zod';
+
+/**
+ * Every setting the server reads, parsed once from the environment into one typed object.
+ * Names follow the SageMaker Inference Toolkit / MMS conventions so an existing endpoint
+ * configuration carries over unchanged.
+ */
+
+const positiveInt = z.coerce.number().int().positive();
+const positiveNumber = z.coerce.number().positive();
+
+const schema = z.object({
+  port: positiveInt.max(65535),
+  workers: positiveInt,
+  timeoutSeconds: positiveNumber,
+  maxPayloadMb: positiveNumber,
+  modelDir: z.string().min(1).optional(),
+  inferenceDevice: z.enum(['auto', 'cpu', 'gpu']),
+  ortIntraOpThreads: positiveInt,
+  maxImagePixels: positiveInt,
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+});
+
+export type Config = z.infer<typeof schema> & { readonly maxPayloadBytes: number };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+/** First variable that is set and not blank, so `VAR=` in a compose file means "unset". */
+function firstSet(env: Env, ...names: string[]): string | undefined {
+  for (const name of names) {
+    const value = env[name]?.trim();
+    if (value) return value;
+  }
+  return undefined;
+}
+
+export function loadConfig(env: Env = process.env, cores = os.availableParallelism()): Config {
+  const workersRaw = firstSet(env, 'SAGEMAKER_MODEL_SERVER_WORKERS', 'MODEL_SERVER_WORKERS');
+  const workers = workersRaw ?? String(cores);
+  const raw = {
+    port: firstSet(env, 'SAGEMAKER_BIND_TO_PORT') ?? 8080,
+    workers,
+    timeoutSeconds: firstSet(env, 'SAGEMAKER_MODEL_SERVER_TIMEOUT', 'MODEL_SERVER_TIMEOUT') ?? 60,
+    maxPayloadMb: firstSet(env, 'SAGEMAKER_MAX_PAYLOAD_IN_MB') ?? 6,
+    modelDir: firstSet(env, 'SM_MODEL_DIR'),
+    inferenceDevice: (firstSet(env, 'INFERENCE_DEVICE') ?? 'auto').toLowerCase(),
+    // Workers x ORT threads should not exceed the cores: oversubscription costs more than it gives.
+    ortIntraOpThreads: firstSet(env, 'ORT_INTRA_OP_THREADS') ?? Math.max(1, Math.floor(cores / Number(workers))),
+    maxImagePixels: firstSet(env, 'MAX_IMAGE_PIXELS') ?? 64_000_000,
+    logLevel: (firstSet(env, 'LOG_LEVEL') ?? 'info').toLowerCase(),
+  };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return { ...parsed.data, maxPayloadBytes: Math.floor(parsed.data.maxPayloadMb * 1024 * 1024) };
+}

@@ -1,0 +1,118 @@
+/**
+ * One error hierarchy for everything a request can fail with. Each class carries its HTTP
+ * status and a stable machine-readable code; `toHttpError` is the single place that maps
+ * anything thrown to what the client sees, so internals never leak.
+ */
+export class InferenceError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class BadRequestError extends InferenceError {
+  constructor(message: string, code = 'bad_request', options?: ErrorOptions) {
+    super(400, code, message, options);
+  }
+}
+
+export class InvalidImageError extends BadRequestError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'invalid_image', options);
+  }
+}
+
+export class ImageTooLargeError extends BadRequestError {
+  constructor(message: string) {
+    super(message, 'image_too_large');
+  }
+}
+
+export class PayloadTooLargeError extends InferenceError {
+  constructor(limitBytes: number) {
+    super(413, 'payload_too_large', `request body exceeds the limit of ${limitBytes} bytes`);
+  }
+}
+
+export class UnsupportedMediaTypeError extends InferenceError {
+  constructor(contentType: string, supported: readonly string[]) {
+    super(415, 'unsupported_media_type', `Content-Type '${contentType}' is not supported; use one of: ${supported.join(', ')}`);
+  }
+}
+
+export class NotAcceptableError extends InferenceError {
+  constructor(accept: string, available: readonly string[]) {
+    super(406, 'not_acceptable', `cannot answer with Accept '${accept}'; available: ${available.join(', ')}`);
+  }
+}
+
+export class NotFoundError extends InferenceError {
+  constructor(message = 'not found') {
+    super(404, 'not_found', message);
+  }
+}
+
+export class MethodNotAllowedError extends InferenceError {
+  constructor(method: string, allowed: readonly string[]) {
+    super(405, 'method_not_allowed', `method ${method} is not allowed here; use ${allowed.join(', ')}`);
+  }
+}
+
+export class RequestTimeoutError extends InferenceError {
+  constructor(seconds: number) {
+    super(504, 'timeout', `inference did not finish within ${seconds} s`);
+  }
+}
+
+export class ModelNotReadyError extends InferenceError {
+  constructor() {
+    super(503, 'model_not_ready', 'the model is not loaded yet');
+  }
+}
+
+export class InternalError extends InferenceError {
+  constructor(options?: ErrorOptions) {
+    super(500, 'internal_error', 'internal server error', options);
+  }
+}
+
+export interface HttpErrorBody {
+  error: { code: string; message: string };
+}
+
+/** Statuses that body-parser / multer / http-errors attach to what they throw. */
+function statusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const status = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** Map anything thrown while handling a request to a client-safe typed error. */
+export function toHttpError(error: unknown, limits: { maxPayloadBytes: number }): InferenceError {
+  if (error instanceof InferenceError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'LIMIT_FILE_SIZE' || code === 'LIMIT_FIELD_VALUE' || statusOf(error) === 413) {
+    return new PayloadTooLargeError(limits.maxPayloadBytes);
+  }
+  if (typeof code === 'string' && code.startsWith('LIMIT_')) {
+    return new BadRequestError(`invalid multipart body: ${(error as Error).message}`, 'invalid_multipart');
+  }
+  if (error instanceof Error && error.message.startsWith('Multipart:')) {
+    return new BadRequestError(`invalid multipart body: ${error.message}`, 'invalid_multipart');
+  }
+  const status = statusOf(error);
+  if (status === 400) return new BadRequestError('malformed request body');
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new InferenceError(status, 'bad_request', (error as Error).message);
+  }
+  return new InternalError({ cause: error });
+}
+
+export function errorBody(error: InferenceError): HttpErrorBody {
+  return { error: { code: error.code, message: error.message } };
+}

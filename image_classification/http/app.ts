@@ -1,0 +1,41 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { errorHandler, methodNotAllowed, notFound } from './error-handler';
+import { invocationHandlers } from './invocations';
+import type { ModelState } from './model-state';
+import { requestLog } from './request-log';
+
+export interface AppDependencies {
+  readonly config: Config;
+  readonly state: ModelState;
+  readonly logger: Logger;
+}
+
+/** The worker's HTTP contract: GET /ping and POST /invocations, everything else JSON 404/405. */
+export function createApp({ config, state, logger }: AppDependencies): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use(helmet());
+  app.use(requestLog(logger));
+
+  // /ping never touches the model: it only reports the state the worker is in.
+  app.get('/ping', (_req, res) => {
+    const status = state.status;
+    if (status === 'ready') {
+      res.json({ status: 'healthy', provider: state.predictor!.provider });
+      return;
+    }
+    res.status(503).json({ status, ...(state.failure ? { reason: state.failure } : {}) });
+  });
+  app.all('/ping', methodNotAllowed(['GET']));
+
+  app.post('/invocations', ...invocationHandlers(config, state));
+  app.all('/invocations', methodNotAllowed(['POST']));
+
+  app.use(notFound);
+  app.use(errorHandler(config));
+  return app;
+}

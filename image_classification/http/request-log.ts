@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import pinoHttp from 'pino-http';
+import type { Logger } from '../logger';
+
+/** Request id headers a caller (SageMaker, a load balancer, a client) may already have set. */
+const ID_HEADERS = ['x-amzn-requestid', 'x-request-id'] as const;
+
+function requestId(req: IncomingMessage, res: ServerResponse): string {
+  let id: string | undefined;
+  for (const name of ID_HEADERS) {
+    const value = req.headers[name];
+    if (typeof value === 'string' && value) {
+      res.setHeader(name, value);
+      id ??= value;
+    }
+  }
+  if (!id) {
+    id = randomUUID();
+    res.setHeader('x-request-id', id);
+  }
+  return id;
+}
+
+/** One JSON line per request: id, method, path, status, latency. */
+export function requestLog(logger: Logger) {
+  return pinoHttp({
+    logger,
+    genReqId: requestId,
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    customSuccessMessage: () => 'request',
+    customErrorMessage: () => 'request',
+    serializers: {
+      req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+    },
+  });
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/**
+ * `preprocessing.json` in a model directory: how to turn an image into the model's input
+ * tensor and how to read its output. Every key is optional; the defaults are torchvision's
+ * ImageNet recipe (Resize(256) → CenterCrop(224) → ToTensor → Normalize(mean, std)).
+ *
+ *   tensor value = (pixel * rescale_factor - mean[c]) / std[c]
+ */
+const triple = z.tuple([z.number(), z.number(), z.number()]);
+
+export const modelSpecSchema = z
+  .object({
+    resize_shorter_side: z.number().int().positive().default(256),
+    crop_size: z.number().int().positive().default(224),
+    resample: z.enum(['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3']).default('linear'),
+    rescale_factor: z.number().positive().default(1 / 255),
+    mean: triple.default([0.485, 0.456, 0.406]),
+    std: triple
+      .default([0.229, 0.224, 0.225])
+      .refine((std) => std.every((s) => s !== 0), 'std values must be non-zero'),
+    channel_order: z.enum(['RGB', 'BGR']).default('RGB'),
+    layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
+    /** Defaults to the graph's first input. */
+    input_name: z.string().min(1).optional(),
+    /** Defaults to an output named `probabilities`, else the graph's first output. */
+    output_name: z.string().min(1).optional(),
+    /** `auto`: softmax is applied unless the output already is a probability distribution. */
+    apply_softmax: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+  })
+  .strict()
+  .refine((spec) => spec.resize_shorter_side >= spec.crop_size, {
+    message: 'resize_shorter_side must be at least crop_size',
+  });
+
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+
+export const labelsSchema = z.array(z.string().min(1)).min(1);
+
+export const DEFAULT_SPEC: ModelSpec = modelSpecSchema.parse({});

@@ -1,0 +1,18 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/** The directory holding package.json, whether running from source (tsx) or from dist/. */
+export function packageRoot(start = __dirname): string {
+  let dir = start;
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${start}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** One unix socket per pm2 worker instance, in the run directory `serve` creates. */
+export function workerSocketPath(socketDir: string, instance: string | undefined): string {
+  return path.join(socketDir, `worker-${Number(instance ?? 0)}.sock`);
+}

@@ -1,0 +1,114 @@
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import type { Logger } from './logger';
+import type { ModelBundle } from './model/model-dir';
+import { preprocessBatch } from './preprocess/batch';
+import { batchDims, tensorLayout, type TensorLayout } from './preprocess/tensor';
+import { isDistribution, toPrediction, type ClassPrediction } from './postprocess/classify';
+import { createSession, type ExecutionProvider, type InferenceDevice } from './runtime/session';
+
+export interface PredictorOptions {
+  readonly device: InferenceDevice;
+  readonly intraOpThreads: number;
+  readonly maxImagePixels: number;
+}
+
+export class ModelMismatchError extends Error {
+  override name = 'ModelMismatchError';
+}
+
+export interface PredictorInfo {
+  readonly provider: ExecutionProvider;
+  readonly inputName: string;
+  readonly outputName: string;
+  readonly labels: readonly string[];
+  readonly applySoftmax: boolean;
+}
+
+function pickOutput(session: ort.InferenceSession, configured: string | undefined): string {
+  const names = session.outputNames;
+  const name = configured ?? (names.includes('probabilities') ? 'probabilities' : names[0]);
+  if (!name || !names.includes(name)) {
+    throw new ModelMismatchError(`output '${configured}' is not in the model (outputs: ${names.join(', ')})`);
+  }
+  return name;
+}
+
+function pickInput(session: ort.InferenceSession, configured: string | undefined): string {
+  const name = configured ?? session.inputNames[0];
+  if (!name || !session.inputNames.includes(name)) {
+    throw new ModelMismatchError(`input '${configured}' is not in the model (inputs: ${session.inputNames.join(', ')})`);
+  }
+  return name;
+}
+
+/** Owns the request pipeline: decode → preprocess → infer → postprocess. */
+export class Predictor {
+  private applySoftmax = false;
+
+  private constructor(
+    private readonly bundle: ModelBundle,
+    private readonly session: ort.InferenceSession,
+    readonly provider: ExecutionProvider,
+    private readonly inputName: string,
+    private readonly outputName: string,
+    private readonly layout: TensorLayout,
+    private readonly maxImagePixels: number,
+  ) {}
+
+  /** Load the session and warm it with one inference through the whole pipeline. */
+  static async load(bundle: ModelBundle, options: PredictorOptions, logger: Logger): Promise<Predictor> {
+    const { session, provider } = await createSession(bundle.onnxPath, options, logger);
+    const predictor = new Predictor(
+      bundle,
+      session,
+      provider,
+      pickInput(session, bundle.spec.input_name),
+      pickOutput(session, bundle.spec.output_name),
+      tensorLayout(bundle.spec),
+      options.maxImagePixels,
+    );
+    await predictor.warmUp();
+    return predictor;
+  }
+
+  get info(): PredictorInfo {
+    const { provider, inputName, outputName, applySoftmax } = this;
+    return { provider, inputName, outputName, labels: this.bundle.labels, applySoftmax };
+  }
+
+  private async warmUp(): Promise<void> {
+    const size = this.bundle.spec.resize_shorter_side;
+    const grey = await sharp({ create: { width: size, height: size, channels: 3, background: '#808080' } }).png().toBuffer();
+    const scores = await this.scores([grey]);
+    const classes = scores[0]!.length;
+    if (classes !== this.bundle.labels.length) {
+      throw new ModelMismatchError(`the model outputs ${classes} scores but labels.json names ${this.bundle.labels.length} classes`);
+    }
+    const setting = this.bundle.spec.apply_softmax;
+    this.applySoftmax = setting === 'auto' ? !isDistribution(scores[0]!) : setting;
+  }
+
+  /** Raw output rows, one per image. */
+  async scores(images: readonly Buffer[]): Promise<Float32Array[]> {
+    const batch = await preprocessBatch(images, this.bundle.spec, this.layout, this.maxImagePixels);
+    return this.infer(batch, images.length);
+  }
+
+  async infer(batch: Float32Array, count: number): Promise<Float32Array[]> {
+    const feeds = { [this.inputName]: new ort.Tensor('float32', batch, batchDims(this.layout, count)) };
+    const result = await this.session.run(feeds, [this.outputName]);
+    const output = result[this.outputName]!.data as Float32Array;
+    const width = output.length / count;
+    return Array.from({ length: count }, (_, i) => output.subarray(i * width, (i + 1) * width));
+  }
+
+  async predict(images: readonly Buffer[]): Promise<ClassPrediction[]> {
+    const rows = await this.scores(images);
+    return rows.map((row) => toPrediction(row, this.bundle.labels, this.applySoftmax));
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,90 @@
+import sharp, { type Metadata } from 'sharp';
+import { ImageTooLargeError, InvalidImageError } from '../errors';
+import type { ModelSpec } from '../model/spec';
+
+// libvips' own cache only helps when the same file is read repeatedly; a server sees each
+// image once, so the cache is pure memory cost.
+sharp.cache(false);
+
+export interface Rect {
+  readonly left: number;
+  readonly top: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface ResizePlan {
+  /** Size of the upright image after the shorter side is resized. */
+  readonly resizedWidth: number;
+  readonly resizedHeight: number;
+  readonly crop: Rect;
+}
+
+/**
+ * torchvision's Resize(shorter) + CenterCrop(crop) geometry: the longer side is scaled with
+ * truncation (int(size * long / short)) and the crop offset is rounded to nearest.
+ */
+export function planResize(width: number, height: number, shorterSide: number, cropSize: number): ResizePlan {
+  const short = Math.min(width, height);
+  const long = Math.max(width, height);
+  const scaledLong = Math.max(shorterSide, Math.floor((shorterSide * long) / short));
+  const resizedWidth = width <= height ? shorterSide : scaledLong;
+  const resizedHeight = width <= height ? scaledLong : shorterSide;
+  const crop = {
+    left: Math.round((resizedWidth - cropSize) / 2),
+    top: Math.round((resizedHeight - cropSize) / 2),
+    width: cropSize,
+    height: cropSize,
+  };
+  return { resizedWidth, resizedHeight, crop };
+}
+
+/** EXIF orientations 5–8 rotate by 90°, so width and height trade places. */
+function uprightSize(meta: Metadata): { width: number; height: number } {
+  const width = meta.autoOrient?.width ?? meta.width;
+  const height = meta.autoOrient?.height ?? meta.height;
+  return { width, height };
+}
+
+async function readHeader(image: Buffer): Promise<Metadata> {
+  try {
+    return await sharp(image).metadata();
+  } catch (error) {
+    throw new InvalidImageError(`the body is not a decodable image (${(error as Error).message})`);
+  }
+}
+
+/**
+ * Decode one encoded image into `crop × crop × 3` RGB bytes (HWC): EXIF orientation applied,
+ * alpha flattened onto white, grey / CMYK / 16-bit converted to 8-bit sRGB, shorter side
+ * resized, centre-cropped. One sharp pipeline, so JPEG shrink-on-load does most of the
+ * resizing while decoding. The pixel count is checked from the header before any decoding.
+ */
+export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: number): Promise<Buffer> {
+  if (image.length === 0) throw new InvalidImageError('the image is empty');
+  const meta = await readHeader(image);
+  const { width, height } = uprightSize(meta);
+  if (!width || !height) throw new InvalidImageError('the image has no dimensions');
+  if (width * height > maxPixels) {
+    throw new ImageTooLargeError(`the image is ${width}×${height} pixels; at most ${maxPixels} pixels are accepted`);
+  }
+  const plan = planResize(width, height, spec.resize_shorter_side, spec.crop_size);
+  try {
+    const { data, info } = await sharp(image, { limitInputPixels: maxPixels, failOn: 'warning' })
+      .autoOrient()
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .resize(plan.resizedWidth, plan.resizedHeight, { fit: 'fill', kernel: spec.resample })
+      .extract(plan.crop)
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || data.length !== spec.crop_size * spec.crop_size * 3) {
+      throw new InvalidImageError(`the image decoded to an unexpected layout (${info.channels} channels)`);
+    }
+    return data;
+  } catch (error) {
+    if (error instanceof InvalidImageError) throw error;
+    throw new InvalidImageError(`the image could not be decoded (${(error as Error).message})`);
+  }
+}

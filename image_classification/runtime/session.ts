@@ -1,0 +1,53 @@
+import * as ort from 'onnxruntime-node';
+import type { Logger } from '../logger';
+
+export type InferenceDevice = 'auto' | 'cpu' | 'gpu';
+export type ExecutionProvider = 'cuda' | 'cpu';
+
+export class ExecutionProviderError extends Error {
+  override name = 'ExecutionProviderError';
+}
+
+export interface SessionOptions {
+  readonly device: InferenceDevice;
+  readonly intraOpThreads: number;
+}
+
+export interface LoadedSession {
+  readonly session: ort.InferenceSession;
+  readonly provider: ExecutionProvider;
+}
+
+function baseOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: threads,
+    // Parallel branches are rare in classifiers; extra inter-op threads only compete for cores.
+    interOpNumThreads: 1,
+    // Warnings only: ORT's per-node placement notices would otherwise flood the JSON logs.
+    logSeverityLevel: 2,
+  };
+}
+
+/**
+ * `auto` tries CUDA and falls back to the CPU when onnxruntime-node cannot create a CUDA
+ * session (no GPU, or the CUDA provider was not installed); `gpu` refuses to fall back.
+ */
+export async function createSession(onnxPath: string, options: SessionOptions, logger: Logger): Promise<LoadedSession> {
+  const base = baseOptions(options.intraOpThreads);
+  if (options.device !== 'cpu') {
+    try {
+      const session = await ort.InferenceSession.create(onnxPath, { ...base, executionProviders: ['cuda', 'cpu'] });
+      return { session, provider: 'cuda' };
+    } catch (error) {
+      const reason = (error as Error).message.split('\n')[0];
+      if (options.device === 'gpu') {
+        throw new ExecutionProviderError(`INFERENCE_DEVICE=gpu but no CUDA session could be created: ${reason}`);
+      }
+      logger.info({ reason }, 'CUDA execution provider unavailable; using the CPU');
+    }
+  }
+  const session = await ort.InferenceSession.create(onnxPath, { ...base, executionProviders: ['cpu'] });
+  return { session, provider: 'cpu' };
+}

@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createLogger, type Logger } from './logger';
+import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
+import { readNginxTemplate, renderNginxConfig } from './nginx-config';
+import { SOCKET_DIR_ENV } from './worker-env';
+
+/**
+ * The container entry point: nginx on the public port in front of a pm2-runtime cluster of
+ * workers, one unix socket each. If either dies, serve exits non-zero so the orchestrator
+ * (SageMaker, docker, systemd) restarts the container. SIGTERM drains: nginx stops
+ * accepting and finishes in-flight requests, then the workers stop.
+ */
+
+interface Children {
+  nginx: ChildProcess;
+  workers: ChildProcess;
+}
+
+function pm2RuntimeBin(): string {
+  return path.join(path.dirname(require.resolve('pm2/package.json')), 'bin', 'pm2-runtime');
+}
+
+function ecosystem(config: Config, modelDir: string, runDir: string): object {
+  return {
+    apps: [
+      {
+        name: 'model-server',
+        script: path.join(__dirname, 'worker.js'),
+        // Fork mode: each worker owns its socket and nginx balances by in-flight requests,
+        // with no extra hop through pm2's cluster master.
+        exec_mode: 'fork',
+        instances: config.workers,
+        instance_var: 'NODE_APP_INSTANCE',
+        kill_timeout: (config.timeoutSeconds + 5) * 1000,
+        exp_backoff_restart_delay: 100,
+        merge_logs: true,
+        env: { SM_MODEL_DIR: modelDir, [SOCKET_DIR_ENV]: runDir },
+      },
+    ],
+  };
+}
+
+function waitForExit(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve();
+    }, ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function start(config: Config, model: ResolvedModelDir | undefined, runDir: string, logger: Logger, nginxConf: string): Children {
+  const ecosystemFile = path.join(runDir, 'ecosystem.json');
+  writeFileSync(ecosystemFile, JSON.stringify(ecosystem(config, model?.dir ?? config.modelDir ?? '/nonexistent', runDir)));
+  const confFile = path.join(runDir, 'nginx.conf');
+  writeFileSync(confFile, nginxConf);
+  const workers = spawn(process.execPath, [pm2RuntimeBin(), 'start', ecosystemFile], {
+    stdio: 'inherit',
+    env: { ...process.env, PM2_HOME: process.env.PM2_HOME ?? path.join(runDir, 'pm2') },
+  });
+  const nginx = spawn(process.env.NGINX_BIN ?? 'nginx', ['-c', confFile, '-p', runDir, '-e', 'stderr'], { stdio: 'inherit' });
+  logger.info({ port: config.port, workers: config.workers, modelDir: model?.dir, source: model?.source }, 'serve started');
+  return { nginx, workers };
+}
+
+function supervise(children: Children, config: Config, logger: Logger, cleanup: () => void): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining nginx, then the workers');
+    children.nginx.kill('SIGQUIT');
+    await waitForExit(children.nginx, (config.timeoutSeconds + 5) * 1000);
+    children.workers.kill('SIGINT');
+    await waitForExit(children.workers, (config.timeoutSeconds + 10) * 1000);
+    cleanup();
+    process.exit(0);
+  };
+  for (const [name, child] of Object.entries(children) as [keyof Children, ChildProcess][]) {
+    child.once('error', (error) => logger.error({ child: name, err: error }, 'could not start'));
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      logger.error({ child: name, code, signal }, `${name} exited; stopping serve`);
+      stopping = true;
+      for (const other of Object.values(children)) other.kill('SIGTERM');
+      void Promise.all(Object.values(children).map((c) => waitForExit(c, 10_000))).then(() => {
+        cleanup();
+        process.exit(1);
+      });
+    });
+  }
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    createLogger('error').fatal(error.message);
+    process.exit(2);
+  }
+  const logger = createLogger(config.logLevel, { component: 'serve' });
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'serve-'));
+  // nginx's workers may run as another user: they must reach the sockets in here.
+  chmodSync(runDir, 0o755);
+  let model: ResolvedModelDir | undefined;
+  try {
+    model = await resolveModelDir(config.modelDir);
+  } catch (error) {
+    // Keep serving /ping (503 with the reason) rather than exiting into a restart loop.
+    logger.error({ reason: (error as Error).message }, 'no usable model directory');
+  }
+  const nginxConf = renderNginxConfig(await readNginxTemplate(), config, { runDir, socketDir: runDir });
+  const cleanup = () => {
+    rmSync(runDir, { recursive: true, force: true });
+    if (model?.unpacked) rmSync(model.dir, { recursive: true, force: true });
+  };
+  supervise(start(config, model, runDir, logger, nginxConf), config, logger, cleanup);
+}
+
+void main();

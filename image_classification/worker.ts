@@ -1,0 +1,79 @@
+import { rmSync } from 'node:fs';
+import http from 'node:http';
+import { loadConfig, type Config } from './config';
+import { createApp } from './http/app';
+import { ModelState } from './http/model-state';
+import { createLogger, type Logger } from './logger';
+import { readModelBundle, resolveModelDir } from './model/model-dir';
+import { workerSocketPath } from './paths';
+import { Predictor } from './predictor';
+import { SOCKET_DIR_ENV } from './worker-env';
+
+/**
+ * One pm2 worker: listens on its own unix socket behind nginx (or on the port when run
+ * alone), answers /ping with 503 at once, then loads and warms the model. A model that
+ * cannot load leaves the worker up and /ping at 503 with the reason, rather than in a
+ * crash-restart loop that would hide the cause.
+ */
+
+async function loadModel(config: Config, state: ModelState, logger: Logger): Promise<void> {
+  const started = performance.now();
+  try {
+    const { dir, source } = await resolveModelDir(config.modelDir);
+    const bundle = await readModelBundle(dir);
+    const predictor = await Predictor.load(
+      bundle,
+      { device: config.inferenceDevice, intraOpThreads: config.ortIntraOpThreads, maxImagePixels: config.maxImagePixels },
+      logger,
+    );
+    state.ready(predictor);
+    logger.info(
+      { modelDir: dir, source, ...predictor.info, threads: config.ortIntraOpThreads, ms: Math.round(performance.now() - started) },
+      'model loaded and warmed',
+    );
+  } catch (error) {
+    const reason = (error as Error).message;
+    state.fail(reason);
+    logger.error({ reason }, 'model failed to load; /ping will answer 503');
+  }
+}
+
+function listen(server: http.Server, config: Config): string {
+  const socketDir = process.env[SOCKET_DIR_ENV];
+  if (!socketDir) {
+    server.listen(config.port);
+    return `port ${config.port}`;
+  }
+  const socket = workerSocketPath(socketDir, process.env.NODE_APP_INSTANCE);
+  // A worker killed with SIGKILL leaves its socket file behind; its replacement reclaims it.
+  rmSync(socket, { force: true });
+  server.listen({ path: socket, readableAll: true, writableAll: true });
+  return socket;
+}
+
+function shutDownOnSignal(server: http.Server, config: Config, logger: Logger): void {
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'draining in-flight requests');
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), (config.timeoutSeconds + 1) * 1000).unref();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+function main(): void {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, { worker: Number(process.env.NODE_APP_INSTANCE ?? 0) });
+  const state = new ModelState();
+  const server = http.createServer(createApp({ config, state, logger }));
+  server.requestTimeout = config.timeoutSeconds * 1000;
+  // Longer than nginx's upstream keepalive_timeout (60 s), so nginx always closes first.
+  server.keepAliveTimeout = 75_000;
+  const where = listen(server, config);
+  logger.info({ listen: where }, 'worker listening');
+  shutDownOnSignal(server, config, logger);
+  void loadModel(config, state, logger);
+}
+
+if (require.main === module) main();
