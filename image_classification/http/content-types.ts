@@ -1,4 +1,4 @@
-import contentType from 'content-type';
+import { parse as parseContentType } from 'content-type';
 import { UnsupportedMediaTypeError } from '../errors';
 
 /** How a request body carries its image(s). */
@@ -22,7 +22,7 @@ export const SUPPORTED_CONTENT_TYPES = [
 export function mediaTypeOf(header: string | undefined): string | undefined {
   if (!header?.trim()) return undefined;
   try {
-    return contentType.parse(header).type;
+    return parseContentType(header).type;
   } catch {
     throw new UnsupportedMediaTypeError(header, SUPPORTED_CONTENT_TYPES);
   }

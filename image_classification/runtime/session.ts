@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from '../logger';
 
@@ -31,12 +33,24 @@ function baseOptions(threads: number): ort.InferenceSession.SessionOptions {
 }
 
 /**
+ * The CUDA provider library sits next to the ORT binding only when the package was
+ * installed with `--onnxruntime-node-install=cuda12`; without it a CUDA attempt can only fail.
+ */
+export function cudaProviderInstalled(): boolean {
+  const binding = path.dirname(require.resolve('onnxruntime-node'));
+  const binDir = path.join(binding, '..', 'bin', 'napi-v6', process.platform, process.arch);
+  return existsSync(path.join(binDir, 'libonnxruntime_providers_cuda.so'));
+}
+
+/**
  * `auto` tries CUDA and falls back to the CPU when onnxruntime-node cannot create a CUDA
  * session (no GPU, or the CUDA provider was not installed); `gpu` refuses to fall back.
  */
 export async function createSession(onnxPath: string, options: SessionOptions, logger: Logger): Promise<LoadedSession> {
   const base = baseOptions(options.intraOpThreads);
-  if (options.device !== 'cpu') {
+  const tryCuda = options.device === 'gpu' || (options.device === 'auto' && cudaProviderInstalled());
+  if (options.device === 'auto' && !tryCuda) logger.info('CUDA execution provider not installed; using the CPU');
+  if (tryCuda) {
     try {
       const session = await ort.InferenceSession.create(onnxPath, { ...base, executionProviders: ['cuda', 'cpu'] });
       return { session, provider: 'cuda' };

@@ -1,0 +1,50 @@
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { loadConfig, type Config } from '../image_classification/config';
+import { createLogger } from '../image_classification/logger';
+import { readModelBundle, unpackArchive, type ModelBundle } from '../image_classification/model/model-dir';
+import { packageRoot } from '../image_classification/paths';
+import { Predictor } from '../image_classification/predictor';
+
+export const ROOT = packageRoot();
+export const DATA_DIR = path.join(ROOT, 'data');
+export const SHIPPED_ARCHIVE = path.join(ROOT, 'model', 'model.tar.gz');
+export const FIXTURE_TREE = path.join(ROOT, 'test', 'fixtures', 'trashnet-mini');
+export const silentLogger = createLogger('silent');
+
+let shipped: Promise<ModelBundle> | undefined;
+/** The shipped model, unpacked once per test file. */
+export function shippedBundle(): Promise<ModelBundle> {
+  shipped ??= unpackArchive(SHIPPED_ARCHIVE).then(readModelBundle);
+  return shipped;
+}
+
+export async function loadShippedPredictor(maxImagePixels = 64_000_000): Promise<Predictor> {
+  return Predictor.load(await shippedBundle(), { device: 'cpu', intraOpThreads: 2, maxImagePixels }, silentLogger);
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ ...env }, 2);
+}
+
+export const sample = (name: string) => readFile(path.join(DATA_DIR, name));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../../image_classification/config';
+
+test('defaults follow the SageMaker contract', () => {
+  const config = loadConfig({}, 4);
+  assert.equal(config.port, 8080);
+  assert.equal(config.workers, 4);
+  assert.equal(config.timeoutSeconds, 60);
+  assert.equal(config.maxPayloadMb, 6);
+  assert.equal(config.maxPayloadBytes, 6 * 1024 * 1024);
+  assert.equal(config.inferenceDevice, 'auto');
+  assert.equal(config.ortIntraOpThreads, 1, 'four workers on four cores get one ORT thread each');
+  assert.equal(config.modelDir, undefined);
+});
+
+test('SAGEMAKER_ variables win over the plain MMS names, blanks count as unset', () => {
+  const config = loadConfig(
+    { SAGEMAKER_MODEL_SERVER_WORKERS: '3', MODEL_SERVER_WORKERS: '5', SAGEMAKER_MODEL_SERVER_TIMEOUT: ' ', MODEL_SERVER_TIMEOUT: '7' },
+    8,
+  );
+  assert.equal(config.workers, 3);
+  assert.equal(config.timeoutSeconds, 7);
+  assert.equal(config.ortIntraOpThreads, 2, 'floor(8 cores / 3 workers)');
+});
+
+test('explicit settings are parsed and typed', () => {
+  const config = loadConfig(
+    {
+      SAGEMAKER_BIND_TO_PORT: '9090',
+      SAGEMAKER_MAX_PAYLOAD_IN_MB: '0.5',
+      SM_MODEL_DIR: '/models/x',
+      INFERENCE_DEVICE: 'GPU',
+      ORT_INTRA_OP_THREADS: '3',
+      MAX_IMAGE_PIXELS: '1000',
+      LOG_LEVEL: 'debug',
+    },
+    2,
+  );
+  assert.deepEqual(
+    [config.port, config.maxPayloadBytes, config.modelDir, config.inferenceDevice, config.ortIntraOpThreads, config.maxImagePixels, config.logLevel],
+    [9090, 524288, '/models/x', 'gpu', 3, 1000, 'debug'],
+  );
+});
+
+test('invalid values fail with every problem named', () => {
+  assert.throws(
+    () => loadConfig({ SAGEMAKER_BIND_TO_PORT: 'eighty', INFERENCE_DEVICE: 'tpu', SAGEMAKER_MODEL_SERVER_WORKERS: '0' }, 2),
+    (error: unknown) =>
+      error instanceof ConfigError && /port/.test(error.message) && /inferenceDevice/.test(error.message) && /workers/.test(error.message),
+  );
+});

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import sharp, { type Sharp } from 'sharp';
+import { ImageTooLargeError, InvalidImageError } from '../../image_classification/errors';
+import { modelSpecSchema } from '../../image_classification/model/spec';
+import { decodeToRgb, planResize } from '../../image_classification/preprocess/image';
+import { batchDims, imageTensorLength, tensorLayout, writeImageToBatch } from '../../image_classification/preprocess/tensor';
+
+const spec = modelSpecSchema.parse({});
+const MAX = 64_000_000;
+const pixelAt = (rgb: Buffer, x: number, y: number, size = 224) => [...rgb.subarray((y * size + x) * 3, (y * size + x) * 3 + 3)];
+
+/** A solid-colour image of the given size, encoded. */
+const solid = (width: number, height: number, colour: { r: number; g: number; b: number; alpha?: number }, channels: 3 | 4 = 3) =>
+  sharp({ create: { width, height, channels, background: colour } });
+
+/** Left half red, right half blue: shows which way an image was turned. */
+async function halves(width: number, height: number): Promise<Sharp> {
+  const left = await solid(width / 2, height, { r: 255, g: 0, b: 0 }).png().toBuffer();
+  return solid(width, height, { r: 0, g: 0, b: 255 }).composite([{ input: left, left: 0, top: 0 }]);
+}
+
+test('planResize follows torchvision Resize(256) + CenterCrop(224)', () => {
+  // 640×480: shorter side 480 → 256, longer int(256·640/480) = 341; crop offsets round((341-224)/2) = 59 (58.5 → 59), 16.
+  assert.deepEqual(planResize(640, 480, 256, 224), { resizedWidth: 341, resizedHeight: 256, crop: { left: 59, top: 16, width: 224, height: 224 } });
+  assert.deepEqual(planResize(480, 640, 256, 224), { resizedWidth: 256, resizedHeight: 341, crop: { left: 16, top: 59, width: 224, height: 224 } });
+  assert.deepEqual(planResize(100, 100, 256, 224).crop, { left: 16, top: 16, width: 224, height: 224 });
+});
+
+test('a solid image becomes exactly (pixel/255 - mean)/std in every NCHW plane', async () => {
+  const rgb = await decodeToRgb(await solid(300, 200, { r: 200, g: 100, b: 50 }).png().toBuffer(), spec, MAX);
+  assert.equal(rgb.length, 224 * 224 * 3);
+  const layout = tensorLayout(spec);
+  const batch = new Float32Array(2 * imageTensorLength(layout));
+  writeImageToBatch(rgb, batch, 1, layout);
+  const plane = 224 * 224;
+  const expected = [200, 100, 50].map((p, c) => (p / 255 - [0.485, 0.456, 0.406][c]!) / [0.229, 0.224, 0.225][c]!);
+  for (let c = 0; c < 3; c++) {
+    for (const p of [0, 1000, plane - 1]) assert.ok(Math.abs(batch[plane * 3 + c * plane + p]! - expected[c]!) < 1e-5);
+  }
+  assert.equal(batch[0], 0, 'slot 0 is left untouched');
+  assert.deepEqual(batchDims(layout, 2), [2, 3, 224, 224]);
+});
+
+test('mobilenet scaling, BGR order and NHWC layout on a 2×2 image', () => {
+  const tiny = modelSpecSchema.parse({ resize_shorter_side: 2, crop_size: 2, rescale_factor: 1, mean: [128, 128, 128], std: [128, 128, 128], channel_order: 'BGR', layout: 'NHWC' });
+  const layout = tensorLayout(tiny);
+  const rgb = Uint8Array.from([0, 128, 255, 64, 64, 64, 255, 0, 0, 0, 0, 255]);
+  const out = new Float32Array(12);
+  writeImageToBatch(rgb, out, 0, layout);
+  // pixel 0 = (r 0, g 128, b 255) → BGR (255, 128, 0) → (v-128)/128
+  assert.deepEqual([...out.subarray(0, 3)], [127 / 128, 0, -1]);
+  assert.deepEqual([...out.subarray(6, 9)], [-1, -1, 127 / 128]);
+  assert.deepEqual(batchDims(layout, 1), [1, 2, 2, 3]);
+});
+
+test('the centre crop keeps the middle: left half red, right half blue', async () => {
+  const rgb = await decodeToRgb(await (await halves(512, 256)).png().toBuffer(), spec, MAX);
+  assert.deepEqual(pixelAt(rgb, 5, 100), [255, 0, 0]);
+  assert.deepEqual(pixelAt(rgb, 218, 100), [0, 0, 255]);
+});
+
+test('EXIF orientation is honoured before resizing', async () => {
+  // Stored landscape (red left, blue right) with orientation 6 = "rotate 90° clockwise to view":
+  // upright it is portrait with red on top.
+  const jpeg = await (await halves(512, 256)).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+  const rgb = await decodeToRgb(jpeg, spec, MAX);
+  const [top, bottom] = [pixelAt(rgb, 112, 5), pixelAt(rgb, 112, 218)];
+  assert.ok(top[0]! > 200 && top[2]! < 60, `top should be red, got ${top}`);
+  assert.ok(bottom[2]! > 200 && bottom[0]! < 60, `bottom should be blue, got ${bottom}`);
+});
+
+test('alpha is flattened onto white; grey, CMYK and 16-bit become 8-bit RGB', async () => {
+  const transparent = await solid(64, 64, { r: 0, g: 0, b: 0, alpha: 0 }, 4).png().toBuffer();
+  assert.deepEqual(pixelAt(await decodeToRgb(transparent, spec, MAX), 100, 100), [255, 255, 255]);
+
+  const grey = await solid(64, 64, { r: 90, g: 90, b: 90 }).toColourspace('b-w').png().toBuffer();
+  assert.equal((await sharp(grey).metadata()).channels, 1);
+  assert.deepEqual(pixelAt(await decodeToRgb(grey, spec, MAX), 10, 10), [90, 90, 90]);
+
+  const cmyk = await solid(64, 64, { r: 255, g: 0, b: 0 }).toColourspace('cmyk').jpeg().toBuffer();
+  assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
+  const red = pixelAt(await decodeToRgb(cmyk, spec, MAX), 50, 50);
+  assert.ok(red[0]! > 200 && red[1]! < 80 && red[2]! < 80, `CMYK red decoded as ${red}`);
+
+  const deep = await solid(64, 64, { r: 10, g: 200, b: 30 }).toColourspace('rgb16').png().toBuffer();
+  assert.equal((await sharp(deep).metadata()).depth, 'ushort');
+  const px = pixelAt(await decodeToRgb(deep, spec, MAX), 50, 50);
+  assert.ok(Math.abs(px[0]! - 10) <= 1 && Math.abs(px[1]! - 200) <= 1 && Math.abs(px[2]! - 30) <= 1, `16-bit decoded as ${px}`);
+});
+
+test('bad images are refused with typed errors, huge ones before decoding', async () => {
+  await assert.rejects(decodeToRgb(Buffer.alloc(0), spec, MAX), InvalidImageError);
+  await assert.rejects(decodeToRgb(Buffer.from('definitely not an image'), spec, MAX), InvalidImageError);
+  const jpeg = await solid(300, 300, { r: 1, g: 2, b: 3 }).jpeg().toBuffer();
+  await assert.rejects(decodeToRgb(jpeg.subarray(0, jpeg.length / 2), spec, MAX), InvalidImageError);
+  await assert.rejects(decodeToRgb(jpeg, spec, 300 * 300 - 1), ImageTooLargeError);
+});
