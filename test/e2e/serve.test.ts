@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { unpackArchive } from '../../image_classification/model/model-dir';
+import { DATA_DIR, freePort, ROOT, sample, SHIPPED_ARCHIVE, waitFor, withDeadline } from '../helpers';
+
+interface Served {
+  child: ChildProcess;
+  killAll: () => void;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+let modelDir: string;
+
+async function startServe(env: Record<string, string> = {}): Promise<Served> {
+  const port = await freePort();
+  // NODE_TEST_CONTEXT would make every node process below report to this test runner.
+  const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
+  const child = spawn(path.join(ROOT, 'serve'), [], {
+    env: { ...inherited, SAGEMAKER_BIND_TO_PORT: String(port), SM_MODEL_DIR: modelDir, SAGEMAKER_MODEL_SERVER_WORKERS: '2', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so cleanup also reaches nginx workers orphaned by a killed master.
+    detached: true,
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const killAll = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+  };
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/ping`)).status === 200, 30_000, 'serve /ping').catch((error: Error) => {
+    killAll();
+    throw new Error(`${error.message}\n${output}`);
+  });
+  return { child, killAll, url, output: () => output, exited };
+}
+
+const invoke = (url: string, body: Buffer, type = 'application/x-image') =>
+  fetch(`${url}/invocations`, { method: 'POST', body, headers: { 'Content-Type': type } });
+
+let served: Served;
+before(async () => {
+  modelDir = await unpackArchive(SHIPPED_ARCHIVE);
+  served = await startServe({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '1' });
+});
+after(() => served.killAll());
+
+test('serve answers /ping and classifies the sample images like `npm run predict`', async () => {
+  const ping = await fetch(`${served.url}/ping`);
+  assert.equal(ping.status, 200);
+  assert.equal(((await ping.json()) as { status: string }).status, 'healthy');
+
+  const files = readdirSync(DATA_DIR).filter((f) => f.endsWith('.jpg')).map((f) => path.join(DATA_DIR, f));
+  assert.ok(files.length >= 3);
+  const cli = await promisify(execFile)(process.execPath, [path.join(ROOT, 'dist/image_classification/cli/predict.js'), '--model', modelDir, ...files]);
+  const fromCli = cli.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  for (const [i, file] of files.entries()) {
+    const res = await invoke(served.url, await sample(path.basename(file)));
+    assert.equal(res.status, 200);
+    const { predictions } = (await res.json()) as { predictions: { class: string; probabilities: Record<string, number> } };
+    // data/ holds one photo per class, named after it (see data/README.md).
+    assert.equal(predictions.class, path.basename(file, '.jpg'));
+    assert.equal(fromCli[i].file, file);
+    assert.equal(fromCli[i].predictions.class, predictions.class);
+    for (const [label, p] of Object.entries(predictions.probabilities)) {
+      assert.ok(Math.abs(fromCli[i].predictions.probabilities[label] - p) < 1e-5, `${file} ${label}`);
+    }
+  }
+});
+
+test('nginx refuses bodies over the limit with a JSON 413 and unknown paths with a JSON 404', async () => {
+  const res = await invoke(served.url, Buffer.alloc(2 * 1024 * 1024, 1));
+  assert.equal(res.status, 413);
+  assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'payload_too_large');
+  const missing = await fetch(`${served.url}/static/../../etc/passwd`);
+  assert.equal(missing.status, 404);
+  assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'not_found');
+  const ok = await invoke(served.url, await sample('glass.jpg'));
+  assert.equal(ok.status, 200, 'still serving');
+});
+
+test('SIGTERM lets in-flight requests finish, then serve exits 0', async () => {
+  const images = await Promise.all(['glass.jpg', 'paper.jpg', 'plastic.jpg'].map(sample));
+  const inFlight = images.map((image) => invoke(served.url, image));
+  await new Promise((r) => setTimeout(r, 20));
+  served.child.kill('SIGTERM');
+  const statuses = await Promise.all(inFlight.map(async (r) => (await r).status));
+  assert.deepEqual(statuses, [200, 200, 200]);
+  const code = await withDeadline(served.exited, 30_000);
+  assert.equal(code, 0, served.output());
+  await assert.rejects(fetch(`${served.url}/ping`), 'the port is closed');
+});
+
+test('serve exits non-zero when nginx dies', async () => {
+  const second = await startServe();
+  try {
+    const nginxPid = execFileSync('pgrep', ['-P', String(second.child.pid), '-x', 'nginx']).toString().trim();
+    process.kill(Number(nginxPid), 'SIGKILL');
+    const code = await withDeadline(second.exited, 20_000);
+    assert.equal(code, 1, second.output());
+  } finally {
+    second.killAll();
+  }
+});
