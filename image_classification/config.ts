@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
 
@@ -20,6 +21,7 @@ const schema = z.object({
   ortIntraOpThreads: positiveInt,
   maxImagePixels: positiveInt,
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  nginxBin: z.string().min(1),
 });
 
 export type Config = z.infer<typeof schema> & { readonly maxPayloadBytes: number };
@@ -53,6 +55,8 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     ortIntraOpThreads: firstSet(env, 'ORT_INTRA_OP_THREADS') ?? Math.max(1, Math.floor(cores / Number(workers))),
     maxImagePixels: firstSet(env, 'MAX_IMAGE_PIXELS') ?? 64_000_000,
     logLevel: (firstSet(env, 'LOG_LEVEL') ?? 'info').toLowerCase(),
+    // Debian installs nginx in /usr/sbin, which is not on every user's PATH.
+    nginxBin: firstSet(env, 'NGINX_BIN') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx'),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

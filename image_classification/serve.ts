@@ -67,7 +67,7 @@ function start(config: Config, model: ResolvedModelDir | undefined, runDir: stri
     stdio: 'inherit',
     env: { ...process.env, PM2_HOME: process.env.PM2_HOME ?? path.join(runDir, 'pm2') },
   });
-  const nginx = spawn(process.env.NGINX_BIN ?? 'nginx', ['-c', confFile, '-p', runDir, '-e', 'stderr'], { stdio: 'inherit' });
+  const nginx = spawn(config.nginxBin, ['-c', confFile, '-p', runDir, '-e', 'stderr'], { stdio: 'inherit' });
   logger.info({ port: config.port, workers: config.workers, modelDir: model?.dir, source: model?.source }, 'serve started');
   return { nginx, workers };
 }
