@@ -103,6 +103,12 @@ function supervise(children: Children, config: Config, logger: Logger, cleanup: 
 }
 
 async function main(): Promise<void> {
+  // SageMaker starts the container as `docker run IMAGE serve`, so `serve` may get itself as argument.
+  const args = process.argv.slice(2).filter((arg) => arg !== 'serve');
+  if (args.length > 0) {
+    console.error(`serve takes no arguments (got: ${args.join(' ')}); configure it with environment variables (see README)`);
+    process.exit(2);
+  }
   let config: Config;
   try {
     config = loadConfig();

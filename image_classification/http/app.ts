@@ -6,6 +6,7 @@ import { errorHandler, methodNotAllowed, notFound } from './error-handler';
 import { invocationHandlers } from './invocations';
 import type { ModelState } from './model-state';
 import { requestLog } from './request-log';
+import { RUNTIME_PATH, runtimeEmulation } from './runtime-emulation';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -13,7 +14,10 @@ export interface AppDependencies {
   readonly logger: Logger;
 }
 
-/** The worker's HTTP contract: GET /ping and POST /invocations, everything else JSON 404/405. */
+/**
+ * The worker's HTTP contract: GET /ping and POST /invocations (plus the InvokeEndpoint path
+ * for local emulation); everything else is a JSON 404/405.
+ */
 export function createApp({ config, state, logger }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -32,8 +36,10 @@ export function createApp({ config, state, logger }: AppDependencies): Express {
   });
   app.all('/ping', methodNotAllowed(['GET']));
 
-  app.post('/invocations', ...invocationHandlers(config, state));
+  const invocations = invocationHandlers(config, state);
+  app.post('/invocations', ...invocations);
   app.all('/invocations', methodNotAllowed(['POST']));
+  app.post(RUNTIME_PATH, runtimeEmulation, ...invocations);
 
   app.use(notFound);
   app.use(errorHandler(config));

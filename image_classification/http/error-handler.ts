@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { errorBody, MethodNotAllowedError, NotFoundError, toHttpError } from '../errors';
+import { isRuntimeRequest, sendModelError } from './runtime-emulation';
 
 /** The one place an error becomes a response: JSON body, right status, no internals. */
 export function errorHandler(limits: { maxPayloadBytes: number }): ErrorRequestHandler {
@@ -13,7 +14,8 @@ export function errorHandler(limits: { maxPayloadBytes: number }): ErrorRequestH
     }
     // An unread body left on a kept-alive connection would be parsed as the next request.
     if (!req.complete) res.setHeader('Connection', 'close');
-    res.status(httpError.status).json(errorBody(httpError));
+    if (isRuntimeRequest(res)) sendModelError(res, httpError.status, errorBody(httpError));
+    else res.status(httpError.status).json(errorBody(httpError));
   };
 }
 
