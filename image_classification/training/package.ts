@@ -1,12 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as tar from 'tar';
+import { packDirectory } from '../model/archive';
 import { LABELS_FILE, MODEL_FILE, SPEC_FILE } from '../model/model-dir';
 import type { ModelSpec } from '../model/spec';
-
-/** A fixed mtime and no owner fields, so the same model always packs to the same bytes. */
-const EPOCH = new Date('2020-01-01T00:00:00Z');
 
 /** Write the model directory (model.onnx, labels.json, preprocessing.json) as model.tar.gz. */
 export async function packModel(out: string, onnxBytes: Uint8Array, labels: readonly string[], spec: Partial<ModelSpec>): Promise<void> {
@@ -15,7 +12,7 @@ export async function packModel(out: string, onnxBytes: Uint8Array, labels: read
     await writeFile(path.join(dir, MODEL_FILE), onnxBytes);
     await writeFile(path.join(dir, LABELS_FILE), `${JSON.stringify(labels, null, 2)}\n`);
     await writeFile(path.join(dir, SPEC_FILE), `${JSON.stringify(spec, null, 2)}\n`);
-    await tar.c({ gzip: true, file: out, cwd: dir, portable: true, mtime: EPOCH }, [MODEL_FILE, LABELS_FILE, SPEC_FILE]);
+    await packDirectory(dir, out);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
