@@ -20,7 +20,8 @@ const USAGE = `usage: npm run deploy -- --name ENDPOINT --image ECR_URI --role R
 Creates the SageMaker model, endpoint config and endpoint, waits until InService and prints
 the endpoint name. --dry-run prints the exact API inputs and calls nothing.`;
 
-const print = (command: string, input: object) => console.log(JSON.stringify({ command, input }, null, 2));
+// One JSON object per line: readable, and easy to feed to jq or a test.
+const print = (command: string, input: object) => console.log(JSON.stringify({ command, input }));
 
 async function teardown(client: SageMakerClient, name: string, dryRun: boolean): Promise<void> {
   if (dryRun) {

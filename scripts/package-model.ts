@@ -27,7 +27,7 @@ runCli(async () => {
   if (!values.upload) return;
   const target = parseS3Uri(values.upload);
   if (values['dry-run']) {
-    console.log(JSON.stringify({ command: 'PutObject', input: { ...target, Body: values.out } }, null, 2));
+    console.log(JSON.stringify({ command: 'PutObject', input: { ...target, Body: values.out } }));
     return;
   }
   const s3 = new S3Client(values.region ? { region: values.region } : {});

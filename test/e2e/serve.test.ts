@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
+import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { DATA_DIR, freePort, ROOT, sample, SHIPPED_ARCHIVE, waitFor, withDeadline } from '../helpers';
 
@@ -90,6 +91,19 @@ test('nginx refuses bodies over the limit with a JSON 413 and unknown paths with
   assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'not_found');
   const ok = await invoke(served.url, await sample('glass.jpg'));
   assert.equal(ok.status, 200, 'still serving');
+});
+
+test('the AWS SDK InvokeEndpoint call works against serve (local endpoint emulation)', async () => {
+  const client = new SageMakerRuntimeClient({ endpoint: served.url, region: 'us-east-1', credentials: { accessKeyId: 'any', secretAccessKey: 'any' } });
+  const response = await client.send(
+    new InvokeEndpointCommand({ EndpointName: 'trash-classifier', ContentType: 'application/x-image', Body: await sample('plastic.jpg'), InferenceId: 'inf-1' }),
+  );
+  assert.equal(response.InvokedProductionVariant, 'AllTraffic');
+  assert.equal(JSON.parse(Buffer.from(response.Body!).toString()).predictions.class, 'plastic');
+  await assert.rejects(
+    client.send(new InvokeEndpointCommand({ EndpointName: 'trash-classifier', ContentType: 'text/plain', Body: Buffer.from('x') })),
+    (error: unknown) => error instanceof ModelError && error.OriginalStatusCode === 415,
+  );
 });
 
 test('SIGTERM lets in-flight requests finish, then serve exits 0', async () => {

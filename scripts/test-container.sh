@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Build the image and check it serves: /ping and one invocation, started both as
+# `docker run IMAGE` and as SageMaker does, `docker run IMAGE serve`.
+# Uses docker when a Docker engine answers, else buildah (daemonless, vfs storage, chroot
+# isolation). With buildah and no registry, the base image can come from
+# ../shared/tools/make-node-base-image.sh (a local stand-in for node:20-bookworm-slim).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+image=localhost/image-classification:test
+port=${PORT:-18080}
+base=$(sed -n 's/^ARG NODE_IMAGE=//p' Dockerfile)
+
+check() {
+  local label="$1"
+  for _ in $(seq 1 120); do curl -sf "localhost:${port}/ping" >/dev/null && break; sleep 0.5; done
+  curl -sf "localhost:${port}/ping" | grep -q '"healthy"' || { echo "FAIL ${label}: /ping never healthy" >&2; return 1; }
+  local answer
+  answer=$(curl -sf --data-binary @data/paper.jpg -H 'Content-Type: application/x-image' "localhost:${port}/invocations")
+  echo "$answer" | grep -q '"class":"paper"' || { echo "FAIL ${label}: $answer" >&2; return 1; }
+  echo "ok ${label}: ${answer}"
+}
+
+if docker info >/dev/null 2>&1; then
+  docker build -t "$image" .
+  for args in "" "serve"; do
+    # shellcheck disable=SC2086 # $args is empty or one word on purpose
+    id=$(docker run -d -p "${port}:8080" "$image" $args)
+    check "docker run IMAGE ${args}" || { docker logs "$id"; docker rm -f "$id"; exit 1; }
+    docker rm -f "$id" >/dev/null
+  done
+  echo "verified with docker"
+  exit 0
+fi
+
+command -v buildah >/dev/null || { echo "neither a Docker engine nor buildah is available" >&2; exit 1; }
+bah=(buildah --storage-driver vfs)
+if ! "${bah[@]}" inspect "docker.io/library/${base}" >/dev/null 2>&1; then
+  maker=../shared/tools/make-node-base-image.sh
+  [ -x "$maker" ] || [ -f "$maker" ] || { echo "base image ${base} missing and cannot be pulled or made" >&2; exit 1; }
+  bash "$maker" "docker.io/library/${base}"
+fi
+"${bah[@]}" bud --isolation chroot --pull=never -t "$image" .
+entrypoint=$("${bah[@]}" inspect --format '{{.OCIv1.Config.Entrypoint}}' "$image")
+[ "$entrypoint" = '[serve]' ] || { echo "FAIL: ENTRYPOINT is ${entrypoint}" >&2; exit 1; }
+"${bah[@]}" inspect --format '{{.OCIv1.Config.Labels}}' "$image" | grep -q 'accept-bind-to-port:true' || { echo "FAIL: SageMaker label missing" >&2; exit 1; }
+# buildah run ignores ENTRYPOINT, so spell out what docker would execute: ENTRYPOINT + args.
+for cmd in "serve" "serve serve"; do
+  ctr=$("${bah[@]}" from "$image")
+  # shellcheck disable=SC2086 # $cmd is one or two words on purpose
+  "${bah[@]}" run --isolation chroot --network host --env "SAGEMAKER_BIND_TO_PORT=${port}" "$ctr" -- $cmd &
+  runner=$!
+  ok=true
+  check "container: ${cmd}" || ok=false
+  kill -TERM "$runner" 2>/dev/null || true
+  pkill -TERM -f "serve-.*nginx.conf" 2>/dev/null || true
+  pkill -TERM -f "dist/image_classification/serve.js" 2>/dev/null || true
+  wait "$runner" 2>/dev/null || true
+  "${bah[@]}" rm "$ctr" >/dev/null
+  $ok || exit 1
+done
+echo "verified with buildah $(buildah --version | awk '{print $3}') (chroot isolation; no Docker engine here)"
