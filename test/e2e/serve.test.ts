@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
@@ -104,6 +106,25 @@ test('the AWS SDK InvokeEndpoint call works against serve (local endpoint emulat
     client.send(new InvokeEndpointCommand({ EndpointName: 'trash-classifier', ContentType: 'text/plain', Body: Buffer.from('x') })),
     (error: unknown) => error instanceof ModelError && error.OriginalStatusCode === 415,
   );
+});
+
+const hasAwsCli = (() => {
+  try {
+    execFileSync('aws', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+test('the README\'s AWS CLI command works against serve', { skip: !hasAwsCli && 'no AWS CLI on this machine' }, async () => {
+  const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'cli-')), 'out.json');
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'any', AWS_SECRET_ACCESS_KEY: 'any', AWS_DEFAULT_REGION: 'us-east-1' };
+  await promisify(execFile)('aws', [
+    'sagemaker-runtime', 'invoke-endpoint', '--endpoint-url', served.url, '--endpoint-name', 'local',
+    '--content-type', 'application/x-image', '--body', `fileb://${path.join(DATA_DIR, 'paper.jpg')}`, out,
+  ], { env });
+  assert.equal(JSON.parse(await readFile(out, 'utf8')).predictions.class, 'paper');
 });
 
 test('SIGTERM lets in-flight requests finish, then serve exits 0', async () => {
