@@ -20,6 +20,8 @@ const schema = z.object({
   inferenceDevice: z.enum(['auto', 'cpu', 'gpu']),
   ortIntraOpThreads: positiveInt,
   maxImagePixels: positiveInt,
+  maxQueue: positiveInt,
+  clientTimeoutSeconds: positiveNumber,
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   nginxBin: z.string().min(1),
 });
@@ -54,6 +56,9 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     // Workers x ORT threads should not exceed the cores: oversubscription costs more than it gives.
     ortIntraOpThreads: firstSet(env, 'ORT_INTRA_OP_THREADS') ?? Math.max(1, Math.floor(cores / Number(workers))),
     maxImagePixels: firstSet(env, 'MAX_IMAGE_PIXELS') ?? 64_000_000,
+    // Requests a worker holds at once (decoding, queued or in inference); more get a fast 503.
+    maxQueue: firstSet(env, 'MODEL_SERVER_MAX_QUEUE') ?? 16,
+    clientTimeoutSeconds: firstSet(env, 'MODEL_SERVER_CLIENT_TIMEOUT') ?? 60,
     logLevel: (firstSet(env, 'LOG_LEVEL') ?? 'info').toLowerCase(),
     // Debian installs nginx in /usr/sbin, which is not on every user's PATH.
     nginxBin: firstSet(env, 'NGINX_BIN') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx'),

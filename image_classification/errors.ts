@@ -75,6 +75,15 @@ export class ModelNotReadyError extends InferenceError {
   }
 }
 
+export class OverloadedError extends InferenceError {
+  /** Seconds the client should wait before retrying (sent as Retry-After). */
+  readonly retryAfterSeconds = 1;
+
+  constructor(limit: number) {
+    super(503, 'overloaded', `the server is at capacity (${limit} requests in progress on this worker); retry shortly`);
+  }
+}
+
 export class InternalError extends InferenceError {
   constructor(options?: ErrorOptions) {
     super(500, 'internal_error', 'internal server error', options);
@@ -101,9 +110,6 @@ export function toHttpError(error: unknown, limits: { maxPayloadBytes: number })
   }
   if (typeof code === 'string' && code.startsWith('LIMIT_')) {
     return new BadRequestError(`invalid multipart body: ${(error as Error).message}`, 'invalid_multipart');
-  }
-  if (error instanceof Error && error.message.startsWith('Multipart:')) {
-    return new BadRequestError(`invalid multipart body: ${error.message}`, 'invalid_multipart');
   }
   const status = statusOf(error);
   if (status === 400) return new BadRequestError('malformed request body');

@@ -19,6 +19,7 @@ export function renderNginxConfig(template: string, config: Config, settings: Ng
     PORT: String(config.port),
     MAX_BODY_BYTES: String(config.maxPayloadBytes),
     TIMEOUT: String(config.timeoutSeconds),
+    CLIENT_TIMEOUT: String(config.clientTimeoutSeconds),
     TIMEOUT_PLUS_ONE: String(config.timeoutSeconds + 1),
     UPSTREAM_SERVERS: servers.join('\n'),
   };

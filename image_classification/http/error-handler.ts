@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { errorBody, MethodNotAllowedError, NotFoundError, toHttpError } from '../errors';
+import { errorBody, MethodNotAllowedError, NotFoundError, OverloadedError, toHttpError } from '../errors';
 import { isRuntimeRequest, sendModelError } from './runtime-emulation';
 
 /** The one place an error becomes a response: JSON body, right status, no internals. */
@@ -14,6 +14,7 @@ export function errorHandler(limits: { maxPayloadBytes: number }): ErrorRequestH
     }
     // An unread body left on a kept-alive connection would be parsed as the next request.
     if (!req.complete) res.setHeader('Connection', 'close');
+    if (httpError.status === 503) res.setHeader('Retry-After', String(httpError instanceof OverloadedError ? httpError.retryAfterSeconds : 1));
     if (isRuntimeRequest(res)) sendModelError(res, httpError.status, errorBody(httpError));
     else res.status(httpError.status).json(errorBody(httpError));
   };

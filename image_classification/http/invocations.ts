@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import { decodeJsonImages, type DecodedInput } from '../codecs/image-input';
 import { ENCODERS, type ResponseType } from '../codecs/encoders';
 import { BadRequestError, ModelNotReadyError, RequestTimeoutError } from '../errors';
+import { Admission } from './admission';
 import type { Predictor } from '../predictor';
 import { inputKindOf, type InputKind } from './content-types';
 import type { ModelState } from './model-state';
@@ -27,9 +28,10 @@ function withTimeout<T>(work: Promise<T>, seconds: number): Promise<T> {
  * Everything that can be refused without reading the body is checked first (model ready,
  * Accept, Content-Type), so a bad request costs no upload and no decode.
  */
-function checkRequest(state: ModelState): RequestHandler {
+function checkRequest(state: ModelState, admission: Admission): RequestHandler {
   return (req, res, next) => {
     if (!state.predictor) throw new ModelNotReadyError();
+    admission.admit(res);
     const locals: InvocationLocals = {
       predictor: state.predictor,
       responseType: negotiateResponseType(req.get('accept')),
@@ -46,7 +48,15 @@ function readBody(config: Config): RequestHandler {
     storage: multer.memoryStorage(),
     limits: { fileSize: config.maxPayloadBytes, files: 1, fields: 16, fieldSize: 64 * 1024, parts: 32 },
   }).any();
-  return (req, res, next) => ((res.locals as InvocationLocals).inputKind === 'multipart' ? multipart : raw)(req, res, next);
+  return (req, res, next) => {
+    if ((res.locals as InvocationLocals).inputKind !== 'multipart') return raw(req, res, next);
+    // busboy reports a malformed body (bad boundary, unexpected end) as a plain Error: the
+    // client's fault, so a 400, unless multer flagged it as a size limit (413, mapped later).
+    multipart(req, res, (error?: unknown) => {
+      if (!error || error instanceof multer.MulterError) return next(error);
+      next(new BadRequestError(`invalid multipart body: ${(error as Error).message}`, 'invalid_multipart'));
+    });
+  };
 }
 
 function bodyImages(kind: InputKind, req: express.Request): DecodedInput {
@@ -70,5 +80,5 @@ function classify(config: Config): RequestHandler {
 }
 
 export function invocationHandlers(config: Config, state: ModelState): RequestHandler[] {
-  return [checkRequest(state), readBody(config), classify(config)];
+  return [checkRequest(state, new Admission(config.maxQueue)), readBody(config), classify(config)];
 }

@@ -1,6 +1,7 @@
 import sharp, { type Metadata } from 'sharp';
 import { ImageTooLargeError, InvalidImageError } from '../errors';
 import type { ModelSpec } from '../model/spec';
+import { truncationReason } from './integrity';
 
 // libvips' own cache only helps when the same file is read repeatedly; a server sees each
 // image once, so the cache is pure memory cost.
@@ -46,12 +47,23 @@ function uprightSize(meta: Metadata): { width: number; height: number } {
   return { width, height };
 }
 
+/**
+ * Raster formats only. SVG (and PDF and the like) can reference other files and URLs, and no
+ * path a client sends may ever reach the filesystem.
+ */
+const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 'avif']);
+
 async function readHeader(image: Buffer): Promise<Metadata> {
+  let meta: Metadata;
   try {
-    return await sharp(image).metadata();
+    meta = await sharp(image).metadata();
   } catch (error) {
     throw new InvalidImageError(`the body is not a decodable image (${(error as Error).message})`);
   }
+  if (!ACCEPTED_FORMATS.has(meta.format)) {
+    throw new InvalidImageError(`image format '${meta.format}' is not accepted; send JPEG, PNG, WebP, GIF, TIFF, AVIF or HEIF`);
+  }
+  return meta;
 }
 
 /**
@@ -68,6 +80,8 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
   if (width * height > maxPixels) {
     throw new ImageTooLargeError(`the image is ${width}×${height} pixels; at most ${maxPixels} pixels are accepted`);
   }
+  const truncated = truncationReason(image, meta.format);
+  if (truncated) throw new InvalidImageError(`the image is truncated (${truncated})`);
   const plan = planResize(width, height, spec.resize_shorter_side, spec.crop_size);
   try {
     const { data, info } = await sharp(image, { limitInputPixels: maxPixels, failOn: 'warning' })

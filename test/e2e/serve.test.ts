@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,51 +8,11 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { unpackArchive } from '../../image_classification/model/model-dir';
-import { DATA_DIR, freePort, ROOT, sample, SHIPPED_ARCHIVE, waitFor, withDeadline } from '../helpers';
-
-interface Served {
-  child: ChildProcess;
-  killAll: () => void;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+import { DATA_DIR, ROOT, sample, SHIPPED_ARCHIVE, withDeadline } from '../helpers';
+import { invoke, startServe as startHarness, type Served } from '../serve-harness';
 
 let modelDir: string;
-
-async function startServe(env: Record<string, string> = {}): Promise<Served> {
-  const port = await freePort();
-  // NODE_TEST_CONTEXT would make every node process below report to this test runner.
-  const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
-  const child = spawn(path.join(ROOT, 'serve'), [], {
-    env: { ...inherited, SAGEMAKER_BIND_TO_PORT: String(port), SM_MODEL_DIR: modelDir, SAGEMAKER_MODEL_SERVER_WORKERS: '2', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so cleanup also reaches nginx workers orphaned by a killed master.
-    detached: true,
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const killAll = () => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    child.stdout!.destroy();
-    child.stderr!.destroy();
-  };
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/ping`)).status === 200, 30_000, 'serve /ping').catch((error: Error) => {
-    killAll();
-    throw new Error(`${error.message}\n${output}`);
-  });
-  return { child, killAll, url, output: () => output, exited };
-}
-
-const invoke = (url: string, body: Buffer, type = 'application/x-image') =>
-  fetch(`${url}/invocations`, { method: 'POST', body, headers: { 'Content-Type': type } });
+const startServe = (env: Record<string, string> = {}) => startHarness({ SM_MODEL_DIR: modelDir, ...env });
 
 let served: Served;
 before(async () => {

@@ -96,3 +96,16 @@ test('bad images are refused with typed errors, huge ones before decoding', asyn
   await assert.rejects(decodeToRgb(jpeg.subarray(0, jpeg.length / 2), spec, MAX), InvalidImageError);
   await assert.rejects(decodeToRgb(jpeg, spec, 300 * 300 - 1), ImageTooLargeError);
 });
+
+test('truncation is caught even when the missing tail lies outside the crop', async () => {
+  const { truncationReason } = await import('../../image_classification/preprocess/integrity');
+  const jpeg = await solid(300, 200, { r: 9, g: 9, b: 9 }).jpeg().toBuffer();
+  const png = await solid(300, 200, { r: 9, g: 9, b: 9 }).png().toBuffer();
+  const webp = await solid(300, 200, { r: 9, g: 9, b: 9 }).webp().toBuffer();
+  for (const [format, image] of [['jpeg', jpeg], ['png', png], ['webp', webp]] as const) {
+    assert.equal(truncationReason(image, format), undefined, `${format} complete`);
+    assert.match(truncationReason(image.subarray(0, image.length - 3), format) ?? '', /./, `${format} missing 3 bytes`);
+  }
+  assert.equal(truncationReason(Buffer.concat([jpeg, Buffer.from('trailer')]), 'jpeg'), undefined, 'data after EOI is allowed');
+  await assert.rejects(decodeToRgb(jpeg.subarray(0, jpeg.length - 2), spec, MAX), /truncated/);
+});

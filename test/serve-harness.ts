@@ -1,0 +1,69 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, ROOT, waitFor } from './helpers';
+
+/** A real `serve` (nginx + pm2-runtime + workers) on a free loopback port. */
+export interface Served {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** serve's TMPDIR: its run dir (nginx.conf, worker sockets) is the one serve-* inside. */
+  readonly tmpDir: string;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+  /** Kill serve's whole process group (nginx workers orphaned by a killed master included). */
+  readonly killAll: () => void;
+}
+
+export async function startServe(env: Record<string, string>, options: { waitForPing?: boolean } = {}): Promise<Served> {
+  const port = await freePort();
+  const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'served-'));
+  // nginx workers run as `nobody` under root: they must be able to traverse to the sockets.
+  await chmod(tmpDir, 0o755);
+  // NODE_TEST_CONTEXT would make every node process below report to this test runner.
+  const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
+  const child = spawn(path.join(ROOT, 'serve'), [], {
+    env: { ...inherited, TMPDIR: tmpDir, SAGEMAKER_BIND_TO_PORT: String(port), SAGEMAKER_MODEL_SERVER_WORKERS: '2', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const killAll = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const served = { child, url, tmpDir, output: () => output, exited, killAll };
+  if (options.waitForPing ?? true) {
+    await waitFor(async () => (await fetch(`${url}/ping`)).status === 200, 30_000, 'serve /ping').catch((error: Error) => {
+      killAll();
+      throw new Error(`${error.message}\n${output}`);
+    });
+  }
+  return served;
+}
+
+/** PIDs of the pm2 workers (children of pm2-runtime, itself a child of serve). */
+export function workerPids(served: Served): number[] {
+  const children = (parent: number) => {
+    try {
+      return execFileSync('pgrep', ['-P', String(parent)]).toString().trim().split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const pm2 = children(served.child.pid!).filter((pid) => execFileSync('ps', ['-o', 'args=', '-p', String(pid)]).toString().includes('pm2-runtime'));
+  return pm2.flatMap(children).sort((a, b) => a - b);
+}
+
+export const invoke = (url: string, body: Buffer, type = 'application/x-image', path_ = '/invocations') =>
+  fetch(`${url}${path_}`, { method: 'POST', body, headers: { 'Content-Type': type } });
