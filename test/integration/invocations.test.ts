@@ -135,6 +135,19 @@ describe('errors are JSON with the right status', () => {
     assertError(res, 504, 'timeout');
   });
 
+  test('503 overloaded with Retry-After past MODEL_SERVER_MAX_QUEUE, and recovery', async () => {
+    const limited = appWith({ MODEL_SERVER_MAX_QUEUE: '1' });
+    const answers = await Promise.all(Array.from({ length: 6 }, () => request(limited).post('/invocations').type('image/jpeg').send(jpeg)));
+    const refused = answers.filter((r) => r.status === 503);
+    assert.ok(answers.some((r) => r.status === 200), 'one request is served');
+    assert.ok(refused.length > 0, 'the excess is refused');
+    for (const r of refused) {
+      assertError(r, 503, 'overloaded');
+      assert.equal(r.headers['retry-after'], '1');
+    }
+    assert.equal((await request(limited).post('/invocations').type('image/jpeg').send(jpeg)).status, 200, 'the slot is released');
+  });
+
   test('404 unknown path, 405 wrong method', async () => {
     assertError(await request(app).get('/etc/passwd'), 404, 'not_found');
     const wrong = await request(app).get('/invocations');
