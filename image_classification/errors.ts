@@ -80,7 +80,7 @@ export class OverloadedError extends InferenceError {
   readonly retryAfterSeconds = 1;
 
   constructor(limit: number) {
-    super(503, 'overloaded', `the server is at capacity (${limit} requests in progress on this worker); retry shortly`);
+    super(503, 'overloaded', `this worker already holds ${limit} requests; retry shortly`);
   }
 }
 

@@ -12,7 +12,7 @@ export interface NginxSettings {
 export function renderNginxConfig(template: string, config: Config, settings: NginxSettings): string {
   const servers = Array.from(
     { length: config.workers },
-    (_, i) => `    server unix:${workerSocketPath(settings.socketDir, String(i))} max_fails=1 fail_timeout=2s;`,
+    (_, i) => `    server unix:${workerSocketPath(settings.socketDir, String(i))} max_fails=0;`,
   );
   const values: Record<string, string> = {
     RUN_DIR: settings.runDir,

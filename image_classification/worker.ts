@@ -10,10 +10,11 @@ import { Predictor } from './predictor';
 import { SOCKET_DIR_ENV } from './worker-env';
 
 /**
- * One pm2 worker: listens on its own unix socket behind nginx (or on the port when run
- * alone), answers /ping with 503 at once, then loads and warms the model. A model that
- * cannot load leaves the worker up and /ping at 503 with the reason, rather than in a
- * crash-restart loop that would hide the cause.
+ * One pm2 worker: loads and warms the model, then listens on its own unix socket behind
+ * nginx (or on the port when run alone). Until then its socket refuses connections, so
+ * nginx sends requests to a ready worker (a refused connect is always safe to retry) and,
+ * when none is ready, answers 503 itself. A model that cannot load still opens the socket,
+ * with /ping at 503 and the reason, rather than a crash-restart loop that hides the cause.
  */
 
 async function loadModel(config: Config, state: ModelState, logger: Logger): Promise<void> {
@@ -70,10 +71,8 @@ function main(): void {
   server.requestTimeout = config.timeoutSeconds * 1000;
   // Longer than nginx's upstream keepalive_timeout (60 s), so nginx always closes first.
   server.keepAliveTimeout = 75_000;
-  const where = listen(server, config);
-  logger.info({ listen: where }, 'worker listening');
   shutDownOnSignal(server, config, logger);
-  void loadModel(config, state, logger);
+  void loadModel(config, state, logger).then(() => logger.info({ listen: listen(server, config), status: state.status }, 'worker listening'));
 }
 
 if (require.main === module) main();

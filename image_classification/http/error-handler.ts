@@ -6,14 +6,16 @@ import { isRuntimeRequest, sendModelError } from './runtime-emulation';
 export function errorHandler(limits: { maxPayloadBytes: number }): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const httpError = toHttpError(error, limits);
-    if (httpError.status >= 500) req.log.error({ err: error }, 'request failed');
-    else req.log.info({ code: httpError.code, reason: httpError.message }, 'request refused');
+    // Real failures get a log line with the stack; refusals (4xx, 503 overload) are part of
+    // the request line pino-http writes (via res.locals), so overload costs no extra logging.
+    if (httpError.status >= 500 && httpError.status !== 503) req.log.error({ err: error }, 'request failed');
+    res.locals.error = { code: httpError.code, reason: httpError.message };
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    // An unread body left on a kept-alive connection would be parsed as the next request.
-    if (!req.complete) res.setHeader('Connection', 'close');
+    // A body left unread is discarded by Node after the response, keeping the connection to
+    // nginx alive; closing it instead makes nginx see EPIPE mid-upload and report the worker.
     if (httpError.status === 503) res.setHeader('Retry-After', String(httpError instanceof OverloadedError ? httpError.retryAfterSeconds : 1));
     if (isRuntimeRequest(res)) sendModelError(res, httpError.status, errorBody(httpError));
     else res.status(httpError.status).json(errorBody(httpError));

@@ -27,12 +27,16 @@ export function requestLog(logger: Logger) {
   return pinoHttp({
     logger,
     genReqId: requestId,
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    customLogLevel: (_req, res) => (res.statusCode >= 500 && res.statusCode !== 503 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    // The error handler already logged real failures with their stack; refusals need none.
+    customAttributeKeys: { err: 'requestError' },
+    customProps: (_req, res) => ((res as unknown as { locals?: { error?: object } }).locals?.error ? { error: (res as unknown as { locals: { error: object } }).locals.error } : {}),
     customSuccessMessage: () => 'request',
     customErrorMessage: () => 'request',
     serializers: {
       req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
       res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      requestError: () => undefined,
     },
   });
 }

@@ -6,6 +6,9 @@ import { truncationReason } from './integrity';
 // libvips' own cache only helps when the same file is read repeatedly; a server sees each
 // image once, so the cache is pure memory cost.
 sharp.cache(false);
+// One libvips thread per image: parallelism comes from concurrent requests and workers, and
+// extra threads per image only compete with the event loop and ONNX Runtime for the cores.
+sharp.concurrency(1);
 
 export interface Rect {
   readonly left: number;

@@ -33,7 +33,7 @@ function assertError(res: request.Response, status: number, code: string): void 
   assert.match(res.headers['content-type']!, /application\/json/);
   assert.equal(res.body.error.code, code);
   assert.equal(typeof res.body.error.message, 'string');
-  assert.doesNotMatch(JSON.stringify(res.body), /at \w+ \(|node_modules|\.ts:\d+/, 'no stack trace');
+  assert.doesNotMatch(JSON.stringify(res.body), /\bat \S+ \(\S+:\d+:\d+\)|node_modules|\.[jt]s:\d+/, 'no stack trace');
 }
 
 before(async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { sample, SHIPPED_ARCHIVE } from '../helpers';
-import { invoke, startServe, workerPids, type Served } from '../serve-harness';
+import { invoke, startServe, workerPids, type Served } from '../../bench/serve-process';
 import { buildCorpus, type Case } from './corpus';
 
 const MAX_PAYLOAD_MB = 1;
@@ -36,7 +36,7 @@ function send(target: { port?: number; socketPath?: string }, c: Pick<Case, 'bod
 function problemWith(c: Case, answer: Answer): string | undefined {
   if (!c.expect.includes(answer.status)) return `status ${answer.status}, expected ${c.expect.join('/')}: ${answer.body.slice(0, 200)}`;
   if (!answer.contentType.includes('application/json')) return `content-type ${answer.contentType}`;
-  if (/at \S+ \(|node_modules|\.js:\d+|<html/i.test(answer.body)) return `internals leaked: ${answer.body.slice(0, 200)}`;
+  if (/\bat \S+ \(\S+:\d+:\d+\)|node_modules|\.[jt]s:\d+|<html/i.test(answer.body)) return `internals leaked: ${answer.body.slice(0, 200)}`;
   const body = JSON.parse(answer.body) as { error?: { code?: string; message?: string }; predictions?: unknown };
   if (answer.status >= 400 && (typeof body.error?.code !== 'string' || typeof body.error.message !== 'string')) return 'no {error: {code, message}}';
   if (answer.status === 200 && !body.predictions) return 'no predictions';

@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, ROOT, waitFor } from './helpers';
+import { freePort, ROOT, waitFor } from '../test/helpers';
 
 /** A real `serve` (nginx + pm2-runtime + workers) on a free loopback port. */
 export interface Served {

@@ -1,0 +1,66 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { ROOT } from '../test/helpers';
+
+/** One autocannon run POSTing an image to /invocations on loopback. */
+export interface LoadResult {
+  readonly connections: number;
+  readonly seconds: number;
+  readonly requests: number;
+  readonly rps: number;
+  readonly ok: number;
+  readonly overloaded: number;
+  readonly otherErrors: number;
+  readonly timeouts: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export async function runLoad(url: string, image: Buffer, options: { connections: number; seconds: number; rate?: number; timeoutSeconds?: number }): Promise<LoadResult> {
+  const result = await autocannon({
+    url: `${url}/invocations`,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-image' },
+    body: image,
+    connections: options.connections,
+    duration: options.seconds,
+    timeout: options.timeoutSeconds ?? 30,
+    ...(options.rate ? { overallRate: options.rate } : {}),
+  });
+  const byStatus = result.statusCodeStats as unknown as Record<string, { count: number }>;
+  const count = (status: string) => byStatus[status]?.count ?? 0;
+  const ok = count('200');
+  const overloaded = count('503');
+  return {
+    connections: options.connections,
+    seconds: options.seconds,
+    requests: result.requests.total,
+    rps: Math.round((ok / options.seconds) * 10) / 10,
+    ok,
+    overloaded,
+    otherErrors: result.non2xx - overloaded + result.errors - result.timeouts,
+    timeouts: result.timeouts,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+  };
+}
+
+export function printTable(rows: Record<string, string | number>[]): void {
+  const keys = Object.keys(rows[0] ?? {});
+  const width = (k: string) => Math.max(k.length, ...rows.map((r) => String(r[k]).length));
+  console.log(keys.map((k) => k.padEnd(width(k))).join('  '));
+  for (const row of rows) console.log(keys.map((k) => String(row[k]).padEnd(width(k))).join('  '));
+}
+
+export async function writeResult(name: string, data: unknown): Promise<string> {
+  const dir = path.join(ROOT, 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${name}.json`);
+  await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), ...(data as object) }, null, 2)}\n`);
+  return file;
+}
