@@ -1,11 +1,11 @@
-import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { Logger } from './logger';
 import type { ModelBundle } from './model/model-dir';
 import { preprocessBatch } from './preprocess/batch';
 import { batchDims, tensorLayout, type TensorLayout } from './preprocess/tensor';
 import { isDistribution, toPrediction, type ClassPrediction } from './postprocess/classify';
-import { createSession, type ExecutionProvider, type InferenceDevice } from './runtime/session';
+import { InferenceClient } from './runtime/inference-client';
+import type { ExecutionProvider, InferenceDevice } from './runtime/session';
 
 export interface PredictorOptions {
   readonly device: InferenceDevice;
@@ -25,7 +25,7 @@ export interface PredictorInfo {
   readonly applySoftmax: boolean;
 }
 
-function pickOutput(session: ort.InferenceSession, configured: string | undefined): string {
+function pickOutput(session: InferenceClient, configured: string | undefined): string {
   const names = session.outputNames;
   const name = configured ?? (names.includes('probabilities') ? 'probabilities' : names[0]);
   if (!name || !names.includes(name)) {
@@ -34,7 +34,7 @@ function pickOutput(session: ort.InferenceSession, configured: string | undefine
   return name;
 }
 
-function pickInput(session: ort.InferenceSession, configured: string | undefined): string {
+function pickInput(session: InferenceClient, configured: string | undefined): string {
   const name = configured ?? session.inputNames[0];
   if (!name || !session.inputNames.includes(name)) {
     throw new ModelMismatchError(`input '${configured}' is not in the model (inputs: ${session.inputNames.join(', ')})`);
@@ -48,7 +48,7 @@ export class Predictor {
 
   private constructor(
     private readonly bundle: ModelBundle,
-    private readonly session: ort.InferenceSession,
+    private readonly session: InferenceClient,
     readonly provider: ExecutionProvider,
     private readonly inputName: string,
     private readonly outputName: string,
@@ -58,11 +58,11 @@ export class Predictor {
 
   /** Load the session and warm it with one inference through the whole pipeline. */
   static async load(bundle: ModelBundle, options: PredictorOptions, logger: Logger): Promise<Predictor> {
-    const { session, provider } = await createSession(bundle.onnxPath, options, logger);
+    const session = await InferenceClient.start(bundle.onnxPath, options, logger.level);
     const predictor = new Predictor(
       bundle,
       session,
-      provider,
+      session.provider,
       pickInput(session, bundle.spec.input_name),
       pickOutput(session, bundle.spec.output_name),
       tensorLayout(bundle.spec),
@@ -95,10 +95,9 @@ export class Predictor {
     return this.infer(batch, images.length);
   }
 
+  /** Scores for a preprocessed batch; `batch` is handed to the inference thread (not reusable). */
   async infer(batch: Float32Array, count: number): Promise<Float32Array[]> {
-    const feeds = { [this.inputName]: new ort.Tensor('float32', batch, batchDims(this.layout, count)) };
-    const result = await this.session.run(feeds, [this.outputName]);
-    const output = result[this.outputName]!.data as Float32Array;
+    const output = await this.session.run(batch, batchDims(this.layout, count), this.inputName, this.outputName);
     const width = output.length / count;
     return Array.from({ length: count }, (_, i) => output.subarray(i * width, (i + 1) * width));
   }
@@ -109,6 +108,6 @@ export class Predictor {
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.session.close();
   }
 }

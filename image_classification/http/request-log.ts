@@ -30,7 +30,10 @@ export function requestLog(logger: Logger) {
     customLogLevel: (_req, res) => (res.statusCode >= 500 && res.statusCode !== 503 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     // The error handler already logged real failures with their stack; refusals need none.
     customAttributeKeys: { err: 'requestError' },
-    customProps: (_req, res) => ((res as unknown as { locals?: { error?: object } }).locals?.error ? { error: (res as unknown as { locals: { error: object } }).locals.error } : {}),
+    customProps: (_req, res) => {
+      const refusal = (res as ServerResponse & { locals?: { error?: object } }).locals?.error;
+      return refusal ? { error: refusal } : {};
+    },
     customSuccessMessage: () => 'request',
     customErrorMessage: () => 'request',
     serializers: {

@@ -1,0 +1,65 @@
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { RunReply, RunRequest, ThreadInit, ThreadReady } from './inference-protocol';
+import type { ExecutionProvider, SessionOptions } from './session';
+
+export class ModelLoadError extends Error {
+  override name = 'ModelLoadError';
+}
+
+/** The event-loop side of an inference thread: a session whose run() never blocks the caller. */
+export class InferenceClient {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (out: Float32Array) => void; reject: (error: Error) => void }>();
+  private dead: Error | undefined;
+
+  private constructor(
+    private readonly thread: Worker,
+    readonly provider: ExecutionProvider,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {
+    thread.on('message', (reply: RunReply) => {
+      const waiter = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if ('output' in reply) waiter?.resolve(reply.output);
+      else waiter?.reject(new Error(`inference failed: ${reply.error}`));
+    });
+    const fail = (error: Error) => {
+      this.dead = error;
+      for (const waiter of this.pending.values()) waiter.reject(error);
+      this.pending.clear();
+    };
+    thread.on('error', fail);
+    thread.on('exit', (code) => fail(new Error(`the inference thread exited (code ${code})`)));
+  }
+
+  static async start(onnxPath: string, options: SessionOptions, logLevel: string): Promise<InferenceClient> {
+    const workerData: ThreadInit = { onnxPath, options, logLevel };
+    const thread = new Worker(path.join(__dirname, 'inference-thread.js'), { workerData });
+    const ready = await new Promise<ThreadReady>((resolve, reject) => {
+      thread.once('message', resolve);
+      thread.once('error', reject);
+    });
+    if (ready.type === 'failed') {
+      await thread.terminate();
+      throw new ModelLoadError(ready.message);
+    }
+    return new InferenceClient(thread, ready.provider, ready.inputNames, ready.outputNames);
+  }
+
+  /** Run one batch; `input`'s buffer is transferred to the thread (do not reuse it). */
+  run(input: Float32Array, dims: readonly number[], inputName: string, outputName: string): Promise<Float32Array> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const request: RunRequest = { id, input, dims, inputName, outputName };
+      this.thread.postMessage(request, [input.buffer as ArrayBuffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.thread.terminate();
+  }
+}
