@@ -20,6 +20,7 @@ export function renderNginxConfig(template: string, config: Config, settings: Ng
     MAX_BODY_BYTES: String(config.maxPayloadBytes),
     TIMEOUT: String(config.timeoutSeconds),
     CLIENT_TIMEOUT: String(config.clientTimeoutSeconds),
+    MAX_IN_PROGRESS: String(config.workers * config.maxQueue),
     TIMEOUT_PLUS_ONE: String(config.timeoutSeconds + 1),
     UPSTREAM_SERVERS: servers.join('\n'),
   };
