@@ -11,6 +11,8 @@ export interface PredictorOptions {
   readonly device: InferenceDevice;
   readonly intraOpThreads: number;
   readonly maxImagePixels: number;
+  /** Called if the inference thread dies after loading: no inference can succeed any more. */
+  readonly onInferenceFailure?: (error: Error) => void;
 }
 
 export class ModelMismatchError extends Error {
@@ -58,7 +60,8 @@ export class Predictor {
 
   /** Load the session and warm it with one inference through the whole pipeline. */
   static async load(bundle: ModelBundle, options: PredictorOptions, logger: Logger): Promise<Predictor> {
-    const session = await InferenceClient.start(bundle.onnxPath, options, logger.level);
+    const sessionOptions = { device: options.device, intraOpThreads: options.intraOpThreads };
+    const session = await InferenceClient.start(bundle.onnxPath, sessionOptions, logger.level, options.onInferenceFailure);
     const predictor = new Predictor(
       bundle,
       session,

@@ -24,7 +24,16 @@ async function loadModel(config: Config, state: ModelState, logger: Logger): Pro
     const bundle = await readModelBundle(dir);
     const predictor = await Predictor.load(
       bundle,
-      { device: config.inferenceDevice, intraOpThreads: config.ortIntraOpThreads, maxImagePixels: config.maxImagePixels },
+      {
+        device: config.inferenceDevice,
+        intraOpThreads: config.ortIntraOpThreads,
+        maxImagePixels: config.maxImagePixels,
+        // Without its inference thread a worker can only fail requests: let pm2 replace it.
+        onInferenceFailure: (error) => {
+          logger.fatal({ reason: error.message }, 'inference thread died; exiting for pm2 to restart the worker');
+          process.exit(1);
+        },
+      },
       logger,
     );
     state.ready(predictor);

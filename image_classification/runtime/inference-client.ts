@@ -12,12 +12,14 @@ export class InferenceClient {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (out: Float32Array) => void; reject: (error: Error) => void }>();
   private dead: Error | undefined;
+  private closing = false;
 
   private constructor(
     private readonly thread: Worker,
     readonly provider: ExecutionProvider,
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
+    onFailure: (error: Error) => void,
   ) {
     thread.on('message', (reply: RunReply) => {
       const waiter = this.pending.get(reply.id);
@@ -26,15 +28,18 @@ export class InferenceClient {
       else waiter?.reject(new Error(`inference failed: ${reply.error}`));
     });
     const fail = (error: Error) => {
+      if (this.closing) return;
       this.dead = error;
       for (const waiter of this.pending.values()) waiter.reject(error);
       this.pending.clear();
+      onFailure(error);
     };
     thread.on('error', fail);
     thread.on('exit', (code) => fail(new Error(`the inference thread exited (code ${code})`)));
   }
 
-  static async start(onnxPath: string, options: SessionOptions, logLevel: string): Promise<InferenceClient> {
+  /** `onFailure` is told if the thread dies later: the session is gone, so the owner should stop. */
+  static async start(onnxPath: string, options: SessionOptions, logLevel: string, onFailure: (error: Error) => void = () => undefined): Promise<InferenceClient> {
     const workerData: ThreadInit = { onnxPath, options, logLevel };
     const thread = new Worker(path.join(__dirname, 'inference-thread.js'), { workerData });
     const ready = await new Promise<ThreadReady>((resolve, reject) => {
@@ -45,7 +50,7 @@ export class InferenceClient {
       await thread.terminate();
       throw new ModelLoadError(ready.message);
     }
-    return new InferenceClient(thread, ready.provider, ready.inputNames, ready.outputNames);
+    return new InferenceClient(thread, ready.provider, ready.inputNames, ready.outputNames, onFailure);
   }
 
   /** Run one batch; `input`'s buffer is transferred to the thread (do not reuse it). */
@@ -60,6 +65,7 @@ export class InferenceClient {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.thread.terminate();
   }
 }
