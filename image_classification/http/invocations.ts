@@ -4,8 +4,8 @@ import type { Config } from '../config';
 import { decodeJsonImages, type DecodedInput } from '../codecs/image-input';
 import { ENCODERS, type ResponseType } from '../codecs/encoders';
 import { BadRequestError, ModelNotReadyError, RequestTimeoutError } from '../errors';
-import { Admission } from './admission';
 import type { Predictor } from '../predictor';
+import { Admission } from './admission';
 import { inputKindOf, type InputKind } from './content-types';
 import type { ModelState } from './model-state';
 import { negotiateResponseType } from './negotiation';
@@ -26,17 +26,17 @@ function withTimeout<T>(work: Promise<T>, seconds: number): Promise<T> {
 
 /**
  * Everything that can be refused without reading the body is checked first (model ready,
- * Accept, Content-Type), so a bad request costs no upload and no decode.
+ * Accept, Content-Type, then capacity), so a bad request costs no upload and no decode.
  */
 function checkRequest(state: ModelState, admission: Admission): RequestHandler {
   return (req, res, next) => {
     if (!state.predictor) throw new ModelNotReadyError();
-    admission.admit(res);
     const locals: InvocationLocals = {
       predictor: state.predictor,
       responseType: negotiateResponseType(req.get('accept')),
       inputKind: inputKindOf(req.get('content-type')),
     };
+    admission.admit(res);
     Object.assign(res.locals, locals);
     next();
   };
