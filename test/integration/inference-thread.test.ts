@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { test } from 'node:test';
+import { InferenceClient, ModelLoadError } from '../../image_classification/runtime/inference-client';
+import { shippedBundle } from '../helpers';
+
+const options = { device: 'cpu' as const, intraOpThreads: 1 };
+
+test('inference runs on its own thread and returns one row per image', async () => {
+  const client = await InferenceClient.start((await shippedBundle()).onnxPath, options, 'silent');
+  const output = await client.run(new Float32Array(2 * 3 * 384 * 384), [2, 3, 384, 384], 'input', 'probabilities');
+  assert.equal(output.length, 2 * 3);
+  await client.close();
+});
+
+test('a model ORT cannot load is a ModelLoadError', async () => {
+  const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'bad-onnx-')), 'model.onnx');
+  await writeFile(file, 'not a protobuf');
+  await assert.rejects(InferenceClient.start(file, options, 'silent'), ModelLoadError);
+});
+
+test('if the thread dies, pending runs fail and the owner is told', async () => {
+  const failures: Error[] = [];
+  const client = await InferenceClient.start((await shippedBundle()).onnxPath, options, 'silent', (error) => failures.push(error));
+  const pending = client.run(new Float32Array(3 * 384 * 384), [1, 3, 384, 384], 'input', 'probabilities');
+  // Simulate a crash of the thread (not a close(), which is a deliberate stop).
+  await (client as unknown as { thread: Worker }).thread.terminate();
+  // The in-flight run may just have finished before the thread stopped; if not, it must fail.
+  await pending.then(
+    () => undefined,
+    (error: Error) => assert.match(error.message, /inference thread exited/),
+  );
+  assert.equal(failures.length, 1);
+  await assert.rejects(client.run(new Float32Array(3 * 384 * 384), [1, 3, 384, 384], 'input', 'probabilities'), /exited/);
+});
