@@ -1,7 +1,13 @@
-import { readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import S3rver from 's3rver';
 import { loadConfig, type Config } from '../image_classification/config';
+import { createApp } from '../image_classification/http/app';
+import type { ModelState } from '../image_classification/http/model-state';
 import { createLogger } from '../image_classification/logger';
 import { readModelBundle, unpackArchive, type ModelBundle } from '../image_classification/model/model-dir';
 import { packageRoot } from '../image_classification/paths';
@@ -53,3 +59,29 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
 export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
   return Promise.race([promise, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms).unref())]);
 }
+
+/** Whether a command-line tool is installed (optional tools decide whether a test can run). */
+export function hasCommand(command: string): boolean {
+  try {
+    execFileSync(command, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The real Express app with `state`, listening on a loopback port. */
+export async function listenApp(state: ModelState): Promise<{ server: http.Server; url: string }> {
+  const server = http.createServer(createApp({ config: testConfig(), state, logger: silentLogger }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` };
+}
+
+/** A real S3-compatible server (s3rver) on loopback with one bucket; s3rver only accepts its own keys. */
+export async function startS3rver(bucket: string): Promise<{ s3rver: S3rver; endpoint: string }> {
+  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: await mkdtemp(path.join(os.tmpdir(), 's3rver-')), configureBuckets: [{ name: bucket }] });
+  const { port } = await s3rver.run();
+  return { s3rver, endpoint: `http://127.0.0.1:${port}` };
+}
+
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };

@@ -5,7 +5,7 @@ import { evaluatePredictions, formatEvaluation, type Evaluation } from '../train
 import { argmax } from '../training/cross-validation';
 import type { Predictor } from '../predictor';
 import { parseCli, runCli } from './args';
-import { loadPredictor } from './load-model';
+import { loadPredictor } from '../load-predictor';
 
 const USAGE = `usage: npm run evaluate -- --data DIR [--model DIR|model.tar.gz] [--png FILE]
 DIR holds one folder per class (names as in the model's labels.json). Prints accuracy,

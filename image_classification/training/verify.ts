@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { loadPredictor } from '../cli/load-model';
+import { loadPredictor } from '../load-predictor';
 
 /**
  * Load the packed model exactly as the server does and compare its probabilities with the

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { unpackArchive } from '../../image_classification/model/model-dir';
-import { DATA_DIR, ROOT, sample, SHIPPED_ARCHIVE, withDeadline } from '../helpers';
+import { DATA_DIR, hasCommand, ROOT, sample, SHIPPED_ARCHIVE, withDeadline } from '../helpers';
 import { invoke, startServe as startHarness, type Served } from '../../bench/serve-process';
 
 let modelDir: string;
@@ -68,14 +68,7 @@ test('the AWS SDK InvokeEndpoint call works against serve (local endpoint emulat
   );
 });
 
-const hasAwsCli = (() => {
-  try {
-    execFileSync('aws', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasAwsCli = hasCommand('aws');
 
 test('the README\'s AWS CLI command works against serve', { skip: !hasAwsCli && 'no AWS CLI on this machine' }, async () => {
   const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'cli-')), 'out.json');

@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
-import { ROOT } from '../helpers';
+import { hasCommand, ROOT } from '../helpers';
 
 const run = promisify(execFile);
 const script = path.join(ROOT, 'build_and_push.sh');
-const hasShellcheck = (() => {
-  try {
-    execFileSync('shellcheck', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasShellcheck = hasCommand('shellcheck');
 
 test('build_and_push.sh --dry-run prints the whole ECR sequence', async () => {
   const { stdout } = await run('bash', [script, '--dry-run', '--region', 'eu-west-1', '--account', '111122223333', '--engine', 'docker', 'image-classification', 'v1']);

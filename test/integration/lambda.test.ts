@@ -1,23 +1,17 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { mkdtemp } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import type http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import S3rver from 's3rver';
-import { createApp } from '../../image_classification/http/app';
+import type S3rver from 's3rver';
 import { ModelState } from '../../image_classification/http/model-state';
 import type { Predictor } from '../../image_classification/predictor';
 import { invokeWithTestImage, type InvokerDeps, type InvokerFailure, type InvokerSuccess } from '../../lambda/src/invoker';
-import { loadShippedPredictor, sample, silentLogger, testConfig } from '../helpers';
+import { listenApp, loadShippedPredictor, S3RVER_CREDENTIALS, sample, startS3rver } from '../helpers';
 
 const BUCKET = 'test-images';
 /** The endpoint accepts any credentials, as the emulation should; s3rver wants its own. */
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-const s3rverCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 let s3rver: S3rver;
 let s3: S3Client;
 let predictor: Predictor;
@@ -25,23 +19,21 @@ const servers: http.Server[] = [];
 
 /** The real server (Express app + shipped model) on a loopback port; `state` decides readiness. */
 async function startEndpoint(state: ModelState): Promise<SageMakerRuntimeClient> {
-  const server = http.createServer(createApp({ config: testConfig(), state, logger: silentLogger }));
+  const { server, url } = await listenApp(state);
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return new SageMakerRuntimeClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials });
+  return new SageMakerRuntimeClient({ endpoint: url, region: 'us-east-1', credentials });
 }
 
 let deps: InvokerDeps;
 
 before(async () => {
-  s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: await mkdtemp(path.join(os.tmpdir(), 's3rver-')), configureBuckets: [{ name: BUCKET }] });
-  const { port } = await s3rver.run();
+  const started = await startS3rver(BUCKET);
+  s3rver = started.s3rver;
   s3 = new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: started.endpoint,
     forcePathStyle: true,
     region: 'us-east-1',
-    credentials: s3rverCredentials,
+    credentials: S3RVER_CREDENTIALS,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

@@ -1,7 +1,7 @@
 import os from 'node:os';
-import { createLogger } from '../logger';
-import { materialise, readModelBundle, resolveModelDir } from '../model/model-dir';
-import { Predictor } from '../predictor';
+import { createLogger } from './logger';
+import { materialise, readModelBundle, resolveModelDir } from './model/model-dir';
+import { Predictor } from './predictor';
 
 /**
  * A Predictor for command-line use: the given model dir or model.tar.gz, else the same
