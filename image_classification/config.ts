@@ -22,6 +22,9 @@ const schema = z.object({
   maxImagePixels: positiveInt,
   maxQueue: positiveInt,
   clientTimeoutSeconds: positiveNumber,
+  submitDirectory: z.string().min(1).optional(),
+  program: z.string().min(1).optional(),
+  defaultAccept: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a media type such as application/json'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   nginxBin: z.string().min(1),
 });
@@ -59,6 +62,9 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     // Requests a worker holds at once (decoding, queued or in inference); more get a fast 503.
     maxQueue: firstSet(env, 'MODEL_SERVER_MAX_QUEUE') ?? 16,
     clientTimeoutSeconds: firstSet(env, 'MODEL_SERVER_CLIENT_TIMEOUT') ?? 60,
+    submitDirectory: firstSet(env, 'SAGEMAKER_SUBMIT_DIRECTORY'),
+    program: firstSet(env, 'SAGEMAKER_PROGRAM'),
+    defaultAccept: (firstSet(env, 'SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT') ?? 'application/json').toLowerCase(),
     logLevel: (firstSet(env, 'LOG_LEVEL') ?? 'info').toLowerCase(),
     // Debian installs nginx in /usr/sbin, which is not on every user's PATH.
     nginxBin: firstSet(env, 'NGINX_BIN') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx'),

@@ -46,8 +46,8 @@ export class UnsupportedMediaTypeError extends InferenceError {
 }
 
 export class NotAcceptableError extends InferenceError {
-  constructor(accept: string, available: readonly string[]) {
-    super(406, 'not_acceptable', `cannot answer with Accept '${accept}'; available: ${available.join(', ')}`);
+  constructor(accept: string, available: readonly string[], reason?: string) {
+    super(406, 'not_acceptable', `cannot answer with Accept '${accept}'${reason ? ` (${reason})` : ''}; available: ${available.join(', ')}`);
   }
 }
 
@@ -84,6 +84,29 @@ export class OverloadedError extends InferenceError {
   }
 }
 
+const HANDLER_ERROR = Symbol.for('sagemaker-image-classification.HandlerError');
+
+/**
+ * What a user handler throws to answer with its own status (any 4xx/5xx) and message, e.g.
+ * `throw new HandlerError(422, 'the tensor must be 3×224×224')`. Anything else a handler
+ * throws is a 500 whose message does not reach the client.
+ */
+export class HandlerError extends InferenceError {
+  readonly [HANDLER_ERROR] = true;
+
+  constructor(status: number, message: string, code = 'handler_error') {
+    if (!Number.isInteger(status) || status < 400 || status > 599) throw new RangeError(`HandlerError status must be 400-599, got ${status}`);
+    super(status, code, message);
+  }
+}
+
+/** A HandlerError, also one from another copy of this package (a handler's own node_modules). */
+export function isHandlerError(error: unknown): error is HandlerError {
+  if (typeof error !== 'object' || error === null || !(HANDLER_ERROR in error)) return false;
+  const { status, code, message } = error as HandlerError;
+  return Number.isInteger(status) && status >= 400 && status <= 599 && typeof code === 'string' && typeof message === 'string';
+}
+
 export class InternalError extends InferenceError {
   constructor(options?: ErrorOptions) {
     super(500, 'internal_error', 'internal server error', options);
@@ -104,6 +127,7 @@ function statusOf(error: unknown): number | undefined {
 /** Map anything thrown while handling a request to a client-safe typed error. */
 export function toHttpError(error: unknown, limits: { maxPayloadBytes: number }): InferenceError {
   if (error instanceof InferenceError) return error;
+  if (isHandlerError(error)) return new InferenceError(error.status, error.code, error.message);
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'LIMIT_FILE_SIZE' || code === 'LIMIT_FIELD_VALUE' || statusOf(error) === 413) {
     return new PayloadTooLargeError(limits.maxPayloadBytes);

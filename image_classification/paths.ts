@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
+/** This package's name, as handler modules require it. */
+export const PACKAGE_NAME = 'sagemaker-image-classification';
+
 /** The directory holding package.json, whether running from source (tsx) or from dist/. */
 export function packageRoot(start = __dirname): string {
   let dir = start;

@@ -1,4 +1,7 @@
 import sharp from 'sharp';
+import { MAX_IMAGES_PER_REQUEST } from './codecs/image-input';
+import { ndarray, type NdArray } from './codecs/ndarray';
+import { BadRequestError } from './errors';
 import type { Logger } from './logger';
 import type { ModelBundle } from './model/model-dir';
 import { preprocessBatch } from './preprocess/batch';
@@ -100,13 +103,33 @@ export class Predictor {
 
   /** Scores for a preprocessed batch; `batch` is handed to the inference thread (not reusable). */
   async infer(batch: Float32Array, count: number): Promise<Float32Array[]> {
-    const output = await this.session.run(batch, batchDims(this.layout, count), this.inputName, this.outputName);
+    const outputs = await this.session.run({ [this.inputName]: ndarray('float32', batchDims(this.layout, count), batch) }, [this.outputName]);
+    const output = outputs[this.outputName]!.data as Float32Array;
     const width = output.length / count;
     return Array.from({ length: count }, (_, i) => output.subarray(i * width, (i + 1) * width));
   }
 
   async predict(images: readonly Buffer[]): Promise<ClassPrediction[]> {
-    const rows = await this.scores(images);
+    return this.classify(await this.scores(images));
+  }
+
+  /**
+   * Classify an already-preprocessed tensor (NPY/CSV/JSON bodies): `[N, ...image]` or one
+   * image without the batch axis, in the model's own layout and scaling.
+   */
+  async predictTensor(tensor: NdArray): Promise<{ rows: ClassPrediction[]; isList: boolean }> {
+    const image = batchDims(this.layout, 1).slice(1);
+    const isList = tensor.shape.length === image.length + 1;
+    const imageShape = isList ? tensor.shape.slice(1) : tensor.shape;
+    if (imageShape.join() !== image.join() || (isList && tensor.shape[0] === 0)) {
+      throw new BadRequestError(`the tensor has shape [${tensor.shape.join(', ')}]; this model takes [N, ${image.join(', ')}] or [${image.join(', ')}]`, 'wrong_shape');
+    }
+    const count = isList ? tensor.shape[0]! : 1;
+    if (count > MAX_IMAGES_PER_REQUEST) throw new BadRequestError(`the tensor holds ${count} images; at most ${MAX_IMAGES_PER_REQUEST} per request`, 'too_many_images');
+    return { rows: this.classify(await this.infer(Float32Array.from(tensor.data as ArrayLike<number>), count)), isList };
+  }
+
+  private classify(rows: readonly Float32Array[]): ClassPrediction[] {
     return rows.map((row) => toPrediction(row, this.bundle.labels, this.applySoftmax));
   }
 

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
 import { readNginxTemplate, renderNginxConfig } from './nginx-config';
+import { PACKAGE_NAME, packageRoot } from './paths';
 import { SOCKET_DIR_ENV } from './worker-env';
 
 /**
@@ -24,6 +25,18 @@ function pm2RuntimeBin(): string {
   return path.join(path.dirname(require.resolve('pm2/package.json')), 'bin', 'pm2-runtime');
 }
 
+/**
+ * NODE_PATH for the workers, so a handler module anywhere (a model dir's `code/`) can
+ * `require('sagemaker-image-classification')` and this package's own dependencies (sharp,
+ * onnxruntime-node) without bundling them.
+ */
+function handlerNodePath(runDir: string): string {
+  const modules = path.join(runDir, 'node_modules');
+  mkdirSync(modules);
+  symlinkSync(packageRoot(), path.join(modules, PACKAGE_NAME), 'dir');
+  return [modules, path.join(packageRoot(), 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
+}
+
 function ecosystem(config: Config, modelDir: string, runDir: string): object {
   return {
     apps: [
@@ -38,7 +51,7 @@ function ecosystem(config: Config, modelDir: string, runDir: string): object {
         kill_timeout: (config.timeoutSeconds + 5) * 1000,
         exp_backoff_restart_delay: 100,
         merge_logs: true,
-        env: { SM_MODEL_DIR: modelDir, [SOCKET_DIR_ENV]: runDir },
+        env: { SM_MODEL_DIR: modelDir, [SOCKET_DIR_ENV]: runDir, NODE_PATH: handlerNodePath(runDir) },
       },
     ],
   };

@@ -4,9 +4,9 @@ import { loadConfig, type Config } from './config';
 import { createApp } from './http/app';
 import { ModelState } from './http/model-state';
 import { createLogger, type Logger } from './logger';
-import { readModelBundle, resolveModelDir } from './model/model-dir';
+import { resolveModelDir } from './model/model-dir';
 import { workerSocketPath } from './paths';
-import { Predictor } from './predictor';
+import { HandlerPipeline, pipelineOptions } from './handler/pipeline';
 import { SOCKET_DIR_ENV } from './worker-env';
 
 /**
@@ -21,24 +21,18 @@ async function loadModel(config: Config, state: ModelState, logger: Logger): Pro
   const started = performance.now();
   try {
     const { dir, source } = await resolveModelDir(config.modelDir);
-    const bundle = await readModelBundle(dir);
-    const predictor = await Predictor.load(
-      bundle,
-      {
-        device: config.inferenceDevice,
-        intraOpThreads: config.ortIntraOpThreads,
-        maxImagePixels: config.maxImagePixels,
+    const pipeline = await HandlerPipeline.load(
+      dir,
+      pipelineOptions(config, (error) => {
         // Without its inference thread a worker can only fail requests: let pm2 replace it.
-        onInferenceFailure: (error) => {
-          logger.fatal({ reason: error.message }, 'inference thread died; exiting for pm2 to restart the worker');
-          process.exit(1);
-        },
-      },
+        logger.fatal({ reason: error.message }, 'inference thread died; exiting for pm2 to restart the worker');
+        process.exit(1);
+      }),
       logger,
     );
-    state.ready(predictor);
+    state.ready(pipeline);
     logger.info(
-      { modelDir: dir, source, ...predictor.info, threads: config.ortIntraOpThreads, ms: Math.round(performance.now() - started) },
+      { modelDir: dir, source, handler: pipeline.handlerFile ?? 'built-in', ...pipeline.predictor?.info, threads: config.ortIntraOpThreads, ms: Math.round(performance.now() - started) },
       'model loaded and warmed',
     );
   } catch (error) {

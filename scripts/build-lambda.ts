@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ZipArchive } from 'archiver';
 import { build } from 'esbuild';
 import { packageRoot } from '../image_classification/paths';
 
@@ -16,6 +15,8 @@ async function main(): Promise<void> {
   const bundle = path.join(outDir, 'index.js');
   await build({ entryPoints: [path.join(root, 'src', 'index.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, sourcemap: false, outfile: bundle, logLevel: 'warning' });
   const zipFile = path.join(outDir, 'lambda.zip');
+  // archiver is ESM-only.
+  const { ZipArchive } = await import('archiver');
   await new Promise<void>((resolve, reject) => {
     const output = createWriteStream(zipFile);
     const zip = new ZipArchive({ zlib: { level: 9 } });

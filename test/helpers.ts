@@ -6,12 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
 import { loadConfig, type Config } from '../image_classification/config';
+import { HandlerPipeline, pipelineOptions } from '../image_classification/handler/pipeline';
 import { createApp } from '../image_classification/http/app';
 import type { ModelState } from '../image_classification/http/model-state';
 import { createLogger } from '../image_classification/logger';
 import { readModelBundle, unpackArchive, type ModelBundle } from '../image_classification/model/model-dir';
 import { packageRoot } from '../image_classification/paths';
-import { Predictor } from '../image_classification/predictor';
 
 export const ROOT = packageRoot();
 export const DATA_DIR = path.join(ROOT, 'data');
@@ -26,8 +26,10 @@ export function shippedBundle(): Promise<ModelBundle> {
   return shipped;
 }
 
-export async function loadShippedPredictor(maxImagePixels = 64_000_000): Promise<Predictor> {
-  return Predictor.load(await shippedBundle(), { device: 'cpu', intraOpThreads: 2, maxImagePixels }, silentLogger);
+/** The shipped model behind the request pipeline, as a worker loads it with `env`. */
+export async function loadShippedPipeline(env: Record<string, string> = {}, modelDir?: string): Promise<HandlerPipeline> {
+  const config = testConfig({ INFERENCE_DEVICE: 'cpu', ...env });
+  return HandlerPipeline.load(modelDir ?? (await shippedBundle()).dir, pipelineOptions(config), silentLogger);
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {

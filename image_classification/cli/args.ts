@@ -1,7 +1,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** parseArgs with a usage line on error, so every CLI fails the same readable way. */
-export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(options: T, usage: string, allowPositionals = false) {
+type Parsed<T extends NonNullable<ParseArgsConfig['options']>> = ReturnType<typeof parseArgs<{ options: T; allowPositionals: boolean; strict: true }>>;
+
+export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(options: T, usage: string, allowPositionals = false): Parsed<T> {
   try {
     const parsed = parseArgs({ options, allowPositionals, strict: true });
     if ((parsed.values as { help?: boolean }).help) {

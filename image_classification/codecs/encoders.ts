@@ -1,7 +1,27 @@
+import { NotAcceptableError } from '../errors';
 import type { ClassPrediction } from '../postprocess/classify';
+import { encodeCsv } from './csv';
+import { fromNested, isNdArray, ndarray, toNested, type NdArray } from './ndarray';
+import { encodeNpy } from './npy';
 
-/** A response for one image is a single object; a list of images gets a list. */
-export type Predictions = ClassPrediction | ClassPrediction[];
+/** Response media types the built-in output encoder writes; the first is the usual default. */
+export const RESPONSE_TYPES = ['application/json', 'text/csv', 'application/x-npy'] as const;
+export type ResponseType = (typeof RESPONSE_TYPES)[number];
+
+/** The built-in classifier's answer: one row per image, a list when the client sent a list. */
+export class Classifications {
+  constructor(
+    readonly rows: readonly ClassPrediction[],
+    readonly isList: boolean,
+    readonly labels: readonly string[],
+  ) {}
+
+  /** `[images, classes]` probabilities (`[classes]` for a single image), label order. */
+  toNdArray(): NdArray {
+    const data = Float32Array.from(this.rows.flatMap((row) => this.labels.map((label) => row.probabilities[label]!)));
+    return ndarray('float32', this.isList ? [this.rows.length, this.labels.length] : [this.labels.length], data);
+  }
+}
 
 function csvField(value: string | number): string {
   const text = String(value);
@@ -9,9 +29,7 @@ function csvField(value: string | number): string {
 }
 
 /** One header row (`class,probability,<labels…>`), then one row per image. */
-function encodeCsv(predictions: Predictions): string {
-  const rows = Array.isArray(predictions) ? predictions : [predictions];
-  const labels = Object.keys(rows[0]?.probabilities ?? {});
+function classificationsCsv({ rows, labels }: Classifications): string {
   const lines = [['class', 'probability', ...labels].map(csvField).join(',')];
   for (const row of rows) {
     lines.push([row.class, row.probability, ...labels.map((label) => row.probabilities[label]!)].map(csvField).join(','));
@@ -19,10 +37,27 @@ function encodeCsv(predictions: Predictions): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Response encoders by media type; the first is the default. */
-export const ENCODERS = {
-  'application/json': (predictions: Predictions): string => JSON.stringify({ predictions }),
-  'text/csv': encodeCsv,
-} as const;
+/** A handler's numeric answer (an NdArray or nested number lists) as an NdArray, for CSV/NPY. */
+function asNdArray(value: unknown, type: ResponseType): NdArray {
+  if (isNdArray(value)) return value;
+  if (value instanceof Classifications) return value.toNdArray();
+  try {
+    return fromNested(value, 'the prediction');
+  } catch {
+    throw new NotAcceptableError(type, ['application/json'], 'this prediction is not a numeric array');
+  }
+}
 
-export type ResponseType = keyof typeof ENCODERS;
+/** JSON for anything: NdArrays become nested lists (also inside objects), classes keep their shape. */
+function toJson(value: unknown): string {
+  if (value instanceof Classifications) return JSON.stringify({ predictions: value.isList ? value.rows : value.rows[0] });
+  if (isNdArray(value)) return JSON.stringify({ predictions: toNested(value) });
+  return JSON.stringify(value, (_key, item: unknown) => (isNdArray(item) ? toNested(item) : typeof item === 'bigint' ? Number(item) : item));
+}
+
+/** The built-in output encoder: a prediction (the classifier's or a handler's) in `type`. */
+export function encodePrediction(value: unknown, type: ResponseType): string | Buffer {
+  if (type === 'application/json') return toJson(value);
+  if (type === 'text/csv') return value instanceof Classifications ? classificationsCsv(value) : encodeCsv(asNdArray(value, type));
+  return encodeNpy(asNdArray(value, type));
+}

@@ -34,17 +34,19 @@ function decodeList(items: unknown[], where: string): DecodedInput {
   return { images: items.map((item, i) => decodeItem(item, `${where}[${i}]`)), isList: true };
 }
 
-/**
- * JSON bodies: a base64 string, a list of them, or an object with `image` (one),
- * `images` or `instances` (a list). Data-URL prefixes are tolerated.
- */
-export function decodeJsonImages(body: Buffer): DecodedInput {
-  let parsed: unknown;
+export function parseJsonBody(body: Buffer): unknown {
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch (error) {
     throw new BadRequestError(`the body is not valid JSON (${(error as Error).message})`, 'invalid_json');
   }
+}
+
+/**
+ * JSON bodies with images: a base64 string, a list of them, or an object with `image` (one),
+ * `images` or `instances` (a list). Data-URL prefixes are tolerated.
+ */
+export function decodeJsonImages(parsed: unknown): DecodedInput {
   if (typeof parsed === 'string') return { images: [decodeBase64(parsed, 'body')], isList: false };
   if (Array.isArray(parsed)) return decodeList(parsed, 'body');
   if (typeof parsed === 'object' && parsed !== null) {
@@ -56,7 +58,7 @@ export function decodeJsonImages(body: Buffer): DecodedInput {
     }
   }
   throw new BadRequestError(
-    'JSON bodies must be a base64 string, a list of them, or {"image": "<base64>"} / {"images": [...]} / {"instances": [...]}',
+    'JSON bodies must be a base64 string, a list of them, {"image": "<base64>"} / {"images": [...]} / {"instances": [...]}, or a tensor (nested number lists or {"inputs": ...})',
     'invalid_json',
   );
 }

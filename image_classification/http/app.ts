@@ -28,8 +28,9 @@ export function createApp({ config, state, logger }: AppDependencies): Express {
   // /ping never touches the model: it only reports the state the worker is in.
   app.get('/ping', (_req, res) => {
     const status = state.status;
-    if (status === 'ready') {
-      res.json({ status: 'healthy', provider: state.predictor!.provider });
+    const pipeline = state.pipeline;
+    if (pipeline) {
+      res.json({ status: 'healthy', provider: pipeline.predictor?.provider, handler: pipeline.handlerFile ? 'custom' : 'built-in' });
       return;
     }
     res.status(503).json({ status, ...(state.failure ? { reason: state.failure } : {}) });

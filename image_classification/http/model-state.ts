@@ -1,12 +1,12 @@
-import type { Predictor } from '../predictor';
+import type { HandlerPipeline } from '../handler/pipeline';
 
 /** What /ping reports: the model is loading, ready, or failed to load (and never will be). */
 export class ModelState {
-  predictor: Predictor | undefined;
+  pipeline: HandlerPipeline | undefined;
   failure: string | undefined;
 
-  ready(predictor: Predictor): void {
-    this.predictor = predictor;
+  ready(pipeline: HandlerPipeline): void {
+    this.pipeline = pipeline;
   }
 
   fail(reason: string): void {
@@ -14,7 +14,7 @@ export class ModelState {
   }
 
   get status(): 'ready' | 'loading' | 'failed' {
-    if (this.predictor) return 'ready';
+    if (this.pipeline) return 'ready';
     return this.failure ? 'failed' : 'loading';
   }
 }

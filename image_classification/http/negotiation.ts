@@ -1,16 +1,15 @@
 import Negotiator from 'negotiator';
 import { NotAcceptableError } from '../errors';
-import { ENCODERS, type ResponseType } from '../codecs/encoders';
-
-const AVAILABLE = Object.keys(ENCODERS) as ResponseType[];
 
 /**
- * Pick the response type from an Accept header, honouring q-values and wildcards. No Accept
- * (or a blank one) means JSON, the first and default type.
+ * Pick a response type from an Accept header, honouring q-values and wildcards. No Accept,
+ * a blank one or a bare `*\/*` means `defaultType` (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT);
+ * wildcards prefer it too, because it is listed first.
  */
-export function negotiateResponseType(accept: string | undefined): ResponseType {
-  if (!accept?.trim()) return AVAILABLE[0]!;
-  const chosen = new Negotiator({ headers: { accept } }).mediaType(AVAILABLE);
-  if (!chosen) throw new NotAcceptableError(accept, AVAILABLE);
-  return chosen as ResponseType;
+export function negotiateResponseType<T extends string>(accept: string | undefined, available: readonly T[], defaultType: T): T {
+  if (!accept?.trim()) return defaultType;
+  const ordered = [defaultType, ...available.filter((type) => type !== defaultType)];
+  const chosen = new Negotiator({ headers: { accept } }).mediaType(ordered);
+  if (!chosen) throw new NotAcceptableError(accept, ordered);
+  return chosen as T;
 }

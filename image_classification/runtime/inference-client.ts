@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { RunReply, RunRequest, ThreadInit, ThreadReady } from './inference-protocol';
+import type { NdArray } from '../codecs/ndarray';
+import { transferList, type Feeds, type RunReply, type RunRequest, type ThreadInit, type ThreadReady } from './inference-protocol';
 import type { ExecutionProvider, SessionOptions } from './session';
 
 export class ModelLoadError extends Error {
@@ -10,7 +11,7 @@ export class ModelLoadError extends Error {
 /** The event-loop side of an inference thread: a session whose run() never blocks the caller. */
 export class InferenceClient {
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (out: Float32Array) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (outputs: Record<string, NdArray>) => void; reject: (error: Error) => void }>();
   private dead: Error | undefined;
   private closing = false;
 
@@ -24,7 +25,7 @@ export class InferenceClient {
     thread.on('message', (reply: RunReply) => {
       const waiter = this.pending.get(reply.id);
       this.pending.delete(reply.id);
-      if ('output' in reply) waiter?.resolve(reply.output);
+      if ('outputs' in reply) waiter?.resolve(reply.outputs);
       else waiter?.reject(new Error(`inference failed: ${reply.error}`));
     });
     const fail = (error: Error) => {
@@ -53,14 +54,14 @@ export class InferenceClient {
     return new InferenceClient(thread, ready.provider, ready.inputNames, ready.outputNames, onFailure);
   }
 
-  /** Run one batch; `input`'s buffer is transferred to the thread (do not reuse it). */
-  run(input: Float32Array, dims: readonly number[], inputName: string, outputName: string): Promise<Float32Array> {
+  /** Run the graph once; the feeds' buffers are transferred to the thread (do not reuse them). */
+  run(feeds: Feeds, outputNames: readonly string[] = this.outputNames): Promise<Record<string, NdArray>> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const request: RunRequest = { id, input, dims, inputName, outputName };
-      this.thread.postMessage(request, [input.buffer as ArrayBuffer]);
+      const request: RunRequest = { id, feeds, outputNames };
+      this.thread.postMessage(request, transferList(Object.values(feeds)));
     });
   }
 

@@ -1,3 +1,4 @@
+import type { NdArray } from '../codecs/ndarray';
 import type { ExecutionProvider, SessionOptions } from './session';
 
 /** Messages between a worker's event loop and its inference thread. */
@@ -10,12 +11,21 @@ export interface ThreadInit {
 
 export type ThreadReady = { type: 'ready'; provider: ExecutionProvider; inputNames: string[]; outputNames: string[] } | { type: 'failed'; message: string };
 
+export type Feeds = Readonly<Record<string, NdArray>>;
+
 export interface RunRequest {
   readonly id: number;
-  readonly input: Float32Array;
-  readonly dims: readonly number[];
-  readonly inputName: string;
-  readonly outputName: string;
+  readonly feeds: Feeds;
+  readonly outputNames: readonly string[];
 }
 
-export type RunReply = { id: number; output: Float32Array } | { id: number; error: string };
+export type RunReply = { id: number; outputs: Record<string, NdArray> } | { id: number; error: string };
+
+/**
+ * The buffers to transfer (not copy) with a message, each once. Only arrays that own their
+ * whole buffer move; a view into a shared one (Node's Buffer pool) is copied instead.
+ */
+export function transferList(arrays: Iterable<NdArray>): ArrayBuffer[] {
+  const owned = [...arrays].filter(({ data }) => data.byteOffset === 0 && data.byteLength === data.buffer.byteLength);
+  return [...new Set(owned.map(({ data }) => data.buffer as ArrayBuffer))];
+}

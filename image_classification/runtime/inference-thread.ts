@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import type { DType, NdArray, TypedArray } from '../codecs/ndarray';
 import { createLogger } from '../logger';
-import type { RunReply, RunRequest, ThreadInit, ThreadReady } from './inference-protocol';
+import { transferList, type RunReply, type RunRequest, type ThreadInit, type ThreadReady } from './inference-protocol';
 import { createSession } from './session';
 
 /**
@@ -10,6 +11,20 @@ import { createSession } from './session';
  * 503s, /ping) for its whole duration. Here it blocks only this thread; runs are served one
  * at a time, in arrival order, and buffers move by transfer, not copy.
  */
+
+function toNdArray(tensor: ort.Tensor): NdArray {
+  return { dtype: tensor.type as DType, shape: [...tensor.dims], data: tensor.data as TypedArray };
+}
+
+async function run(session: ort.InferenceSession, request: RunRequest): Promise<RunReply> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, array] of Object.entries(request.feeds)) feeds[name] = new ort.Tensor(array.dtype, array.data, [...array.shape]);
+  const result = await session.run(feeds, [...request.outputNames]);
+  const outputs: Record<string, NdArray> = {};
+  for (const name of request.outputNames) outputs[name] = toNdArray(result[name]!);
+  return { id: request.id, outputs };
+}
+
 async function main(): Promise<void> {
   const port = parentPort!;
   const init = workerData as ThreadInit;
@@ -26,13 +41,11 @@ async function main(): Promise<void> {
   port.on('message', async (request: RunRequest) => {
     let reply: RunReply;
     try {
-      const feeds = { [request.inputName]: new ort.Tensor('float32', request.input, [...request.dims]) };
-      const result = await session.run(feeds, [request.outputName]);
-      reply = { id: request.id, output: result[request.outputName]!.data as Float32Array };
+      reply = await run(session, request);
     } catch (error) {
       reply = { id: request.id, error: (error as Error).message };
     }
-    port.postMessage(reply, 'output' in reply ? [reply.output.buffer as ArrayBuffer] : []);
+    port.postMessage(reply, 'outputs' in reply ? transferList(Object.values(reply.outputs)) : []);
   });
 }
 

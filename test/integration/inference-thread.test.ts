@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { test } from 'node:test';
+import { ndarray } from '../../image_classification/codecs/ndarray';
 import { InferenceClient, ModelLoadError } from '../../image_classification/runtime/inference-client';
 import { shippedBundle } from '../helpers';
 
@@ -11,8 +12,9 @@ const options = { device: 'cpu' as const, intraOpThreads: 1 };
 
 test('inference runs on its own thread and returns one row per image', async () => {
   const client = await InferenceClient.start((await shippedBundle()).onnxPath, options, 'silent');
-  const output = await client.run(new Float32Array(2 * 3 * 384 * 384), [2, 3, 384, 384], 'input', 'probabilities');
-  assert.equal(output.length, 2 * 3);
+  const output = await client.run({ input: ndarray('float32', [2, 3, 384, 384]) }, ['probabilities']);
+  assert.deepEqual(output.probabilities!.shape, [2, 3]);
+  assert.equal(output.probabilities!.data.length, 2 * 3);
   await client.close();
 });
 
@@ -25,7 +27,7 @@ test('a model ORT cannot load is a ModelLoadError', async () => {
 test('if the thread dies, pending runs fail and the owner is told', async () => {
   const failures: Error[] = [];
   const client = await InferenceClient.start((await shippedBundle()).onnxPath, options, 'silent', (error) => failures.push(error));
-  const pending = client.run(new Float32Array(3 * 384 * 384), [1, 3, 384, 384], 'input', 'probabilities');
+  const pending = client.run({ input: ndarray('float32', [1, 3, 384, 384]) }, ['probabilities']);
   // Simulate a crash of the thread (not a close(), which is a deliberate stop).
   await (client as unknown as { thread: Worker }).thread.terminate();
   // The in-flight run may just have finished before the thread stopped; if not, it must fail.
@@ -34,5 +36,5 @@ test('if the thread dies, pending runs fail and the owner is told', async () => 
     (error: Error) => assert.match(error.message, /inference thread exited/),
   );
   assert.equal(failures.length, 1);
-  await assert.rejects(client.run(new Float32Array(3 * 384 * 384), [1, 3, 384, 384], 'input', 'probabilities'), /exited/);
+  await assert.rejects(client.run({ input: ndarray('float32', [1, 3, 384, 384]) }, ['probabilities']), /exited/);
 });

@@ -5,15 +5,15 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
-import type { Predictor } from '../../image_classification/predictor';
-import { loadShippedPredictor, sample, silentLogger, testConfig } from '../helpers';
+import type { HandlerPipeline } from '../../image_classification/handler/pipeline';
+import { loadShippedPipeline, sample, silentLogger, testConfig } from '../helpers';
 
-let predictor: Predictor;
+let pipeline: HandlerPipeline;
 let app: Express;
 let labels: readonly string[];
 let jpeg: Buffer;
 
-function appWith(env: Record<string, string>, model: Predictor | undefined = predictor): Express {
+function appWith(env: Record<string, string>, model: HandlerPipeline | undefined = pipeline): Express {
   const state = new ModelState();
   if (model) state.ready(model);
   return createApp({ config: testConfig(env), state, logger: silentLogger });
@@ -37,12 +37,12 @@ function assertError(res: request.Response, status: number, code: string): void 
 }
 
 before(async () => {
-  predictor = await loadShippedPredictor();
-  labels = predictor.info.labels;
+  pipeline = await loadShippedPipeline();
+  labels = pipeline.predictor!.info.labels;
   app = appWith({});
   jpeg = await sample('paper.jpg');
 });
-after(() => predictor.close());
+after(() => pipeline.close());
 
 describe('POST /invocations accepts every documented content type', () => {
   for (const type of ['application/x-image', 'image/jpeg', 'application/octet-stream', 'image/jpeg; charset=utf-8', 'IMAGE/JPEG']) {
@@ -108,7 +108,7 @@ describe('errors are JSON with the right status', () => {
 
   test('400 for an image with too many pixels, refused before decoding', async () => {
     // Above the 384×384 warm-up image, below the 512×384 photo.
-    const small = await loadShippedPredictor(150_000);
+    const small = await loadShippedPipeline({ MAX_IMAGE_PIXELS: '150000' });
     try {
       const res = await request(appWith({}, small)).post('/invocations').type('image/jpeg').send(jpeg);
       assertError(res, 400, 'image_too_large');

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ModelState } from '../../image_classification/http/model-state';
-import { listenApp, loadShippedPredictor, ROOT, S3RVER_CREDENTIALS, sample, startS3rver } from '../helpers';
+import { listenApp, loadShippedPipeline, ROOT, S3RVER_CREDENTIALS, sample, startS3rver } from '../helpers';
 
 const run = promisify(execFile);
 
@@ -18,9 +18,9 @@ test('npm run build:lambda → lambda.zip whose handler, configured only by env,
   assert.match(listing.stdout, /\['index\.js'\]/);
 
   const { s3rver, endpoint: s3Endpoint } = await startS3rver('smoke-test');
-  const predictor = await loadShippedPredictor();
+  const pipeline = await loadShippedPipeline();
   const state = new ModelState();
-  state.ready(predictor);
+  state.ready(pipeline);
   const { server, url } = await listenApp(state);
   try {
     const s3 = new S3Client({ endpoint: s3Endpoint, forcePathStyle: true, region: 'us-east-1', credentials: S3RVER_CREDENTIALS });
@@ -45,6 +45,6 @@ test('npm run build:lambda → lambda.zip whose handler, configured only by env,
   } finally {
     server.close();
     await s3rver.close();
-    await predictor.close();
+    await pipeline.close();
   }
 });

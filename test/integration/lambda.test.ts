@@ -5,16 +5,16 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type S3rver from 's3rver';
 import { ModelState } from '../../image_classification/http/model-state';
-import type { Predictor } from '../../image_classification/predictor';
+import type { HandlerPipeline } from '../../image_classification/handler/pipeline';
 import { invokeWithTestImage, type InvokerDeps, type InvokerFailure, type InvokerSuccess } from '../../lambda/src/invoker';
-import { listenApp, loadShippedPredictor, S3RVER_CREDENTIALS, sample, startS3rver } from '../helpers';
+import { listenApp, loadShippedPipeline, S3RVER_CREDENTIALS, sample, startS3rver } from '../helpers';
 
 const BUCKET = 'test-images';
 /** The endpoint accepts any credentials, as the emulation should; s3rver wants its own. */
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 let s3rver: S3rver;
 let s3: S3Client;
-let predictor: Predictor;
+let pipeline: HandlerPipeline;
 const servers: http.Server[] = [];
 
 /** The real server (Express app + shipped model) on a loopback port; `state` decides readiness. */
@@ -38,16 +38,16 @@ before(async () => {
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
   for (const name of ['paper.jpg', 'glass.jpg']) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `samples/${name}`, Body: await sample(name) }));
-  predictor = await loadShippedPredictor();
+  pipeline = await loadShippedPipeline();
   const state = new ModelState();
-  state.ready(predictor);
+  state.ready(pipeline);
   deps = { s3, runtime: await startEndpoint(state), bucket: BUCKET, endpointName: 'trash-classifier' };
 });
 
 after(async () => {
   for (const server of servers) server.close();
   await s3rver.close();
-  await predictor.close();
+  await pipeline.close();
 });
 
 describe('the Lambda invoker against S3 (s3rver) and the real server', () => {

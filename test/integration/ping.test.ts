@@ -7,7 +7,7 @@ import request from 'supertest';
 import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
 import { readModelBundle } from '../../image_classification/model/model-dir';
-import { loadShippedPredictor, sample, silentLogger, testConfig } from '../helpers';
+import { loadShippedPipeline, sample, silentLogger, testConfig } from '../helpers';
 
 test('/ping is 503 while loading, 200 once the model is loaded and warm', async () => {
   const state = new ModelState();
@@ -19,12 +19,15 @@ test('/ping is 503 while loading, 200 once the model is loaded and warm', async 
   assert.equal(refused.status, 503);
   assert.equal(refused.body.error.code, 'model_not_ready');
 
-  const predictor = await loadShippedPredictor();
-  state.ready(predictor);
-  const ready = await request(app).get('/ping');
-  assert.equal(ready.status, 200);
-  assert.deepEqual(ready.body, { status: 'healthy', provider: 'cpu' });
-  await predictor.close();
+  const pipeline = await loadShippedPipeline();
+  state.ready(pipeline);
+  try {
+    const ready = await request(app).get('/ping');
+    assert.equal(ready.status, 200);
+    assert.deepEqual(ready.body, { status: 'healthy', provider: 'cpu', handler: 'built-in' });
+  } finally {
+    await pipeline.close();
+  }
 });
 
 test('/ping stays 503 with the reason when the model cannot load', async () => {

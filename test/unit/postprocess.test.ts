@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeJsonImages, MAX_IMAGES_PER_REQUEST } from '../../image_classification/codecs/image-input';
-import { ENCODERS } from '../../image_classification/codecs/encoders';
+import { decodeJsonImages, MAX_IMAGES_PER_REQUEST, parseJsonBody } from '../../image_classification/codecs/image-input';
+import { Classifications, encodePrediction } from '../../image_classification/codecs/encoders';
 import { BadRequestError } from '../../image_classification/errors';
 import { isDistribution, softmax, toPrediction } from '../../image_classification/postprocess/classify';
 
@@ -24,21 +24,26 @@ test('toPrediction picks the top class and names every probability', () => {
 
 test('JSON image bodies: one, a list, and the wrapped forms', () => {
   const b64 = Buffer.from('abc').toString('base64');
-  assert.deepEqual(decodeJsonImages(Buffer.from(JSON.stringify(b64))), { images: [Buffer.from('abc')], isList: false });
-  assert.equal(decodeJsonImages(Buffer.from(JSON.stringify({ image: `data:image/png;base64,${b64}` }))).images[0]!.toString(), 'abc');
-  assert.equal(decodeJsonImages(Buffer.from(JSON.stringify([b64, b64]))).images.length, 2);
-  const instances = decodeJsonImages(Buffer.from(JSON.stringify({ instances: [{ b64 }, b64] })));
+  assert.deepEqual(decodeJsonImages(b64), { images: [Buffer.from('abc')], isList: false });
+  assert.equal(decodeJsonImages({ image: `data:image/png;base64,${b64}` }).images[0]!.toString(), 'abc');
+  assert.equal(decodeJsonImages([b64, b64]).images.length, 2);
+  const instances = decodeJsonImages({ instances: [{ b64 }, b64] });
   assert.equal(instances.isList, true);
   assert.equal(instances.images.length, 2);
 });
 
 test('JSON image bodies: malformed ones are 400s with a reason', () => {
-  const bad = ['{', '42', '{"images": []}', '{"image": 5}', '{"image": "***"}', '{"other": "x"}', JSON.stringify(Array(MAX_IMAGES_PER_REQUEST + 1).fill('YQ=='))];
-  for (const body of bad) assert.throws(() => decodeJsonImages(Buffer.from(body)), BadRequestError, body.slice(0, 30));
+  assert.throws(() => parseJsonBody(Buffer.from('{')), BadRequestError);
+  const bad = ['42', '{"images": []}', '{"image": 5}', '{"image": "***"}', '{"other": "x"}', JSON.stringify(Array(MAX_IMAGES_PER_REQUEST + 1).fill('YQ=='))];
+  for (const body of bad) assert.throws(() => decodeJsonImages(JSON.parse(body)), BadRequestError, body.slice(0, 30));
 });
 
-test('CSV encoder: header, one row per image, quoting', () => {
+test('classification encoders: CSV header and quoting, JSON one-or-list, NPY probabilities', () => {
   const row = { class: 'a,b', probability: 0.5, probabilities: { 'a,b': 0.5, c: 0.5 } };
-  assert.equal(ENCODERS['text/csv']([row, row]), 'class,probability,"a,b",c\n"a,b",0.5,0.5,0.5\n"a,b",0.5,0.5,0.5\n');
-  assert.equal(ENCODERS['application/json'](row), JSON.stringify({ predictions: row }));
+  const labels = ['a,b', 'c'];
+  assert.equal(encodePrediction(new Classifications([row, row], true, labels), 'text/csv'), 'class,probability,"a,b",c\n"a,b",0.5,0.5,0.5\n"a,b",0.5,0.5,0.5\n');
+  assert.equal(encodePrediction(new Classifications([row], false, labels), 'application/json'), JSON.stringify({ predictions: row }));
+  assert.equal(encodePrediction(new Classifications([row], true, labels), 'application/json'), JSON.stringify({ predictions: [row] }));
+  const npy = encodePrediction(new Classifications([row, row], true, labels), 'application/x-npy') as Buffer;
+  assert.match(npy.subarray(10, 80).toString('latin1'), /'shape': \(2, 2\)/);
 });

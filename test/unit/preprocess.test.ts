@@ -4,6 +4,7 @@ import sharp, { type Sharp } from 'sharp';
 import { ImageTooLargeError, InvalidImageError } from '../../image_classification/errors';
 import { modelSpecSchema } from '../../image_classification/model/spec';
 import { decodeToRgb, planResize } from '../../image_classification/preprocess/image';
+import { truncationReason } from '../../image_classification/preprocess/integrity';
 import { batchDims, imageTensorLength, tensorLayout, writeImageToBatch } from '../../image_classification/preprocess/tensor';
 
 const spec = modelSpecSchema.parse({});
@@ -98,7 +99,6 @@ test('bad images are refused with typed errors, huge ones before decoding', asyn
 });
 
 test('truncation is caught even when the missing tail lies outside the crop', async () => {
-  const { truncationReason } = await import('../../image_classification/preprocess/integrity');
   const jpeg = await solid(300, 200, { r: 9, g: 9, b: 9 }).jpeg().toBuffer();
   const png = await solid(300, 200, { r: 9, g: 9, b: 9 }).png().toBuffer();
   const webp = await solid(300, 200, { r: 9, g: 9, b: 9 }).webp().toBuffer();

@@ -1,10 +1,11 @@
 import { parse as parseContentType } from 'content-type';
 import { UnsupportedMediaTypeError } from '../errors';
 
-/** How a request body carries its image(s). */
-export type InputKind = 'image' | 'multipart' | 'json';
+/** What a request body holds, as the built-in input decoder sees it. */
+export type InputKind = 'image' | 'multipart' | 'json' | 'csv' | 'npy' | 'npz';
 
 const IMAGE_TYPES = new Set(['application/x-image', 'application/octet-stream']);
+const TENSOR_TYPES: Record<string, InputKind> = { 'text/csv': 'csv', 'application/x-npy': 'npy', 'application/x-npz': 'npz' };
 
 /** What the 415 message lists; any `image/*` subtype sharp can decode is accepted too. */
 export const SUPPORTED_CONTENT_TYPES = [
@@ -16,9 +17,15 @@ export const SUPPORTED_CONTENT_TYPES = [
   'application/octet-stream',
   'multipart/form-data',
   'application/json',
+  'text/csv',
+  'application/x-npy',
+  'application/x-npz',
 ] as const;
 
-/** The bare media type, lower-cased, parameters (`; charset=utf-8`, `; boundary=…`) dropped. */
+/**
+ * The bare media type, lower-cased, parameters (`; charset=utf-8`, `; boundary=…`) dropped,
+ * so `Application/JSON; charset=UTF-8` is JSON (the toolkit compares the raw string).
+ */
 export function mediaTypeOf(header: string | undefined): string | undefined {
   if (!header?.trim()) return undefined;
   try {
@@ -34,5 +41,7 @@ export function inputKindOf(header: string | undefined): InputKind {
   if (IMAGE_TYPES.has(type) || type.startsWith('image/')) return 'image';
   if (type === 'multipart/form-data') return 'multipart';
   if (type === 'application/json' || type.endsWith('+json')) return 'json';
+  const tensor = TENSOR_TYPES[type];
+  if (tensor) return tensor;
   throw new UnsupportedMediaTypeError(type, SUPPORTED_CONTENT_TYPES);
 }

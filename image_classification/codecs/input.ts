@@ -1,0 +1,56 @@
+import { BadRequestError } from '../errors';
+import { inputKindOf } from './content-types';
+import { decodeCsv } from './csv';
+import { decodeJsonImages, parseJsonBody, type DecodedInput } from './image-input';
+import { fromNested, type NdArray } from './ndarray';
+import { decodeNpy } from './npy';
+import { decodeNpz } from './npz';
+
+/**
+ * What the built-in input decoder makes of a body: encoded images to preprocess, or tensors
+ * that already are the model's input (by name; '' when the format carries no name).
+ */
+export type DecodedBody = ({ readonly kind: 'images' } & DecodedInput) | { readonly kind: 'tensors'; readonly tensors: ReadonlyMap<string, NdArray> };
+
+const unnamed = (tensor: NdArray): DecodedBody => ({ kind: 'tensors', tensors: new Map([['', tensor]]) });
+
+/** True for a number or (nested) lists whose first leaf is a number: a tensor, not images. */
+function looksNumeric(value: unknown): boolean {
+  let leaf = value;
+  while (Array.isArray(leaf)) leaf = leaf[0];
+  return typeof leaf === 'number';
+}
+
+/** JSON tensors: nested lists, `{"inputs": <nested>}`, `{"inputs": {"<name>": <nested>}}`, or numeric `{"instances": …}`. */
+function decodeJson(body: Buffer): DecodedBody {
+  const parsed = parseJsonBody(body);
+  if (looksNumeric(parsed)) return unnamed(fromNested(parsed));
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+    const { inputs, instances } = parsed as Record<string, unknown>;
+    if (inputs !== undefined && looksNumeric(inputs)) return unnamed(fromNested(inputs, 'inputs'));
+    if (typeof inputs === 'object' && inputs !== null && !Array.isArray(inputs)) {
+      const named = Object.entries(inputs).map(([name, value]) => [name, fromNested(value, `inputs.${name}`)] as const);
+      if (named.length === 0) throw new BadRequestError('"inputs" names no tensor', 'invalid_json');
+      return { kind: 'tensors', tensors: new Map(named) };
+    }
+    if (instances !== undefined && looksNumeric(instances)) return unnamed(fromNested(instances, 'instances'));
+  }
+  return { kind: 'images', ...decodeJsonImages(parsed) };
+}
+
+/** The built-in inputFn: decode a body by its Content-Type. */
+export function decodeBody(body: Buffer, contentType: string): DecodedBody {
+  if (body.length === 0) throw new BadRequestError('the request body is empty', 'empty_body');
+  switch (inputKindOf(contentType)) {
+    case 'json':
+      return decodeJson(body);
+    case 'csv':
+      return unnamed(decodeCsv(body));
+    case 'npy':
+      return unnamed(decodeNpy(body));
+    case 'npz':
+      return { kind: 'tensors', tensors: decodeNpz(body) };
+    default:
+      return { kind: 'images', images: [body], isList: false };
+  }
+}

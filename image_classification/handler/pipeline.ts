@@ -1,0 +1,112 @@
+import type { Config } from '../config';
+import { RESPONSE_TYPES, type ResponseType } from '../codecs/encoders';
+import { inputKindOf, mediaTypeOf } from '../codecs/content-types';
+import { InferenceError, InternalError, isHandlerError } from '../errors';
+import { negotiateResponseType } from '../http/negotiation';
+import type { Logger } from '../logger';
+import { Predictor, type PredictorOptions } from '../predictor';
+import type { InferenceHandler, OutputResult, RequestContext } from './api';
+import { builtInHandler, type BuiltInHandler } from './builtin';
+import { HandlerLoadError, importHandler, locateHandler, type HandlerSettings } from './loader';
+
+export interface PipelineOptions extends HandlerSettings {
+  readonly predictor: PredictorOptions;
+  /** SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: the answer type for no Accept or `*\/*`. */
+  readonly defaultAccept: string;
+}
+
+export interface EncodedResponse {
+  readonly body: string | Uint8Array;
+  readonly contentType: string;
+}
+
+/** The pipeline's settings from the server config. */
+export function pipelineOptions(config: Config, onInferenceFailure?: (error: Error) => void): PipelineOptions {
+  const { submitDirectory, program, defaultAccept, inferenceDevice: device, ortIntraOpThreads: intraOpThreads, maxImagePixels } = config;
+  return { submitDirectory, program, defaultAccept, predictor: { device, intraOpThreads, maxImagePixels, ...(onInferenceFailure ? { onInferenceFailure } : {}) } };
+}
+
+type Hooks = Required<Omit<InferenceHandler, 'warmupFn' | 'transformFn'>> & Pick<InferenceHandler, 'transformFn'>;
+
+/** A hook's untyped failure reaches the client as a bare 500 (the log has the cause). */
+async function guarded<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw error instanceof InferenceError || isHandlerError(error) ? error : new InternalError({ cause: error });
+  }
+}
+
+function encoded(result: OutputResult, fallbackType: string): EncodedResponse {
+  if (typeof result === 'string' || result instanceof Uint8Array) return { body: result, contentType: fallbackType };
+  if (typeof result === 'object' && result !== null && (typeof result.body === 'string' || result.body instanceof Uint8Array) && typeof result.contentType === 'string') {
+    return result;
+  }
+  throw new Error('outputFn/transformFn must return a string, a Uint8Array/Buffer or { body, contentType }');
+}
+
+/**
+ * One worker's model and the hooks that serve it: the user's handler module where it has
+ * one, the built-in image classifier for every hook it leaves out.
+ */
+export class HandlerPipeline {
+  private constructor(
+    private readonly hooks: Hooks,
+    private readonly builtIn: BuiltInHandler,
+    private readonly model: unknown,
+    readonly modelDir: string,
+    /** The handler module, or undefined for the built-in handler. */
+    readonly handlerFile: string | undefined,
+    private readonly defaultAccept: string,
+  ) {}
+
+  static async load(modelDir: string, options: PipelineOptions, logger: Logger): Promise<HandlerPipeline> {
+    const file = locateHandler(options, modelDir);
+    const user = file ? await importHandler(file) : {};
+    const builtIn = builtInHandler(options.predictor, options.defaultAccept as ResponseType, logger);
+    const hooks = { ...builtIn, ...user } as Hooks;
+    if (hooks.outputFn === builtIn.outputFn && !user.transformFn && !(RESPONSE_TYPES as readonly string[]).includes(options.defaultAccept)) {
+      throw new HandlerLoadError(`SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=${options.defaultAccept} cannot be written by the built-in outputFn (${RESPONSE_TYPES.join(', ')})`);
+    }
+    if (file) logger.info({ handler: file, hooks: Object.keys(user) }, 'loaded user handler');
+    const model = await hooks.modelFn(modelDir);
+    await user.warmupFn?.(model);
+    return new HandlerPipeline(hooks, builtIn, model, modelDir, file, options.defaultAccept);
+  }
+
+  /** The built-in model's predictor, when the built-in modelFn loaded it. */
+  get predictor(): Predictor | undefined {
+    return this.model instanceof Predictor ? this.model : undefined;
+  }
+
+  /**
+   * Checked before the body is read: the bare media type for inputFn (415 if the built-in
+   * decoder cannot read it) and the Accept for outputFn (406 if the built-in encoder cannot
+   * write it). With user hooks these are theirs to judge.
+   */
+  requestTypes(contentTypeHeader: string | undefined, acceptHeader: string | undefined): { contentType: string; accept: string } {
+    const { hooks, builtIn } = this;
+    const accept = !acceptHeader?.trim() || acceptHeader.trim() === '*/*' ? this.defaultAccept : acceptHeader;
+    if (!hooks.transformFn && hooks.outputFn === builtIn.outputFn) negotiateResponseType(accept, RESPONSE_TYPES, this.defaultAccept as ResponseType);
+    if (!hooks.transformFn && hooks.inputFn === builtIn.inputFn) inputKindOf(contentTypeHeader);
+    return { contentType: mediaTypeOf(contentTypeHeader) ?? 'application/octet-stream', accept };
+  }
+
+  /** inputFn → predictFn → outputFn (or transformFn) for one request. */
+  async invoke(body: Buffer, contentType: string, accept: string, ctx: RequestContext): Promise<EncodedResponse> {
+    const { hooks, model } = this;
+    // A bare body answers as the one type asked for, else as the default accept.
+    const fallbackType = /[*,]/.test(accept) ? this.defaultAccept : accept;
+    if (hooks.transformFn) {
+      const transform = hooks.transformFn;
+      return encoded(await guarded(() => transform(model, body, contentType, accept, ctx)), fallbackType);
+    }
+    const input = await guarded(() => hooks.inputFn(body, contentType, ctx));
+    const prediction = await guarded(() => hooks.predictFn(input, model, ctx));
+    return encoded(await guarded(() => hooks.outputFn(prediction, accept, ctx)), fallbackType);
+  }
+
+  async close(): Promise<void> {
+    await this.predictor?.close();
+  }
+}
