@@ -11,4 +11,6 @@ export { decodeCsv, encodeCsv } from './codecs/csv';
 export { elementCount, fromNested, ndarray, toNested, type DType, type NdArray, type TypedArray } from './codecs/ndarray';
 export { decodeNpy, encodeNpy } from './codecs/npy';
 export { decodeNpz } from './codecs/npz';
+export { imagesToTensor } from './preprocess/batch';
+export type { ModelSpec as PreprocessingRecipe } from './model/spec';
 export { loadOnnxModel, type OnnxModel } from './runtime/onnx-model';

@@ -1,6 +1,6 @@
 import { Classifications, encodePrediction, RESPONSE_TYPES, type ResponseType } from '../codecs/encoders';
 import { decodeBody, type DecodedBody } from '../codecs/input';
-import type { NdArray } from '../codecs/ndarray';
+import { isNdArray, type NdArray } from '../codecs/ndarray';
 import { BadRequestError } from '../errors';
 import { negotiateResponseType } from '../http/negotiation';
 import type { Logger } from '../logger';
@@ -17,7 +17,21 @@ function inputTensor(tensors: ReadonlyMap<string, NdArray>, inputName: string): 
   return named;
 }
 
-export type BuiltInHandler = Required<Pick<InferenceHandler<Predictor, DecodedBody, unknown>, 'modelFn' | 'inputFn' | 'predictFn' | 'outputFn'>>;
+/**
+ * What the built-in predictFn takes: the built-in inputFn's result, or from a user inputFn
+ * simply an encoded image (Buffer), a list of them, or a preprocessed tensor (NdArray).
+ */
+export type BuiltInInput = DecodedBody | Buffer | Buffer[] | NdArray;
+
+function normalise(input: BuiltInInput): DecodedBody {
+  if (Buffer.isBuffer(input)) return { kind: 'images', images: [input], isList: false };
+  if (Array.isArray(input) && input.every((item) => Buffer.isBuffer(item))) return { kind: 'images', images: input, isList: true };
+  if (isNdArray(input)) return { kind: 'tensors', tensors: new Map([['', input]]) };
+  if (typeof input === 'object' && input !== null && 'kind' in input) return input;
+  throw new Error('inputFn returned something the built-in predictFn cannot run: return a Buffer, a list of Buffers or an NdArray');
+}
+
+export type BuiltInHandler = Required<Pick<InferenceHandler<Predictor, BuiltInInput, unknown>, 'modelFn' | 'inputFn' | 'predictFn' | 'outputFn'>>;
 
 /**
  * The built-in hooks: the image classifier this product ships. Each is used for whichever
@@ -27,8 +41,9 @@ export function builtInHandler(options: PredictorOptions, defaultAccept: Respons
   return {
     modelFn: async (modelDir) => Predictor.load(await readModelBundle(modelDir), options, logger),
     inputFn: (body, contentType) => decodeBody(body, contentType),
-    predictFn: async (input, predictor) => {
+    predictFn: async (raw, predictor) => {
       const { labels, inputName } = predictor.info;
+      const input = normalise(raw);
       if (input.kind === 'images') return new Classifications(await predictor.predict(input.images), input.isList, labels);
       const { rows, isList } = await predictor.predictTensor(inputTensor(input.tensors, inputName));
       return new Classifications(rows, isList, labels);

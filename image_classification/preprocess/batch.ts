@@ -1,6 +1,7 @@
-import type { ModelSpec } from '../model/spec';
+import { ndarray, type NdArray } from '../codecs/ndarray';
+import { modelSpecSchema, type ModelSpec } from '../model/spec';
 import { decodeToRgb } from './image';
-import { imageTensorLength, writeImageToBatch, type TensorLayout } from './tensor';
+import { batchDims, imageTensorLength, tensorLayout, writeImageToBatch, type TensorLayout } from './tensor';
 
 /**
  * Decode every image concurrently (sharp works on libuv's thread pool) and write each into
@@ -18,4 +19,14 @@ export async function preprocessBatch(
     images.map(async (image, index) => writeImageToBatch(await decodeToRgb(image, spec, maxPixels), batch, index, layout)),
   );
   return batch;
+}
+
+/**
+ * Images → one model-ready `[N, 3, S, S]` (or NHWC) float32 tensor, with a preprocessing.json
+ * style recipe (missing keys take the documented defaults). For handler modules.
+ */
+export async function imagesToTensor(images: readonly Buffer[], recipe: Partial<ModelSpec> = {}, maxPixels = 64_000_000): Promise<NdArray> {
+  const spec = modelSpecSchema.parse(recipe);
+  const layout = tensorLayout(spec);
+  return ndarray('float32', batchDims(layout, images.length), await preprocessBatch(images, spec, layout, maxPixels));
 }
