@@ -8,7 +8,7 @@
 export type { InferenceHandler, OutputResult, RequestContext, ResponseBody } from './handler/api';
 export { HandlerError } from './errors';
 export { decodeCsv, encodeCsv } from './codecs/csv';
-export { elementCount, fromNested, ndarray, toNested, type DType, type NdArray, type TypedArray } from './codecs/ndarray';
+export { elementCount, fromNested, ndarray, toNested, toNumbers, type DType, type NdArray, type TypedArray } from './codecs/ndarray';
 export { decodeNpy, encodeNpy } from './codecs/npy';
 export { decodeNpz } from './codecs/npz';
 export { imagesToTensor } from './preprocess/batch';
