@@ -19,12 +19,17 @@ export interface LoadResult {
   readonly max: number;
 }
 
-export async function runLoad(url: string, image: Buffer, options: { connections: number; seconds: number; rate?: number; timeoutSeconds?: number }): Promise<LoadResult> {
+/** POST `images` (one, or several in turn) to /invocations on loopback. */
+export async function runLoad(url: string, images: Buffer | readonly Buffer[], options: { connections: number; seconds: number; rate?: number; timeoutSeconds?: number }): Promise<LoadResult> {
+  const bodies = Buffer.isBuffer(images) ? [images] : images;
+  let next = 0;
   const result = await autocannon({
     url: `${url}/invocations`,
     method: 'POST',
     headers: { 'content-type': 'application/x-image' },
-    body: image,
+    body: bodies[0],
+    // Each request takes the next image, so a run mixes the sizes as real traffic does.
+    ...(bodies.length > 1 ? { requests: [{ setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) }] } : {}),
     connections: options.connections,
     duration: options.seconds,
     timeout: options.timeoutSeconds ?? 30,

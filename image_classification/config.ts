@@ -19,8 +19,11 @@ const schema = z.object({
   modelDir: z.string().min(1).optional(),
   inferenceDevice: z.enum(['auto', 'cpu', 'gpu']),
   ortIntraOpThreads: positiveInt,
+  ortAllowSpinning: z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1'),
   maxImagePixels: positiveInt,
   maxQueue: positiveInt,
+  maxBatchSize: positiveInt.max(256).optional(),
+  maxBatchDelayMs: z.coerce.number().min(0).max(1000),
   clientTimeoutSeconds: positiveNumber,
   submitDirectory: z.string().min(1).optional(),
   program: z.string().min(1).optional(),
@@ -34,6 +37,8 @@ export type Config = z.infer<typeof schema> & { readonly maxPayloadBytes: number
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
+
+const DEFAULT_THREADS = 2;
 
 type Env = Record<string, string | undefined>;
 
@@ -49,6 +54,10 @@ function firstSet(env: Env, ...names: string[]): string | undefined {
 export function loadConfig(env: Env = process.env, cores = os.availableParallelism()): Config {
   const workersRaw = firstSet(env, 'SAGEMAKER_MODEL_SERVER_WORKERS', 'MODEL_SERVER_WORKERS');
   const workers = workersRaw ?? String(cores);
+  // One worker per core keeps the cores busy under load; two ORT threads each halve the
+  // latency of a lone request. The 2x oversubscription costs little once ORT threads stop
+  // spinning (see ortAllowSpinning). Measured on 2 cores, see README "Performance".
+  const threads = firstSet(env, 'ORT_INTRA_OP_THREADS') ?? (workersRaw ? Math.max(1, Math.floor(cores / Number(workers))) : Math.min(cores, DEFAULT_THREADS));
   const raw = {
     port: firstSet(env, 'SAGEMAKER_BIND_TO_PORT') ?? 8080,
     workers,
@@ -56,11 +65,14 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     maxPayloadMb: firstSet(env, 'SAGEMAKER_MAX_PAYLOAD_IN_MB') ?? 6,
     modelDir: firstSet(env, 'SM_MODEL_DIR'),
     inferenceDevice: (firstSet(env, 'INFERENCE_DEVICE') ?? 'auto').toLowerCase(),
-    // Workers x ORT threads should not exceed the cores: oversubscription costs more than it gives.
-    ortIntraOpThreads: firstSet(env, 'ORT_INTRA_OP_THREADS') ?? Math.max(1, Math.floor(cores / Number(workers))),
+    ortIntraOpThreads: threads,
+    ortAllowSpinning: firstSet(env, 'ORT_ALLOW_SPINNING') ?? String(Number(workers) * Number(threads) <= cores),
     maxImagePixels: firstSet(env, 'MAX_IMAGE_PIXELS') ?? 64_000_000,
     // Requests a worker holds at once (decoding, queued or in inference); more get a fast 503.
-    maxQueue: firstSet(env, 'MODEL_SERVER_MAX_QUEUE') ?? 16,
+    maxQueue: firstSet(env, 'MODEL_SERVER_MAX_QUEUE') ?? 64,
+    // Unset: chosen per execution provider once the session exists (see DEFAULT_MAX_BATCH).
+    maxBatchSize: firstSet(env, 'MODEL_SERVER_MAX_BATCH_SIZE'),
+    maxBatchDelayMs: firstSet(env, 'MODEL_SERVER_MAX_BATCH_DELAY_MS') ?? 0,
     clientTimeoutSeconds: firstSet(env, 'MODEL_SERVER_CLIENT_TIMEOUT') ?? 60,
     submitDirectory: firstSet(env, 'SAGEMAKER_SUBMIT_DIRECTORY'),
     program: firstSet(env, 'SAGEMAKER_PROGRAM'),

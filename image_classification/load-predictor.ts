@@ -11,5 +11,5 @@ export async function loadPredictor(location: string | undefined): Promise<Predi
   const dir = location ? await materialise(location) : (await resolveModelDir(process.env.SM_MODEL_DIR)).dir;
   const bundle = await readModelBundle(dir);
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
-  return Predictor.load(bundle, { device: 'cpu', intraOpThreads: os.availableParallelism(), maxImagePixels: 64_000_000 }, logger);
+  return Predictor.load(bundle, { device: 'cpu', intraOpThreads: os.availableParallelism(), maxImagePixels: 64_000_000, batching: { maxBatchSize: 8, maxDelayMs: 0 } }, logger);
 }

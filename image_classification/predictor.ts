@@ -1,19 +1,22 @@
 import sharp from 'sharp';
 import { MAX_IMAGES_PER_REQUEST } from './codecs/image-input';
-import { ndarray, type NdArray } from './codecs/ndarray';
+import type { NdArray } from './codecs/ndarray';
 import { BadRequestError } from './errors';
 import type { Logger } from './logger';
 import type { ModelBundle } from './model/model-dir';
 import { preprocessBatch } from './preprocess/batch';
 import { batchDims, tensorLayout, type TensorLayout } from './preprocess/tensor';
 import { isDistribution, toPrediction, type ClassPrediction } from './postprocess/classify';
+import { DEFAULT_MAX_BATCH, DynamicBatcher, type BatchingOptions } from './runtime/batcher';
 import { InferenceClient } from './runtime/inference-client';
 import type { ExecutionProvider, InferenceDevice } from './runtime/session';
 
 export interface PredictorOptions {
   readonly device: InferenceDevice;
   readonly intraOpThreads: number;
+  readonly allowSpinning?: boolean;
   readonly maxImagePixels: number;
+  readonly batching: BatchingOptions;
   /** Called if the inference thread dies after loading: no inference can succeed any more. */
   readonly onInferenceFailure?: (error: Error) => void;
 }
@@ -28,6 +31,7 @@ export interface PredictorInfo {
   readonly outputName: string;
   readonly labels: readonly string[];
   readonly applySoftmax: boolean;
+  readonly maxBatchSize: number;
 }
 
 function pickOutput(session: InferenceClient, configured: string | undefined): string {
@@ -50,6 +54,7 @@ function pickInput(session: InferenceClient, configured: string | undefined): st
 /** Owns the request pipeline: decode → preprocess → infer → postprocess. */
 export class Predictor {
   private applySoftmax = false;
+  private readonly batcher: DynamicBatcher;
 
   private constructor(
     private readonly bundle: ModelBundle,
@@ -59,11 +64,14 @@ export class Predictor {
     private readonly outputName: string,
     private readonly layout: TensorLayout,
     private readonly maxImagePixels: number,
-  ) {}
+    readonly batching: Required<BatchingOptions>,
+  ) {
+    this.batcher = new DynamicBatcher((parts, count) => this.runBatch(parts, count), batching);
+  }
 
   /** Load the session and warm it with one inference through the whole pipeline. */
   static async load(bundle: ModelBundle, options: PredictorOptions, logger: Logger): Promise<Predictor> {
-    const sessionOptions = { device: options.device, intraOpThreads: options.intraOpThreads };
+    const sessionOptions = { device: options.device, intraOpThreads: options.intraOpThreads, allowSpinning: options.allowSpinning ?? true };
     const session = await InferenceClient.start(bundle.onnxPath, sessionOptions, logger.level, options.onInferenceFailure);
     const predictor = new Predictor(
       bundle,
@@ -73,6 +81,7 @@ export class Predictor {
       pickOutput(session, bundle.spec.output_name),
       tensorLayout(bundle.spec),
       options.maxImagePixels,
+      { maxBatchSize: options.batching.maxBatchSize ?? DEFAULT_MAX_BATCH[session.provider], maxDelayMs: options.batching.maxDelayMs },
     );
     await predictor.warmUp();
     return predictor;
@@ -80,13 +89,19 @@ export class Predictor {
 
   get info(): PredictorInfo {
     const { provider, inputName, outputName, applySoftmax } = this;
-    return { provider, inputName, outputName, labels: this.bundle.labels, applySoftmax };
+    return { provider, inputName, outputName, labels: this.bundle.labels, applySoftmax, maxBatchSize: this.batching.maxBatchSize };
   }
 
+  /**
+   * A full-HD JPEG through the whole pipeline, then a full batch, so libvips' and ONNX
+   * Runtime's buffers reach their working size before the first request (RSS stays flat).
+   */
   private async warmUp(): Promise<void> {
-    const size = this.bundle.spec.resize_shorter_side;
-    const grey = await sharp({ create: { width: size, height: size, channels: 3, background: '#808080' } }).png().toBuffer();
-    const scores = await this.scores([grey]);
+    const noise = { width: 1920, height: 1080, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } as const;
+    const photo = await sharp({ create: noise }).jpeg({ quality: 90 }).toBuffer();
+    const scores = await this.scores([photo]);
+    const { maxBatchSize } = this.batching;
+    if (maxBatchSize > 1) await this.scores(Array.from({ length: maxBatchSize }, () => photo));
     const classes = scores[0]!.length;
     if (classes !== this.bundle.labels.length) {
       throw new ModelMismatchError(`the model outputs ${classes} scores but labels.json names ${this.bundle.labels.length} classes`);
@@ -97,13 +112,23 @@ export class Predictor {
 
   /** Raw output rows, one per image. */
   async scores(images: readonly Buffer[]): Promise<Float32Array[]> {
-    const batch = await preprocessBatch(images, this.bundle.spec, this.layout, this.maxImagePixels);
-    return this.infer(batch, images.length);
+    // While these decode, an idle batcher may wait (MODEL_SERVER_MAX_BATCH_DELAY_MS) for them.
+    const arrived = this.batcher.expect(images.length);
+    let batch: Float32Array;
+    try {
+      batch = await preprocessBatch(images, this.bundle.spec, this.layout, this.maxImagePixels);
+    } catch (error) {
+      arrived();
+      throw error;
+    }
+    const rows = this.batcher.submit(batch, images.length);
+    arrived();
+    return rows;
   }
 
-  /** Scores for a preprocessed batch; `batch` is handed to the inference thread (not reusable). */
-  async infer(batch: Float32Array, count: number): Promise<Float32Array[]> {
-    const outputs = await this.session.run({ [this.inputName]: ndarray('float32', batchDims(this.layout, count), batch) }, [this.outputName]);
+  /** One run of the inference thread over the requests the batcher gathered. */
+  private async runBatch(parts: Float32Array[], count: number): Promise<Float32Array[]> {
+    const outputs = await this.session.run({ [this.inputName]: { shape: batchDims(this.layout, count), parts } }, [this.outputName]);
     const output = outputs[this.outputName]!.data as Float32Array;
     const width = output.length / count;
     return Array.from({ length: count }, (_, i) => output.subarray(i * width, (i + 1) * width));
@@ -126,7 +151,7 @@ export class Predictor {
     }
     const count = isList ? tensor.shape[0]! : 1;
     if (count > MAX_IMAGES_PER_REQUEST) throw new BadRequestError(`the tensor holds ${count} images; at most ${MAX_IMAGES_PER_REQUEST} per request`, 'too_many_images');
-    return { rows: this.classify(await this.infer(Float32Array.from(tensor.data as ArrayLike<number>), count)), isList };
+    return { rows: this.classify(await this.batcher.submit(Float32Array.from(tensor.data as ArrayLike<number>), count)), isList };
   }
 
   private classify(rows: readonly Float32Array[]): ClassPrediction[] {

@@ -51,7 +51,14 @@ function ecosystem(config: Config, modelDir: string, runDir: string): object {
         kill_timeout: (config.timeoutSeconds + 5) * 1000,
         exp_backoff_restart_delay: 100,
         merge_logs: true,
-        env: { SM_MODEL_DIR: modelDir, [SOCKET_DIR_ENV]: runDir, NODE_PATH: handlerNodePath(runDir) },
+        env: {
+          SM_MODEL_DIR: modelDir,
+          [SOCKET_DIR_ENV]: runDir,
+          NODE_PATH: handlerNodePath(runDir),
+          // glibc gives each decoding thread its own malloc arena, which keeps what it once
+          // held; two arenas cut a worker's steady RSS by ~50 MB at no measured cost.
+          MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+        },
       },
     ],
   };

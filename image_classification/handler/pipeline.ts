@@ -22,8 +22,9 @@ export interface EncodedResponse {
 
 /** The pipeline's settings from the server config. */
 export function pipelineOptions(config: Config, onInferenceFailure?: (error: Error) => void): PipelineOptions {
-  const { submitDirectory, program, defaultAccept, inferenceDevice: device, ortIntraOpThreads: intraOpThreads, maxImagePixels } = config;
-  return { submitDirectory, program, defaultAccept, predictor: { device, intraOpThreads, maxImagePixels, ...(onInferenceFailure ? { onInferenceFailure } : {}) } };
+  const { submitDirectory, program, defaultAccept, inferenceDevice: device, ortIntraOpThreads: intraOpThreads, ortAllowSpinning: allowSpinning, maxImagePixels } = config;
+  const batching = { ...(config.maxBatchSize ? { maxBatchSize: config.maxBatchSize } : {}), maxDelayMs: config.maxBatchDelayMs };
+  return { submitDirectory, program, defaultAccept, predictor: { device, intraOpThreads, allowSpinning, maxImagePixels, batching, ...(onInferenceFailure ? { onInferenceFailure } : {}) } };
 }
 
 type Hooks = Required<Omit<InferenceHandler, 'warmupFn' | 'transformFn'>> & Pick<InferenceHandler, 'transformFn'>;

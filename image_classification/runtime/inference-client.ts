@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { NdArray } from '../codecs/ndarray';
-import { transferList, type Feeds, type RunReply, type RunRequest, type ThreadInit, type ThreadReady } from './inference-protocol';
+import { feedArrays, transferList, type Feeds, type RunReply, type RunRequest, type ThreadInit, type ThreadReady } from './inference-protocol';
 import type { ExecutionProvider, SessionOptions } from './session';
 
 export class ModelLoadError extends Error {
@@ -61,7 +61,7 @@ export class InferenceClient {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       const request: RunRequest = { id, feeds, outputNames };
-      this.thread.postMessage(request, transferList(Object.values(feeds)));
+      this.thread.postMessage(request, transferList(feedArrays(feeds)));
     });
   }
 

@@ -11,7 +11,18 @@ export interface ThreadInit {
 
 export type ThreadReady = { type: 'ready'; provider: ExecutionProvider; inputNames: string[]; outputNames: string[] } | { type: 'failed'; message: string };
 
-export type Feeds = Readonly<Record<string, NdArray>>;
+/** A float32 input sent in pieces (one per request of a batch), joined along axis 0 in the thread. */
+export interface BatchedFeed {
+  readonly shape: readonly number[];
+  readonly parts: readonly Float32Array[];
+}
+
+export type Feeds = Readonly<Record<string, NdArray | BatchedFeed>>;
+
+/** The typed arrays a feed holds, for the transfer list. */
+export function feedArrays(feeds: Feeds): NdArray['data'][] {
+  return Object.values(feeds).flatMap((feed): NdArray['data'][] => ('parts' in feed ? [...feed.parts] : [feed.data]));
+}
 
 export interface RunRequest {
   readonly id: number;
@@ -25,7 +36,7 @@ export type RunReply = { id: number; outputs: Record<string, NdArray> } | { id: 
  * The buffers to transfer (not copy) with a message, each once. Only arrays that own their
  * whole buffer move; a view into a shared one (Node's Buffer pool) is copied instead.
  */
-export function transferList(arrays: Iterable<NdArray>): ArrayBuffer[] {
-  const owned = [...arrays].filter(({ data }) => data.byteOffset === 0 && data.byteLength === data.buffer.byteLength);
-  return [...new Set(owned.map(({ data }) => data.buffer as ArrayBuffer))];
+export function transferList(arrays: Iterable<NdArray['data']>): ArrayBuffer[] {
+  const owned = [...arrays].filter((data) => data.byteOffset === 0 && data.byteLength === data.buffer.byteLength);
+  return [...new Set(owned.map((data) => data.buffer as ArrayBuffer))];
 }

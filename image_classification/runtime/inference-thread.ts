@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { DType, NdArray, TypedArray } from '../codecs/ndarray';
 import { createLogger } from '../logger';
-import { transferList, type RunReply, type RunRequest, type ThreadInit, type ThreadReady } from './inference-protocol';
+import { transferList, type BatchedFeed, type RunReply, type RunRequest, type ThreadInit, type ThreadReady } from './inference-protocol';
 import { createSession } from './session';
 
 /**
@@ -16,9 +16,25 @@ function toNdArray(tensor: ort.Tensor): NdArray {
   return { dtype: tensor.type as DType, shape: [...tensor.dims], data: tensor.data as TypedArray };
 }
 
+/** One buffer, grown as needed and reused: a run reads its input before the next can start. */
+let scratch = new Float32Array(0);
+
+function joined(feed: BatchedFeed): ort.Tensor {
+  const length = feed.parts.reduce((sum, part) => sum + part.length, 0);
+  if (scratch.length < length) scratch = new Float32Array(length);
+  let offset = 0;
+  for (const part of feed.parts) {
+    scratch.set(part, offset);
+    offset += part.length;
+  }
+  return new ort.Tensor('float32', scratch.subarray(0, length), [...feed.shape]);
+}
+
 async function run(session: ort.InferenceSession, request: RunRequest): Promise<RunReply> {
   const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, array] of Object.entries(request.feeds)) feeds[name] = new ort.Tensor(array.dtype, array.data, [...array.shape]);
+  for (const [name, feed] of Object.entries(request.feeds)) {
+    feeds[name] = 'parts' in feed ? joined(feed) : new ort.Tensor(feed.dtype, feed.data, [...feed.shape]);
+  }
   const result = await session.run(feeds, [...request.outputNames]);
   const outputs: Record<string, NdArray> = {};
   for (const name of request.outputNames) outputs[name] = toNdArray(result[name]!);
@@ -45,7 +61,7 @@ async function main(): Promise<void> {
     } catch (error) {
       reply = { id: request.id, error: (error as Error).message };
     }
-    port.postMessage(reply, 'outputs' in reply ? transferList(Object.values(reply.outputs)) : []);
+    port.postMessage(reply, 'outputs' in reply ? transferList(Object.values(reply.outputs).map((output) => output.data)) : []);
   });
 }
 

@@ -20,6 +20,10 @@ export interface OnnxModel {
  */
 export async function loadOnnxModel(onnxPath: string, options: Partial<SessionOptions> = {}): Promise<OnnxModel> {
   const config = loadConfig();
-  const sessionOptions: SessionOptions = { device: options.device ?? config.inferenceDevice, intraOpThreads: options.intraOpThreads ?? config.ortIntraOpThreads };
+  const sessionOptions: SessionOptions = {
+    device: options.device ?? config.inferenceDevice,
+    intraOpThreads: options.intraOpThreads ?? config.ortIntraOpThreads,
+    allowSpinning: options.allowSpinning ?? config.ortAllowSpinning,
+  };
   return InferenceClient.start(onnxPath, sessionOptions, config.logLevel);
 }

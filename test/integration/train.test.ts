@@ -27,7 +27,7 @@ test('npm run train on a tiny real-photo tree produces a model the server loads 
 
   const bundle = await readModelBundle(await materialise(out));
   assert.deepEqual(bundle.labels, ['glass', 'paper', 'plastic']);
-  const predictor = await Predictor.load(bundle, { device: 'cpu', intraOpThreads: 2, maxImagePixels: 64_000_000 }, silentLogger);
+  const predictor = await Predictor.load(bundle, { device: 'cpu', intraOpThreads: 2, maxImagePixels: 64_000_000, batching: { maxBatchSize: 4, maxDelayMs: 0 } }, silentLogger);
   const dataset = await readDataset(FIXTURE_TREE, bundle.labels);
   const predictions = await predictor.predict(await Promise.all(dataset.items.map((i) => readFile(i.file))));
   await predictor.close();

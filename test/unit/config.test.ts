@@ -5,13 +5,20 @@ import { ConfigError, loadConfig } from '../../image_classification/config';
 test('defaults follow the SageMaker contract', () => {
   const config = loadConfig({}, 4);
   assert.equal(config.port, 8080);
-  assert.equal(config.workers, 4);
+  assert.equal(config.workers, 4, 'a worker per core');
   assert.equal(config.timeoutSeconds, 60);
   assert.equal(config.maxPayloadMb, 6);
   assert.equal(config.maxPayloadBytes, 6 * 1024 * 1024);
   assert.equal(config.inferenceDevice, 'auto');
-  assert.equal(config.ortIntraOpThreads, 1, 'four workers on four cores get one ORT thread each');
+  assert.equal(config.ortIntraOpThreads, 2, 'two ORT threads each: a lone request uses two cores');
+  assert.equal(config.ortAllowSpinning, false, 'oversubscribed cores: ORT threads must not spin');
+  assert.equal(config.maxQueue, 64);
+  assert.equal(config.maxBatchSize, undefined, 'chosen per execution provider');
+  assert.equal(config.maxBatchDelayMs, 0);
+  assert.equal(config.defaultAccept, 'application/json');
   assert.equal(config.modelDir, undefined);
+  const single = loadConfig({}, 1);
+  assert.deepEqual([single.workers, single.ortIntraOpThreads, single.ortAllowSpinning], [1, 1, true]);
 });
 
 test('SAGEMAKER_ variables win over the plain MMS names, blanks count as unset', () => {
@@ -22,6 +29,7 @@ test('SAGEMAKER_ variables win over the plain MMS names, blanks count as unset',
   assert.equal(config.workers, 3);
   assert.equal(config.timeoutSeconds, 7);
   assert.equal(config.ortIntraOpThreads, 2, 'floor(8 cores / 3 workers)');
+  assert.equal(config.ortAllowSpinning, true, '3 x 2 threads fit in 8 cores');
 });
 
 test('explicit settings are parsed and typed', () => {
@@ -34,6 +42,11 @@ test('explicit settings are parsed and typed', () => {
       ORT_INTRA_OP_THREADS: '3',
       MAX_IMAGE_PIXELS: '1000',
       LOG_LEVEL: 'debug',
+      MODEL_SERVER_MAX_BATCH_SIZE: '16',
+      MODEL_SERVER_MAX_BATCH_DELAY_MS: '2.5',
+      ORT_ALLOW_SPINNING: 'true',
+      SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'Text/CSV',
+      SAGEMAKER_PROGRAM: 'handler.mjs',
     },
     2,
   );
@@ -41,12 +54,17 @@ test('explicit settings are parsed and typed', () => {
     [config.port, config.maxPayloadBytes, config.modelDir, config.inferenceDevice, config.ortIntraOpThreads, config.maxImagePixels, config.logLevel],
     [9090, 524288, '/models/x', 'gpu', 3, 1000, 'debug'],
   );
+  assert.deepEqual(
+    [config.maxBatchSize, config.maxBatchDelayMs, config.ortAllowSpinning, config.defaultAccept, config.program],
+    [16, 2.5, true, 'text/csv', 'handler.mjs'],
+  );
 });
 
 test('invalid values fail with every problem named', () => {
   assert.throws(
-    () => loadConfig({ SAGEMAKER_BIND_TO_PORT: 'eighty', INFERENCE_DEVICE: 'tpu', SAGEMAKER_MODEL_SERVER_WORKERS: '0' }, 2),
+    () => loadConfig({ SAGEMAKER_BIND_TO_PORT: 'eighty', INFERENCE_DEVICE: 'tpu', SAGEMAKER_MODEL_SERVER_WORKERS: '0', MODEL_SERVER_MAX_BATCH_SIZE: '0', SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'json' }, 2),
     (error: unknown) =>
-      error instanceof ConfigError && /port/.test(error.message) && /inferenceDevice/.test(error.message) && /workers/.test(error.message),
+      error instanceof ConfigError &&
+      ['port', 'inferenceDevice', 'workers', 'maxBatchSize', 'defaultAccept'].every((name) => error.message.includes(name)),
   );
 });

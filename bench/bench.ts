@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseCli, runCli } from '../image_classification/cli/args';
+import { readModelBundle, unpackArchive } from '../image_classification/model/model-dir';
+import { freePort, SHIPPED_ARCHIVE, waitFor } from '../test/helpers';
+import { renderChart } from './chart';
+import { measureComputeLimit } from './compute-limit';
+import { benchImages } from './images';
+import { printTable, runLoad, writeResult, type LoadResult } from './load';
+import { startServe, workerPids } from './serve-process';
+import { evaluateTargets } from './targets';
+
+const USAGE = `usage: npm run bench -- [--seconds 15] [--concurrency 1,4,16,64]
+Measures, in one run on this machine: the compute limit (in-process decode + preprocess +
+infer, best of a few configurations), the naive baseline server (bench/naive-server.ts) and
+the product (serve with its defaults) under autocannon at each concurrency, serve's cold
+start and per-worker RSS. Prints the table and the target ratios; writes
+bench/results/bench.json and bench/results/bench.png.`;
+
+/**
+ * A worker's memory in MB: RSS, and PSS (shared pages such as the node binary and the
+ * ONNX Runtime library divided among the processes that map them: what a worker really adds).
+ */
+async function memoryMb(pid: number): Promise<{ rss: number; pss: number }> {
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const field = (name: string) => Math.round(Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0) / 1024);
+  return { rss: field('Rss'), pss: field('Pss') };
+}
+
+async function sweep(url: string, images: Buffer[], levels: number[], seconds: number): Promise<LoadResult[]> {
+  await runLoad(url, images, { connections: 4, seconds: 2 }); // JIT and caches warm, not recorded
+  const results: LoadResult[] = [];
+  for (const connections of levels) results.push(await runLoad(url, images, { connections, seconds }));
+  return results;
+}
+
+async function naiveBaseline(modelDir: string, images: Buffer[], levels: number[], seconds: number): Promise<LoadResult[]> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(__dirname, 'naive-server.js'), String(port), modelDir], { stdio: 'inherit' });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${url}/ping`)).ok, 30_000, 'the naive server');
+    return await sweep(url, images, levels, seconds);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+async function product(modelDir: string, images: Buffer[], levels: number[], seconds: number) {
+  const started = performance.now();
+  // Blank = unset: serve's own defaults, not the test harness's worker count.
+  const served = await startServe({ SM_MODEL_DIR: modelDir, SAGEMAKER_MODEL_SERVER_WORKERS: process.env.SAGEMAKER_MODEL_SERVER_WORKERS ?? '', LOG_LEVEL: 'error' });
+  const coldStartMs = Math.round(performance.now() - started);
+  try {
+    const pids = workerPids(served);
+    const before = await Promise.all(pids.map(memoryMb));
+    const load = await sweep(served.url, images, levels, seconds);
+    const after = await Promise.all(pids.map(memoryMb));
+    const rss = (samples: { rss: number }[]) => samples.map((m) => m.rss);
+    const pss = (samples: { pss: number }[]) => samples.map((m) => m.pss);
+    return { coldStartMs, workers: pids.length, rssBefore: rss(before), rssAfter: rss(after), pssBefore: pss(before), pssAfter: pss(after), load };
+  } finally {
+    served.killAll();
+  }
+}
+
+const row = (name: string, r: LoadResult) => ({ server: name, c: r.connections, 'img/s': r.rps, p50: r.p50, p99: r.p99, errors: r.requests - r.ok });
+
+runCli(async () => {
+  const { values } = parseCli({ seconds: { type: 'string', default: '15' }, concurrency: { type: 'string', default: '1,4,16,64' }, help: { type: 'boolean' } }, USAGE);
+  const seconds = Number(values.seconds);
+  const levels = values.concurrency.split(',').map(Number);
+  const modelDir = await unpackArchive(SHIPPED_ARCHIVE);
+  const images = await benchImages();
+  const machine = { cpus: os.availableParallelism(), model: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+  console.log(`machine: ${machine.cpus} cores (${machine.model}), ${machine.memoryGb} GB, Node ${machine.node}`);
+
+  console.log('1/3 compute limit (in process, no HTTP)…');
+  const compute = await measureComputeLimit(await readModelBundle(modelDir), images, seconds / 2);
+  console.log('2/3 naive baseline…');
+  const naive = await naiveBaseline(modelDir, images.mixed, levels, seconds);
+  console.log('3/3 product (serve, defaults)…');
+  const served = await product(modelDir, images.mixed, levels, seconds);
+
+  printTable(compute.tried.map((c) => ({ 'compute config': `${c.sessions} session(s) x ${c.threads} thread(s), batch ${c.batch}`, 'img/s': Math.round(c.imagesPerSecond * 10) / 10 })));
+  console.log(`compute limit: ${compute.best.imagesPerSecond.toFixed(1)} img/s; one image ${compute.singleImageMs.toFixed(1)} ms; stages (ms): ${JSON.stringify(compute.stagesMs, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v))}`);
+  printTable([...naive.map((r) => row('naive', r)), ...served.load.map((r) => row('product', r))]);
+  console.log(
+    `serve cold start ${served.coldStartMs} ms; ${served.workers} worker(s), RSS before ${served.rssBefore.join('/')} MB, after ${served.rssAfter.join('/')} MB` +
+      ` (PSS ${served.pssBefore.join('/')} -> ${served.pssAfter.join('/')} MB)`,
+  );
+  const targets = evaluateTargets(compute, naive, served);
+  printTable(targets.map((t) => ({ target: t.name, measured: t.measured, goal: t.goal, met: t.met ? 'yes' : 'NO' })));
+
+  const result = { machine, seconds, images: { small: '640x480', large: '1920x1080 (upscaled)', count: images.mixed.length }, compute, naive, product: served, targets };
+  console.log(await writeResult('bench', result));
+  console.log(await renderChart(naive, served.load, compute.best.imagesPerSecond));
+});

@@ -1,0 +1,43 @@
+import type { ComputeLimit } from './compute-limit';
+import type { LoadResult } from './load';
+
+/** Issue #7's targets, each as measured / goal / met, from one bench run. */
+export interface TargetCheck {
+  readonly name: string;
+  readonly measured: string;
+  readonly goal: string;
+  readonly met: boolean;
+}
+
+interface ProductRun {
+  readonly coldStartMs: number;
+  readonly rssBefore: number[];
+  readonly rssAfter: number[];
+  readonly load: LoadResult[];
+}
+
+const at = (runs: LoadResult[], c: number) => runs.find((r) => r.connections === c);
+const round = (value: number, digits = 2) => String(Math.round(value * 10 ** digits) / 10 ** digits);
+
+export function evaluateTargets(compute: ComputeLimit, naive: LoadResult[], product: ProductRun): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const p16 = at(product.load, 16);
+  const n16 = at(naive, 16);
+  const p1 = at(product.load, 1);
+  if (p16) {
+    const ofLimit = p16.rps / compute.best.imagesPerSecond;
+    checks.push({ name: 'c=16 throughput / compute limit', measured: round(ofLimit), goal: '>= 0.9', met: ofLimit >= 0.9 });
+    if (n16) checks.push({ name: 'c=16 throughput / naive', measured: round(p16.rps / n16.rps), goal: '>= 1.3', met: p16.rps / n16.rps >= 1.3 });
+    checks.push({ name: 'c=16 p99 / p50', measured: round(p16.p99 / p16.p50), goal: '<= 2.5', met: p16.p99 <= 2.5 * p16.p50 });
+  }
+  if (p1) {
+    const goal = compute.singleImageMs + 3;
+    checks.push({ name: 'c=1 p50 (ms)', measured: String(p1.p50), goal: `<= ${round(goal, 1)} (one image + 3 ms)`, met: p1.p50 <= goal });
+  }
+  const errors = product.load.reduce((sum, r) => sum + (r.requests - r.ok), 0);
+  checks.push({ name: 'errors, all concurrencies', measured: String(errors), goal: '0', met: errors === 0 });
+  checks.push({ name: 'cold start (ms)', measured: String(product.coldStartMs), goal: '<= 2000', met: product.coldStartMs <= 2000 });
+  const maxRss = Math.max(...product.rssBefore, ...product.rssAfter);
+  checks.push({ name: 'RSS per worker (MB)', measured: `${product.rssBefore.join('/')} -> ${product.rssAfter.join('/')}`, goal: '<= 200, flat (+10%)', met: maxRss <= 200 && product.rssAfter.every((after, i) => after <= product.rssBefore[i]! * 1.1) });
+  return checks;
+}

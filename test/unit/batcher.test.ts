@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DynamicBatcher } from '../../image_classification/runtime/batcher';
+
+/** A fake inference run (the batcher is pure scheduling): records batch sizes, echoes each image's first value. */
+function recorder(delayMs = 5) {
+  const batches: number[] = [];
+  const run = async (parts: Float32Array[], count: number) => {
+    batches.push(count);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const values = parts.flatMap((part) => Array.from(part));
+    return Array.from({ length: count }, (_, i) => Float32Array.of(values[i]!));
+  };
+  return { batches, run };
+}
+
+const image = (value: number, count = 1) => new Float32Array(count).fill(value);
+
+test('a lone request runs at once, even with a max delay configured', async () => {
+  const { batches, run } = recorder();
+  const batcher = new DynamicBatcher(run, { maxBatchSize: 8, maxDelayMs: 1000 });
+  const started = performance.now();
+  const [row] = await batcher.submit(image(7), 1);
+  assert.equal(row![0], 7);
+  assert.ok(performance.now() - started < 500, 'did not wait for the max delay');
+  assert.deepEqual(batches, [1]);
+});
+
+test('requests that arrive while a batch runs are gathered into the next one, up to the max', async () => {
+  const { batches, run } = recorder(20);
+  const batcher = new DynamicBatcher(run, { maxBatchSize: 4, maxDelayMs: 0 });
+  const results = await Promise.all(Array.from({ length: 7 }, (_, i) => batcher.submit(image(i), 1)));
+  assert.deepEqual(results.map(([row]) => row![0]), [0, 1, 2, 3, 4, 5, 6], 'each request gets its own row back');
+  assert.deepEqual(batches, [1, 4, 2]);
+});
+
+test('multi-image requests stay whole; one larger than the max runs alone', async () => {
+  const { batches, run } = recorder(10);
+  const batcher = new DynamicBatcher(run, { maxBatchSize: 4, maxDelayMs: 0 });
+  const [first, big, small] = await Promise.all([batcher.submit(image(1), 1), batcher.submit(image(2, 6), 6), batcher.submit(image(3, 2), 2)]);
+  assert.deepEqual([first!.length, big!.length, small!.length], [1, 6, 2]);
+  assert.deepEqual(batches, [1, 6, 2]);
+});
+
+test('while images are still decoding, an idle batcher waits up to the max delay for them', async () => {
+  const { batches, run } = recorder(1);
+  const batcher = new DynamicBatcher(run, { maxBatchSize: 8, maxDelayMs: 50 });
+  const arrivedA = batcher.expect(1);
+  const arrivedB = batcher.expect(1);
+  const a = batcher.submit(image(1), 1);
+  arrivedA();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const b = batcher.submit(image(2), 1);
+  arrivedB();
+  await Promise.all([a, b]);
+  assert.deepEqual(batches, [2], 'the first waited for the second instead of running alone');
+});
+
+test('a failed run rejects every request in it, and the next batch still runs', async () => {
+  let calls = 0;
+  const batcher = new DynamicBatcher(
+    async (_parts, count) => {
+      calls++;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (calls === 2) throw new Error('boom');
+      return Array.from({ length: count }, () => Float32Array.of(0));
+    },
+    { maxBatchSize: 4, maxDelayMs: 0 },
+  );
+  const first = batcher.submit(image(0), 1);
+  const failing = [batcher.submit(image(1), 1), batcher.submit(image(2), 1)];
+  await first;
+  for (const request of failing) await assert.rejects(request, /boom/);
+  assert.equal((await batcher.submit(image(3), 1)).length, 1);
+});
