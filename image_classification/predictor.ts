@@ -97,7 +97,10 @@ export class Predictor {
    * Runtime's buffers reach their working size before the first request (RSS stays flat).
    */
   private async warmUp(): Promise<void> {
-    const noise = { width: 1920, height: 1080, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } as const;
+    // Full HD, or as large as MAX_IMAGE_PIXELS allows.
+    const scale = Math.min(1, Math.sqrt(this.maxImagePixels / (1920 * 1080)));
+    const [width, height] = [Math.floor(1920 * scale), Math.floor(1080 * scale)];
+    const noise = { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } as const;
     const photo = await sharp({ create: noise }).jpeg({ quality: 90 }).toBuffer();
     const scores = await this.scores([photo]);
     const { maxBatchSize } = this.batching;
