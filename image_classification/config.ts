@@ -69,7 +69,7 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     ortAllowSpinning: firstSet(env, 'ORT_ALLOW_SPINNING') ?? String(Number(workers) * Number(threads) <= cores),
     maxImagePixels: firstSet(env, 'MAX_IMAGE_PIXELS') ?? 64_000_000,
     // Requests a worker holds at once (decoding, queued or in inference); more get a fast 503.
-    maxQueue: firstSet(env, 'MODEL_SERVER_MAX_QUEUE') ?? 64,
+    maxQueue: firstSet(env, 'MODEL_SERVER_MAX_QUEUE') ?? 32,
     // Unset: chosen per execution provider once the session exists (see DEFAULT_MAX_BATCH).
     maxBatchSize: firstSet(env, 'MODEL_SERVER_MAX_BATCH_SIZE'),
     maxBatchDelayMs: firstSet(env, 'MODEL_SERVER_MAX_BATCH_DELAY_MS') ?? 0,

@@ -12,7 +12,7 @@ test('defaults follow the SageMaker contract', () => {
   assert.equal(config.inferenceDevice, 'auto');
   assert.equal(config.ortIntraOpThreads, 2, 'two ORT threads each: a lone request uses two cores');
   assert.equal(config.ortAllowSpinning, false, 'oversubscribed cores: ORT threads must not spin');
-  assert.equal(config.maxQueue, 64);
+  assert.equal(config.maxQueue, 32);
   assert.equal(config.maxBatchSize, undefined, 'chosen per execution provider');
   assert.equal(config.maxBatchDelayMs, 0);
   assert.equal(config.defaultAccept, 'application/json');
