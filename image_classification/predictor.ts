@@ -116,17 +116,15 @@ export class Predictor {
   /** Raw output rows, one per image. */
   async scores(images: readonly Buffer[]): Promise<Float32Array[]> {
     // While these decode, an idle batcher may wait (MODEL_SERVER_MAX_BATCH_DELAY_MS) for them.
-    const arrived = this.batcher.expect(images.length);
+    const arrival = this.batcher.expect(images.length);
     let batch: Float32Array;
     try {
       batch = await preprocessBatch(images, this.bundle.spec, this.layout, this.maxImagePixels);
     } catch (error) {
-      arrived();
+      arrival.cancel();
       throw error;
     }
-    const rows = this.batcher.submit(batch, images.length);
-    arrived();
-    return rows;
+    return arrival.submit(batch);
   }
 
   /** One run of the inference thread over the requests the batcher gathered. */

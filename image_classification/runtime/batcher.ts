@@ -23,6 +23,11 @@ export const DEFAULT_MAX_BATCH: Record<ExecutionProvider, number> = { cpu: 1, cu
 /** Runs one batch: the parts are concatenated along the batch axis; one output row per image. */
 export type RunBatch = (parts: Float32Array[], count: number) => Promise<Float32Array[]>;
 
+export interface Arrival {
+  submit(input: Float32Array): Promise<Float32Array[]>;
+  cancel(): void;
+}
+
 interface Job {
   readonly input: Float32Array;
   readonly count: number;
@@ -43,15 +48,27 @@ export class DynamicBatcher {
     private readonly options: Required<BatchingOptions>,
   ) {}
 
-  /** Announce images that are being preprocessed, so an idle batcher may wait for them. */
-  expect(count: number): () => void {
+  /**
+   * Announce images that are being preprocessed, so an idle batcher may wait for them (and
+   * knows the worker is loaded). Submit them through the returned handle, or cancel it.
+   */
+  expect(count: number): Arrival {
     this.incoming += count;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.incoming -= count;
-      this.dispatchIfReady();
+    let open = true;
+    const close = () => {
+      if (open) this.incoming -= count;
+      const wasOpen = open;
+      open = false;
+      return wasOpen;
+    };
+    return {
+      submit: (input) => {
+        close();
+        return this.submit(input, count);
+      },
+      cancel: () => {
+        if (close()) this.dispatchIfReady();
+      },
     };
   }
 

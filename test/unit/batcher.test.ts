@@ -34,6 +34,15 @@ test('requests that arrive while a batch runs are gathered into the next one, up
   assert.deepEqual(batches, [1, 4, 2]);
 });
 
+test('a lone request, announced then submitted, does not wait for the max delay', async () => {
+  const { batches, run } = recorder();
+  const batcher = new DynamicBatcher(run, { maxBatchSize: 4, maxDelayMs: 1000 });
+  const started = performance.now();
+  await batcher.expect(1).submit(image(1));
+  assert.ok(performance.now() - started < 500);
+  assert.deepEqual(batches, [1]);
+});
+
 test('multi-image requests stay whole; one larger than the max runs alone', async () => {
   const { batches, run } = recorder(10);
   const batcher = new DynamicBatcher(run, { maxBatchSize: 4, maxDelayMs: 0 });
@@ -45,13 +54,13 @@ test('multi-image requests stay whole; one larger than the max runs alone', asyn
 test('while images are still decoding, an idle batcher waits up to the max delay for them', async () => {
   const { batches, run } = recorder(1);
   const batcher = new DynamicBatcher(run, { maxBatchSize: 8, maxDelayMs: 50 });
-  const arrivedA = batcher.expect(1);
-  const arrivedB = batcher.expect(1);
-  const a = batcher.submit(image(1), 1);
-  arrivedA();
+  const first = batcher.expect(1);
+  const second = batcher.expect(1);
+  const third = batcher.expect(1);
+  const a = first.submit(image(1));
   await new Promise((resolve) => setTimeout(resolve, 10));
-  const b = batcher.submit(image(2), 1);
-  arrivedB();
+  const b = second.submit(image(2));
+  third.cancel(); // its decode failed: nothing more to wait for
   await Promise.all([a, b]);
   assert.deepEqual(batches, [2], 'the first waited for the second instead of running alone');
 });
