@@ -55,10 +55,12 @@ function listen(server: http.Server, config: Config): string {
   return socket;
 }
 
-function shutDownOnSignal(server: http.Server, config: Config, logger: Logger): void {
+function shutDownOnSignal(server: http.Server, state: ModelState, config: Config, logger: Logger): void {
   const stop = (signal: string) => {
     logger.info({ signal }, 'draining in-flight requests');
-    server.close(() => process.exit(0));
+    // Stop the inference thread before exiting: exiting with a live ONNX Runtime session was
+    // seen to abort in ORT's teardown ("terminate called after throwing Napi::Error").
+    server.close(() => void (state.pipeline?.close() ?? Promise.resolve()).finally(() => process.exit(0)));
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), (config.timeoutSeconds + 1) * 1000).unref();
   };
@@ -74,7 +76,7 @@ function main(): void {
   server.requestTimeout = config.timeoutSeconds * 1000;
   // Longer than nginx's upstream keepalive_timeout (60 s), so nginx always closes first.
   server.keepAliveTimeout = 75_000;
-  shutDownOnSignal(server, config, logger);
+  shutDownOnSignal(server, state, config, logger);
   void loadModel(config, state, logger).then(() => logger.info({ listen: listen(server, config), status: state.status }, 'worker listening'));
 }
 
