@@ -9,6 +9,7 @@ const path = require('node:path');
 const { HandlerError, imagesToTensor, loadOnnxModel } = require('sagemaker-image-classification');
 
 // The backbone's own input scaling (see its README): (pixel - 128) / 128, 224x224, RGB, NCHW.
+/** @type {Partial<import('sagemaker-image-classification').PreprocessingRecipe>} */
 const RECIPE = { resize_shorter_side: 256, crop_size: 224, rescale_factor: 1, mean: [128, 128, 128], std: [128, 128, 128] };
 
 /** @param {string} modelDir */
