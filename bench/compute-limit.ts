@@ -3,7 +3,8 @@ import { createLogger } from '../image_classification/logger';
 import type { ModelBundle } from '../image_classification/model/model-dir';
 import { Predictor } from '../image_classification/predictor';
 import { preprocessBatch } from '../image_classification/preprocess/batch';
-import { tensorLayout } from '../image_classification/preprocess/tensor';
+import { batchDims, tensorLayout } from '../image_classification/preprocess/tensor';
+import { ndarray } from '../image_classification/codecs/ndarray';
 
 /**
  * The ceiling for `npm run bench`: decode + preprocess + infer in this one process, no HTTP,
@@ -78,21 +79,16 @@ async function stages(bundle: ModelBundle, small: readonly Buffer[], large: read
     return median(times);
   };
   const predictor = await load(bundle, os.availableParallelism(), batch);
-  const batchTensor = (await preprocessBatch(small.slice(0, batch), bundle.spec, layout, 64_000_000)).slice();
-  const one = batchTensor.slice(0, batchTensor.length / batch);
+  const batchTensor = ndarray('float32', batchDims(layout, batch), await preprocessBatch(small.slice(0, batch), bundle.spec, layout, 64_000_000));
+  const one = ndarray('float32', batchDims(layout, 1), batchTensor.data.slice(0, batchTensor.data.length / batch));
   const inferOne: number[] = [];
   const inferBatch: number[] = [];
   for (let i = 0; i < 10; i++) {
-    inferOne.push(await timed(() => predictor.predictTensor({ dtype: 'float32', shape: [1, ...layoutShape(bundle)], data: one })));
-    inferBatch.push((await timed(() => predictor.predictTensor({ dtype: 'float32', shape: [batch, ...layoutShape(bundle)], data: batchTensor }))) / batch);
+    inferOne.push(await timed(() => predictor.predictTensor(one)));
+    inferBatch.push((await timed(() => predictor.predictTensor(batchTensor))) / batch);
   }
   await predictor.close();
   return { preprocessSmall: await preprocess(small), preprocessLarge: await preprocess(large), inferOne: median(inferOne), inferPerImageInBatch: median(inferBatch) };
-}
-
-function layoutShape(bundle: ModelBundle): number[] {
-  const size = bundle.spec.crop_size;
-  return bundle.spec.layout === 'NCHW' ? [3, size, size] : [size, size, 3];
 }
 
 async function singleImage(bundle: ModelBundle, images: readonly Buffer[]): Promise<number> {

@@ -6,7 +6,7 @@ import { negotiateResponseType } from '../http/negotiation';
 import type { Logger } from '../logger';
 import { Predictor, type PredictorOptions } from '../predictor';
 import type { InferenceHandler, OutputResult, RequestContext } from './api';
-import { builtInHandler, type BuiltInHandler } from './builtin';
+import { builtInHandler } from './builtin';
 import { HandlerLoadError, importHandler, locateHandler, type HandlerSettings } from './loader';
 
 export interface PipelineOptions extends HandlerSettings {
@@ -53,12 +53,13 @@ function encoded(result: OutputResult, fallbackType: string): EncodedResponse {
 export class HandlerPipeline {
   private constructor(
     private readonly hooks: Hooks,
-    private readonly builtIn: BuiltInHandler,
     private readonly model: unknown,
     readonly modelDir: string,
     /** The handler module, or undefined for the built-in handler. */
     readonly handlerFile: string | undefined,
     private readonly defaultAccept: string,
+    /** Which ends of the request the built-in hooks handle (and so validate up front). */
+    private readonly builtIn: { readonly input: boolean; readonly output: boolean },
   ) {}
 
   static async load(modelDir: string, options: PipelineOptions, logger: Logger): Promise<HandlerPipeline> {
@@ -66,13 +67,15 @@ export class HandlerPipeline {
     const user = file ? await importHandler(file) : {};
     const builtIn = builtInHandler(options.predictor, options.defaultAccept as ResponseType, logger);
     const hooks = { ...builtIn, ...user } as Hooks;
-    if (hooks.outputFn === builtIn.outputFn && !user.transformFn && !(RESPONSE_TYPES as readonly string[]).includes(options.defaultAccept)) {
+    const builtInOutput = !hooks.transformFn && hooks.outputFn === builtIn.outputFn;
+    if (builtInOutput && !(RESPONSE_TYPES as readonly string[]).includes(options.defaultAccept)) {
       throw new HandlerLoadError(`SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=${options.defaultAccept} cannot be written by the built-in outputFn (${RESPONSE_TYPES.join(', ')})`);
     }
     if (file) logger.info({ handler: file, hooks: Object.keys(user) }, 'loaded user handler');
     const model = await hooks.modelFn(modelDir);
     await user.warmupFn?.(model);
-    return new HandlerPipeline(hooks, builtIn, model, modelDir, file, options.defaultAccept);
+    const builtInInput = !hooks.transformFn && hooks.inputFn === builtIn.inputFn;
+    return new HandlerPipeline(hooks, model, modelDir, file, options.defaultAccept, { input: builtInInput, output: builtInOutput });
   }
 
   /** The built-in model's predictor, when the built-in modelFn loaded it. */
@@ -83,14 +86,15 @@ export class HandlerPipeline {
   /**
    * Checked before the body is read: the bare media type for inputFn (415 if the built-in
    * decoder cannot read it) and the Accept for outputFn (406 if the built-in encoder cannot
-   * write it). With user hooks these are theirs to judge.
+   * write it; otherwise the type it will write, so it is negotiated once). With user hooks
+   * these are theirs to judge.
    */
   requestTypes(contentTypeHeader: string | undefined, acceptHeader: string | undefined): { contentType: string; accept: string } {
-    const { hooks, builtIn } = this;
-    const accept = !acceptHeader?.trim() || acceptHeader.trim() === '*/*' ? this.defaultAccept : acceptHeader;
-    if (!hooks.transformFn && hooks.outputFn === builtIn.outputFn) negotiateResponseType(accept, RESPONSE_TYPES, this.defaultAccept as ResponseType);
-    if (!hooks.transformFn && hooks.inputFn === builtIn.inputFn) inputKindOf(contentTypeHeader);
-    return { contentType: mediaTypeOf(contentTypeHeader) ?? 'application/octet-stream', accept };
+    const mediaType = mediaTypeOf(contentTypeHeader);
+    if (this.builtIn.input) inputKindOf(mediaType);
+    const asked = !acceptHeader?.trim() || acceptHeader.trim() === '*/*' ? this.defaultAccept : acceptHeader;
+    const accept = this.builtIn.output ? negotiateResponseType(asked, RESPONSE_TYPES, this.defaultAccept as ResponseType) : asked;
+    return { contentType: mediaType ?? 'application/octet-stream', accept };
   }
 
   /** inputFn → predictFn → outputFn (or transformFn) for one request. */

@@ -49,25 +49,24 @@ export class DynamicBatcher {
   ) {}
 
   /**
-   * Announce images that are being preprocessed, so an idle batcher may wait for them (and
-   * knows the worker is loaded). Submit them through the returned handle, or cancel it.
+   * Announce images that are being preprocessed, so an idle batcher may wait for them.
+   * Submit them through the returned handle, or cancel it if their decoding failed.
    */
   expect(count: number): Arrival {
     this.incoming += count;
-    let open = true;
-    const close = () => {
-      if (open) this.incoming -= count;
-      const wasOpen = open;
-      open = false;
-      return wasOpen;
+    let announced = true;
+    const arrived = () => {
+      if (announced) this.incoming -= count;
+      announced = false;
     };
     return {
       submit: (input) => {
-        close();
+        arrived();
         return this.submit(input, count);
       },
       cancel: () => {
-        if (close()) this.dispatchIfReady();
+        arrived();
+        this.dispatchIfReady();
       },
     };
   }
