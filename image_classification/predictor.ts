@@ -152,7 +152,10 @@ export class Predictor {
     }
     const count = isList ? tensor.shape[0]! : 1;
     if (count > MAX_IMAGES_PER_REQUEST) throw new BadRequestError(`the tensor holds ${count} images; at most ${MAX_IMAGES_PER_REQUEST} per request`, 'too_many_images');
-    return { rows: this.classify(await this.batcher.submit(Float32Array.from(tensor.data as ArrayLike<number>), count)), isList };
+    // A fresh float32 copy: the buffer moves to the inference thread. Integer tensors (int64
+    // holds BigInts) are converted value by value.
+    const input = tensor.dtype === 'float32' ? (tensor.data as Float32Array).slice() : Float32Array.from(tensor.data as ArrayLike<number | bigint>, Number);
+    return { rows: this.classify(await this.batcher.submit(input, count)), isList };
   }
 
   private classify(rows: readonly Float32Array[]): ClassPrediction[] {

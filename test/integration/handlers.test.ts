@@ -210,6 +210,11 @@ test('built-in handler: NPY/NPZ/JSON tensors classify like the image they came f
 
   const defaultAccept = await server.post('/invocations').type('image/jpeg').send(jpeg);
   assert.match(defaultAccept.headers['content-type']!, /^text\/csv/, 'SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT');
+  // Integer tensors (int64 arrives as BigInts) are converted, not a 500.
+  const integers = ndarray('int64', [1, ...tensor.shape.slice(1)], BigInt64Array.from(tensor.data as Float32Array, (value) => BigInt(Math.round(value))));
+  const fromInt64 = await server.post('/invocations').type('application/x-npy').set('Accept', 'application/json').send(encodeNpy(integers));
+  assert.equal(fromInt64.status, 200, fromInt64.text);
+  assert.equal(fromInt64.body.predictions[0].probabilities.paper > 0, true);
   const wrongShape = await server.post('/invocations').type('text/csv').send('1,2,3\n4,5,6\n');
   assert.equal(wrongShape.status, 400);
   assert.equal(wrongShape.body.error.code, 'wrong_shape');
