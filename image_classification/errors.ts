@@ -41,13 +41,13 @@ export class PayloadTooLargeError extends InferenceError {
 
 export class UnsupportedMediaTypeError extends InferenceError {
   constructor(contentType: string, supported: readonly string[]) {
-    super(415, 'unsupported_media_type', `Content-Type '${contentType}' is not supported; use one of: ${supported.join(', ')}`);
+    super(415, 'unsupported_media_type', `Content-Type '${clip(contentType)}' is not supported; use one of: ${supported.join(', ')}`);
   }
 }
 
 export class NotAcceptableError extends InferenceError {
   constructor(accept: string, available: readonly string[], reason?: string) {
-    super(406, 'not_acceptable', `cannot answer with Accept '${accept}'${reason ? ` (${reason})` : ''}; available: ${available.join(', ')}`);
+    super(406, 'not_acceptable', `cannot answer with Accept '${clip(accept)}'${reason ? ` (${reason})` : ''}; available: ${available.join(', ')}`);
   }
 }
 
@@ -59,7 +59,7 @@ export class NotFoundError extends InferenceError {
 
 export class MethodNotAllowedError extends InferenceError {
   constructor(method: string, allowed: readonly string[]) {
-    super(405, 'method_not_allowed', `method ${method} is not allowed here; use ${allowed.join(', ')}`);
+    super(405, 'method_not_allowed', `method ${clip(method, 16)} is not allowed here; use ${allowed.join(', ')}`);
   }
 }
 
@@ -143,6 +143,18 @@ export function toHttpError(error: unknown, limits: { maxPayloadBytes: number })
   return new InternalError({ cause: error });
 }
 
+/** Longest message an error body carries: a handler's or a codec's message never becomes a large answer. */
+const MAX_MESSAGE_LENGTH = 1000;
+
 export function errorBody(error: InferenceError): HttpErrorBody {
-  return { error: { code: error.code, message: error.message } };
+  return { error: { code: error.code, message: clip(error.message, MAX_MESSAGE_LENGTH) } };
+}
+
+/**
+ * A client's value as an error message may quote it: control characters replaced, at most
+ * `max` characters, so an error never echoes a header or a body back at length.
+ */
+export function clip(value: string, max = 64): string {
+  const printable = value.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return printable.length <= max ? printable : `${printable.slice(0, max)}… (${value.length} characters)`;
 }

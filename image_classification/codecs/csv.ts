@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { BadRequestError } from '../errors';
+import { BadRequestError, clip } from '../errors';
 import { fromNested, toNumbers, type NdArray } from './ndarray';
 
 /**
@@ -19,7 +19,7 @@ export function decodeCsv(body: Buffer): NdArray {
     if (row.length !== width) throw new BadRequestError(`invalid CSV: row ${r + 1} has ${row.length} columns, row 1 has ${width}`, 'invalid_csv');
     return row.map((cell, c) => {
       const value = cell === '' ? Number.NaN : Number(cell);
-      if (!Number.isFinite(value)) throw new BadRequestError(`invalid CSV: row ${r + 1}, column ${c + 1} ('${cell}') is not a number`, 'invalid_csv');
+      if (!Number.isFinite(value)) throw new BadRequestError(`invalid CSV: row ${r + 1}, column ${c + 1} ('${clip(cell, 32)}') is not a number`, 'invalid_csv');
       return value;
     });
   });

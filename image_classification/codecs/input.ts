@@ -39,7 +39,7 @@ function decodeJson(body: Buffer): DecodedBody {
 }
 
 /** The built-in inputFn: decode a body by its Content-Type. */
-export function decodeBody(body: Buffer, contentType: string): DecodedBody {
+export async function decodeBody(body: Buffer, contentType: string): Promise<DecodedBody> {
   if (body.length === 0) throw new BadRequestError('the request body is empty', 'empty_body');
   switch (inputKindOf(contentType)) {
     case 'json':
@@ -49,7 +49,7 @@ export function decodeBody(body: Buffer, contentType: string): DecodedBody {
     case 'npy':
       return unnamed(decodeNpy(body));
     case 'npz':
-      return { kind: 'tensors', tensors: decodeNpz(body) };
+      return { kind: 'tensors', tensors: await decodeNpz(body) };
     default:
       return { kind: 'images', images: [body], isList: false };
   }

@@ -1,4 +1,5 @@
 import { BadRequestError } from '../errors';
+import { MAX_JSON_TENSOR_DEPTH, MAX_TENSOR_ELEMENTS } from './limits';
 
 /**
  * An n-dimensional array as the tensor codecs (JSON, CSV, NPY, NPZ) read and write it:
@@ -41,9 +42,6 @@ export const TYPED_ARRAYS: Record<DType, TypedArrayConstructor> = {
   bool: Uint8Array,
 };
 
-/** Refuse tensors bigger than this many elements: a shape header must not allocate the heap away. */
-export const MAX_ELEMENTS = 64 * 1024 * 1024;
-
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((product, dim) => product * dim, 1);
 }
@@ -83,30 +81,42 @@ function nestedShape(value: unknown, where: string): number[] {
   let level: unknown = value;
   while (Array.isArray(level)) {
     if (level.length === 0) throw new BadRequestError(`${where} holds an empty list`, 'invalid_tensor');
+    if (shape.length === MAX_JSON_TENSOR_DEPTH) throw new BadRequestError(`${where} is nested more than ${MAX_JSON_TENSOR_DEPTH} lists deep`, 'invalid_tensor');
     shape.push(level.length);
     level = level[0];
   }
   return shape;
 }
 
+/** Refuse before allocating: a shape's product, not the body's size, decides the allocation. */
+export function checkElementCount(count: number, where: string): void {
+  if (count > MAX_TENSOR_ELEMENTS) throw new BadRequestError(`${where} holds ${count} values; at most ${MAX_TENSOR_ELEMENTS} are accepted`, 'tensor_too_large');
+}
+
 /** Nested lists of numbers (or one number) → float32 array; ragged or non-numeric → 400. */
 export function fromNested(value: unknown, where = 'body'): NdArray {
   const shape = nestedShape(value, where);
-  const count = elementCount(shape);
-  if (count > MAX_ELEMENTS) throw new BadRequestError(`${where} holds more than ${MAX_ELEMENTS} values`, 'tensor_too_large');
-  const data = new Float32Array(count);
+  checkElementCount(elementCount(shape), where);
+  const data = new Float32Array(elementCount(shape));
+  // The index of the node being visited, so a 400 can say where without a string per value.
+  const position = new Array<number>(shape.length).fill(0);
+  const at = (axis: number) => `${where}${position.slice(0, axis).map((i) => `[${i}]`).join('')}`;
   let next = 0;
-  const fill = (node: unknown, axis: number, path: string): void => {
+  // Recursion depth is the tensor's rank, which nestedShape capped.
+  const fill = (node: unknown, axis: number): void => {
     if (axis === shape.length) {
-      if (typeof node !== 'number' || !Number.isFinite(node)) throw new BadRequestError(`${path} is not a finite number`, 'invalid_tensor');
+      if (typeof node !== 'number' || !Number.isFinite(node)) throw new BadRequestError(`${at(axis)} is not a finite number`, 'invalid_tensor');
       data[next++] = node;
       return;
     }
     if (!Array.isArray(node) || node.length !== shape[axis]) {
-      throw new BadRequestError(`${path} must be a list of ${shape[axis]} (the tensor is ragged or mixes lists and numbers)`, 'invalid_tensor');
+      throw new BadRequestError(`${at(axis)} must be a list of ${shape[axis]} (the tensor is ragged or mixes lists and numbers)`, 'invalid_tensor');
     }
-    node.forEach((child, i) => fill(child, axis + 1, `${path}[${i}]`));
+    for (let i = 0; i < node.length; i++) {
+      position[axis] = i;
+      fill(node[i], axis + 1);
+    }
   };
-  fill(value, 0, where);
+  fill(value, 0);
   return ndarray('float32', shape, data);
 }

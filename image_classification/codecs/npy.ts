@@ -1,5 +1,6 @@
-import { BadRequestError } from '../errors';
-import { elementCount, MAX_ELEMENTS, ndarray, TYPED_ARRAYS, type DType, type NdArray } from './ndarray';
+import { BadRequestError, clip } from '../errors';
+import { MAX_NPY_HEADER_BYTES, MAX_TENSOR_DIMS } from './limits';
+import { checkElementCount, elementCount, ndarray, TYPED_ARRAYS, type DType, type NdArray } from './ndarray';
 
 /**
  * NumPy's .npy format (versions 1.0, 2.0 and 3.0), written to the spec in
@@ -44,28 +45,40 @@ function parseDescr(descr: string): { dtype: DType; bigEndian: boolean } {
   const match = /^([<>|=]?)([a-z])(\d+)$/.exec(descr);
   const dtype = match ? DTYPES[`${match[2]}${match[3]}`] : undefined;
   if (!match || !dtype) {
-    throw new BadRequestError(`NPY dtype '${descr}' is not supported; use one of: ${Object.keys(DTYPES).join(', ')}`, 'unsupported_dtype');
+    throw new BadRequestError(`NPY dtype '${clip(descr)}' is not supported; use one of: ${Object.keys(DTYPES).join(', ')}`, 'unsupported_dtype');
   }
   return { dtype, bigEndian: match[1] === '>' };
 }
 
+/**
+ * The value of `key` in the header dict, matched by `value` anchored right after the key's
+ * first occurrence: one indexOf and one anchored match per key, so parsing stays linear
+ * however the header repeats itself.
+ */
+function headerValue(text: string, key: string, value: RegExp): RegExpExecArray | undefined {
+  for (const quote of ["'", '"']) {
+    const at = text.indexOf(`${quote}${key}${quote}`);
+    if (at < 0) continue;
+    const sticky = new RegExp(`\\s*:\\s*(?:${value.source})`, 'y');
+    sticky.lastIndex = at + key.length + 2;
+    return sticky.exec(text) ?? undefined;
+  }
+  return undefined;
+}
+
 /** The header is a Python dict literal, e.g. `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`. */
 function parseHeader(text: string): NpyHeader {
-  const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(text)?.[1];
-  if (descr === undefined) {
-    if (/['"]descr['"]\s*:\s*\[/.test(text)) throw new BadRequestError('NPY structured (record) dtypes are not supported', 'unsupported_dtype');
-    throw invalid('the header has no descr');
-  }
-  const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text)?.[1];
-  const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
+  const descr = headerValue(text, 'descr', /['"]([^'"]*)['"]|(\[)/);
+  if (!descr) throw invalid('the header has no descr');
+  if (descr[2]) throw new BadRequestError('NPY structured (record) dtypes are not supported', 'unsupported_dtype');
+  const fortran = headerValue(text, 'fortran_order', /(True|False)/)?.[1];
+  const shapeText = headerValue(text, 'shape', /\(([^)]*)\)/)?.[1];
   if (fortran === undefined || shapeText === undefined) throw invalid('the header lacks fortran_order or shape');
-  const shape = shapeText
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part !== '')
-    .map((part) => (/^\d+L?$/.test(part) ? Number.parseInt(part, 10) : Number.NaN));
-  if (shape.some((dim) => !Number.isSafeInteger(dim))) throw invalid(`bad shape (${shapeText})`);
-  return { ...parseDescr(descr), fortranOrder: fortran === 'True', shape };
+  const parts = shapeText.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  if (parts.length > MAX_TENSOR_DIMS) throw invalid(`the shape has ${parts.length} dimensions; at most ${MAX_TENSOR_DIMS} are accepted`);
+  const shape = parts.map((part) => (/^\d+L?$/.test(part) ? Number.parseInt(part, 10) : Number.NaN));
+  if (shape.some((dim) => !Number.isSafeInteger(dim))) throw invalid(`bad shape (${clip(shapeText)})`);
+  return { ...parseDescr(descr[1]!), fortranOrder: fortran === 'True', shape };
 }
 
 function readValues(bytes: Buffer, dtype: DType, bigEndian: boolean, count: number): NdArray['data'] {
@@ -80,22 +93,30 @@ function readValues(bytes: Buffer, dtype: DType, bigEndian: boolean, count: numb
   return out;
 }
 
-/** Fortran (column-major) order → C (row-major) order. */
+/**
+ * Fortran (column-major) order → C (row-major) order in one pass: an odometer over the C
+ * index that moves the Fortran offset by one stride per step (amortised O(1) per value).
+ * Axes of length 1 move no offset, so they are dropped first.
+ */
 function fortranToC(array: NdArray): NdArray {
-  const { shape, data } = array;
+  const { data } = array;
+  const shape = array.shape.filter((dim) => dim !== 1);
   const out = new TYPED_ARRAYS[array.dtype](data.length);
-  const fortranStrides = shape.map((_, axis) => elementCount(shape.slice(0, axis)));
+  const strides: number[] = [];
+  for (let axis = 0, stride = 1; axis < shape.length; stride *= shape[axis]!, axis++) strides.push(stride);
   const index = new Array<number>(shape.length).fill(0);
-  for (let c = 0; c < data.length; c++) {
-    let f = 0;
-    for (let axis = 0; axis < shape.length; axis++) f += index[axis]! * fortranStrides[axis]!;
-    (out as unknown as number[])[c] = (data as unknown as number[])[f]!;
+  const source = data as unknown as number[];
+  const target = out as unknown as number[];
+  for (let c = 0, f = 0; c < data.length; c++) {
+    target[c] = source[f]!;
     for (let axis = shape.length - 1; axis >= 0; axis--) {
+      f += strides[axis]!;
       if (++index[axis]! < shape[axis]!) break;
+      f -= strides[axis]! * shape[axis]!;
       index[axis] = 0;
     }
   }
-  return ndarray(array.dtype, shape, out);
+  return ndarray(array.dtype, array.shape, out);
 }
 
 export function decodeNpy(body: Buffer): NdArray {
@@ -106,11 +127,12 @@ export function decodeNpy(body: Buffer): NdArray {
   const headerStart = 8 + lengthBytes;
   if (body.length < headerStart) throw invalid('truncated header');
   const headerLength = major === 1 ? body.readUInt16LE(8) : body.readUInt32LE(8);
+  if (headerLength > MAX_NPY_HEADER_BYTES) throw invalid(`the header is ${headerLength} bytes; at most ${MAX_NPY_HEADER_BYTES} are accepted`);
   const dataStart = headerStart + headerLength;
   if (body.length < dataStart) throw invalid('truncated header');
   const header = parseHeader(body.subarray(headerStart, dataStart).toString(major === 3 ? 'utf8' : 'latin1'));
   const count = elementCount(header.shape);
-  if (count > MAX_ELEMENTS) throw new BadRequestError(`NPY array holds more than ${MAX_ELEMENTS} values`, 'tensor_too_large');
+  checkElementCount(count, 'the NPY array');
   const dataBytes = count * TYPED_ARRAYS[header.dtype].BYTES_PER_ELEMENT;
   const available = body.length - dataStart;
   if (available !== dataBytes) {

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { errorBody, MethodNotAllowedError, NotFoundError, OverloadedError, toHttpError } from '../errors';
+import { clip, errorBody, MethodNotAllowedError, NotFoundError, OverloadedError, toHttpError } from '../errors';
 import { isRuntimeRequest, sendModelError } from './runtime-emulation';
 
 /** The one place an error becomes a response: JSON body, right status, no internals. */
@@ -22,7 +22,7 @@ export function errorHandler(limits: { maxPayloadBytes: number }): ErrorRequestH
   };
 }
 
-export const notFound: RequestHandler = (req, _res, next) => next(new NotFoundError(`no route for ${req.method} ${req.path}`));
+export const notFound: RequestHandler = (req, _res, next) => next(new NotFoundError(`no route for ${clip(req.method, 16)} ${clip(req.path)}`));
 
 export function methodNotAllowed(allowed: readonly string[]): RequestHandler {
   return (req, res, next) => {

@@ -70,16 +70,16 @@ test('NPY: object arrays (pickles) are refused, unsupported dtypes and malformed
 });
 
 test('NPZ: stored and deflated archives from NumPy; bad archives are 400s', async () => {
-  const two = decodeNpz(await fixture('two.npz'));
+  const two = await decodeNpz(await fixture('two.npz'));
   assert.deepEqual([...two.keys()], ['first', 'second']);
   assert.deepEqual(toNumbers(two.get('first')!), ARANGE);
   assert.deepEqual(toNumbers(two.get('second')!), [0, 1, 2]);
-  const compressed = decodeNpz(await fixture('compressed.npz'));
+  const compressed = await decodeNpz(await fixture('compressed.npz'));
   assert.deepEqual(compressed.get('input')!.shape, [2, 3, 4]);
-  assert.throws(() => decodeNpz(Buffer.from('PK not really')), rejectsWith('invalid_npz'));
-  assert.throws(() => decodeNpz(Buffer.from(zipSync({ 'readme.txt': Buffer.from('hi') }))), rejectsWith('invalid_npz'));
+  await assert.rejects(decodeNpz(Buffer.from('PK not really')), rejectsWith('invalid_npz'));
+  await assert.rejects(decodeNpz(Buffer.from(zipSync({ 'readme.txt': Buffer.from('hi') }))), rejectsWith('invalid_npz'));
   const pickled = Buffer.from(zipSync({ 'x.npy': await fixture('object.npy') }));
-  assert.throws(() => decodeNpz(pickled), rejectsWith('npy_object_refused'));
+  await assert.rejects(decodeNpz(pickled), rejectsWith('npy_object_refused'));
 });
 
 test('CSV tensors: rows x columns, round-trip, and malformed bodies', () => {
@@ -93,25 +93,25 @@ test('CSV tensors: rows x columns, round-trip, and malformed bodies', () => {
   }
 });
 
-test('JSON tensors: nested lists, {"inputs"}, named inputs; ragged or non-numeric are 400s', () => {
+test('JSON tensors: nested lists, {"inputs"}, named inputs; ragged or non-numeric are 400s', async () => {
   assert.deepEqual(toNested(fromNested([[1, 2], [3, 4]])), [[1, 2], [3, 4]]);
   const body = (value: unknown) => decodeBody(Buffer.from(JSON.stringify(value)), 'application/json');
-  const plain = body([[1, 2, 3]]);
+  const plain = await body([[1, 2, 3]]);
   assert.ok(plain.kind === 'tensors' && plain.tensors.get('')!.shape.join() === '1,3');
-  const wrapped = body({ inputs: [1, 2] });
+  const wrapped = await body({ inputs: [1, 2] });
   assert.ok(wrapped.kind === 'tensors' && wrapped.tensors.get('')!.shape.join() === '2');
-  const named = body({ inputs: { input: [[0.5]] } });
+  const named = await body({ inputs: { input: [[0.5]] } });
   assert.ok(named.kind === 'tensors' && named.tensors.has('input'));
-  assert.equal(body({ image: Buffer.from('x').toString('base64') }).kind, 'images');
+  assert.equal((await body({ image: Buffer.from('x').toString('base64') })).kind, 'images');
   for (const bad of [[[1, 2], [3]], [[1, 'a']], [1, [2]], [[]], { inputs: {} }, [Number.MAX_VALUE * 10]]) {
-    assert.throws(() => body(bad), BadRequestError, JSON.stringify(bad));
+    await assert.rejects(body(bad), BadRequestError, JSON.stringify(bad));
   }
 });
 
 test('the built-in decoder dispatches on the media type', async () => {
-  assert.equal(decodeBody(Buffer.from('1,2'), 'text/csv').kind, 'tensors');
-  assert.equal(decodeBody(await fixture('i4_1d.npy'), 'application/x-npy').kind, 'tensors');
-  assert.equal(decodeBody(await fixture('two.npz'), 'application/x-npz').kind, 'tensors');
-  assert.equal(decodeBody(Buffer.from([0xff, 0xd8]), 'image/jpeg').kind, 'images');
-  assert.throws(() => decodeBody(Buffer.alloc(0), 'text/csv'), rejectsWith('empty_body'));
+  assert.equal((await decodeBody(Buffer.from('1,2'), 'text/csv')).kind, 'tensors');
+  assert.equal((await decodeBody(await fixture('i4_1d.npy'), 'application/x-npy')).kind, 'tensors');
+  assert.equal((await decodeBody(await fixture('two.npz'), 'application/x-npz')).kind, 'tensors');
+  assert.equal((await decodeBody(Buffer.from([0xff, 0xd8]), 'image/jpeg')).kind, 'images');
+  await assert.rejects(decodeBody(Buffer.alloc(0), 'text/csv'), rejectsWith('empty_body'));
 });

@@ -1,0 +1,23 @@
+/**
+ * Limits on what a tensor body may make a worker hold or do, whatever its header claims.
+ * Every codec checks them before it allocates or loops on a client's numbers. The README's
+ * "Limits" table lists them; numpy's own reader is the model for the NPY header ones.
+ */
+
+/** Dimensions of one tensor (numpy's NPY_MAXDIMS). */
+export const MAX_TENSOR_DIMS = 64;
+
+/** Values in one tensor: 16 Mi (64 MiB of float32; more than 36 images at 384²). */
+export const MAX_TENSOR_ELEMENTS = 16 * 1024 * 1024;
+
+/** An NPY header's length (numpy refuses larger ones by default too). */
+export const MAX_NPY_HEADER_BYTES = 10_000;
+
+/** Members of one NPZ archive, read from its directory before anything is unpacked. */
+export const MAX_NPZ_MEMBERS = 64;
+
+/** Bytes all members of one NPZ may inflate to, counted as they are produced. */
+export const MAX_NPZ_UNPACKED_BYTES = 64 * 1024 * 1024;
+
+/** Nesting of a JSON tensor (a list of lists …), the same cap as the NPY dimensions. */
+export const MAX_JSON_TENSOR_DEPTH = MAX_TENSOR_DIMS;
