@@ -5,6 +5,7 @@ import { Predictor } from '../image_classification/predictor';
 import { preprocessBatch } from '../image_classification/preprocess/batch';
 import { batchDims, tensorLayout } from '../image_classification/preprocess/tensor';
 import { ndarray } from '../image_classification/codecs/ndarray';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '../image_classification/preprocess/limits';
 
 /**
  * The ceiling for `npm run bench`: decode + preprocess + infer in this one process, no HTTP,
@@ -31,7 +32,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 /** ORT threads spin only when they do not share cores (as serve decides for its workers). */
 function load(bundle: ModelBundle, threads: number, batch: number, sessions = 1): Promise<Predictor> {
   const allowSpinning = sessions * threads <= os.availableParallelism();
-  return Predictor.load(bundle, { device: 'cpu', intraOpThreads: threads, allowSpinning, maxImagePixels: 64_000_000, batching: { maxBatchSize: batch, maxDelayMs: 0 } }, logger);
+  return Predictor.load(bundle, { device: 'cpu', intraOpThreads: threads, allowSpinning, maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS, batching: { maxBatchSize: batch, maxDelayMs: 0 } }, logger);
 }
 
 async function timed(work: () => Promise<unknown>): Promise<number> {
@@ -75,11 +76,11 @@ async function stages(bundle: ModelBundle, small: readonly Buffer[], large: read
   const layout = tensorLayout(bundle.spec);
   const preprocess = async (images: readonly Buffer[]) => {
     const times: number[] = [];
-    for (const image of images) times.push(await timed(() => preprocessBatch([image], bundle.spec, layout, 64_000_000)));
+    for (const image of images) times.push(await timed(() => preprocessBatch([image], bundle.spec, layout, DEFAULT_MAX_IMAGE_PIXELS)));
     return median(times);
   };
   const predictor = await load(bundle, os.availableParallelism(), batch);
-  const batchTensor = ndarray('float32', batchDims(layout, batch), await preprocessBatch(small.slice(0, batch), bundle.spec, layout, 64_000_000));
+  const batchTensor = ndarray('float32', batchDims(layout, batch), await preprocessBatch(small.slice(0, batch), bundle.spec, layout, DEFAULT_MAX_IMAGE_PIXELS));
   const one = ndarray('float32', batchDims(layout, 1), batchTensor.data.slice(0, batchTensor.data.length / batch));
   const inferOne: number[] = [];
   const inferBatch: number[] = [];

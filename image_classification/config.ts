@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_MAX_IMAGE_PIXELS } from './preprocess/limits';
 
 /**
  * Every setting the server reads, parsed once from the environment into one typed object.
@@ -67,7 +68,7 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     inferenceDevice: (firstSet(env, 'INFERENCE_DEVICE') ?? 'auto').toLowerCase(),
     ortIntraOpThreads: threads,
     ortAllowSpinning: firstSet(env, 'ORT_ALLOW_SPINNING') ?? String(Number(workers) * Number(threads) <= cores),
-    maxImagePixels: firstSet(env, 'MAX_IMAGE_PIXELS') ?? 64_000_000,
+    maxImagePixels: firstSet(env, 'MAX_IMAGE_PIXELS') ?? DEFAULT_MAX_IMAGE_PIXELS,
     // Requests a worker holds at once (decoding, queued or in inference); more get a fast 503.
     maxQueue: firstSet(env, 'MODEL_SERVER_MAX_QUEUE') ?? 32,
     // Unset: chosen per execution provider once the session exists (see DEFAULT_MAX_BATCH).

@@ -69,6 +69,13 @@ export class RequestTimeoutError extends InferenceError {
   }
 }
 
+/** The client closed its connection before the answer: nobody reads this status (nginx's 499). */
+export class ClientClosedRequestError extends InferenceError {
+  constructor() {
+    super(499, 'client_closed_request', 'the client closed the connection before the answer was ready');
+  }
+}
+
 export class ModelNotReadyError extends InferenceError {
   constructor() {
     super(503, 'model_not_ready', 'the model is not loaded yet');

@@ -1,11 +1,11 @@
 import sharp from 'sharp';
 import { MAX_IMAGES_PER_REQUEST } from './codecs/image-input';
 import type { NdArray } from './codecs/ndarray';
-import { BadRequestError } from './errors';
+import { BadRequestError, clip } from './errors';
 import type { Logger } from './logger';
 import type { ModelBundle } from './model/model-dir';
 import { preprocessBatch } from './preprocess/batch';
-import { batchDims, tensorLayout, type TensorLayout } from './preprocess/tensor';
+import { batchDims, imageTensorLength, tensorLayout, type TensorLayout } from './preprocess/tensor';
 import { isDistribution, toPrediction, type ClassPrediction } from './postprocess/classify';
 import { DEFAULT_MAX_BATCH, DynamicBatcher, type BatchingOptions } from './runtime/batcher';
 import { InferenceClient } from './runtime/inference-client';
@@ -16,9 +16,13 @@ export interface PredictorOptions {
   readonly intraOpThreads: number;
   readonly allowSpinning?: boolean;
   readonly maxImagePixels: number;
+  /** libvips' time limit for decoding one image (0: none); a request's own timeout stops the rest. */
+  readonly decodeTimeoutSeconds?: number;
   readonly batching: BatchingOptions;
   /** Called if the inference thread dies after loading: no inference can succeed any more. */
   readonly onInferenceFailure?: (error: Error) => void;
+  /** Told the size of every ONNX Runtime run, as it starts. */
+  readonly onBatch?: (images: number) => void;
 }
 
 export class ModelMismatchError extends Error {
@@ -63,8 +67,9 @@ export class Predictor {
     private readonly inputName: string,
     private readonly outputName: string,
     private readonly layout: TensorLayout,
-    private readonly maxImagePixels: number,
+    private readonly decodeLimits: { readonly maxPixels: number; readonly timeoutSeconds: number },
     readonly batching: Required<BatchingOptions>,
+    private readonly onBatch: ((images: number) => void) | undefined,
   ) {
     this.batcher = new DynamicBatcher((parts, count) => this.runBatch(parts, count), batching);
   }
@@ -80,8 +85,9 @@ export class Predictor {
       pickInput(session, bundle.spec.input_name),
       pickOutput(session, bundle.spec.output_name),
       tensorLayout(bundle.spec),
-      options.maxImagePixels,
+      { maxPixels: options.maxImagePixels, timeoutSeconds: options.decodeTimeoutSeconds ?? 0 },
       { maxBatchSize: options.batching.maxBatchSize ?? DEFAULT_MAX_BATCH[session.provider], maxDelayMs: options.batching.maxDelayMs },
+      options.onBatch,
     );
     await predictor.warmUp();
     return predictor;
@@ -98,7 +104,7 @@ export class Predictor {
    */
   private async warmUp(): Promise<void> {
     // Full HD, or as large as MAX_IMAGE_PIXELS allows.
-    const scale = Math.min(1, Math.sqrt(this.maxImagePixels / (1920 * 1080)));
+    const scale = Math.min(1, Math.sqrt(this.decodeLimits.maxPixels / (1920 * 1080)));
     const [width, height] = [Math.floor(1920 * scale), Math.floor(1080 * scale)];
     const noise = { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } as const;
     const photo = await sharp({ create: noise }).jpeg({ quality: 90 }).toBuffer();
@@ -113,49 +119,79 @@ export class Predictor {
     this.applySoftmax = setting === 'auto' ? !isDistribution(scores[0]!) : setting;
   }
 
-  /** Raw output rows, one per image. */
-  async scores(images: readonly Buffer[]): Promise<Float32Array[]> {
-    // While these decode, an idle batcher may wait (MODEL_SERVER_MAX_BATCH_DELAY_MS) for them.
-    const arrival = this.batcher.expect(images.length);
-    let batch: Float32Array;
+  /**
+   * Raw output rows, one per image. The images go to ONNX Runtime in parts of at most the
+   * batch size; the next part decodes while the previous one runs, so a request never holds
+   * more than two parts' tensors, however many images it sends. `signal` (the request's
+   * timeout or a client that left) stops the parts not yet decoded or run.
+   */
+  async scores(images: readonly Buffer[], signal?: AbortSignal): Promise<Float32Array[]> {
+    const rows: Float32Array[] = [];
+    let running: Promise<Float32Array[]> | undefined;
     try {
-      batch = await preprocessBatch(images, this.bundle.spec, this.layout, this.maxImagePixels);
-    } catch (error) {
-      arrival.cancel();
-      throw error;
+      for (let start = 0; start < images.length; start += this.batching.maxBatchSize) {
+        signal?.throwIfAborted();
+        const part = images.slice(start, start + this.batching.maxBatchSize);
+        // While these decode, an idle batcher may wait (MODEL_SERVER_MAX_BATCH_DELAY_MS) for them.
+        const arrival = this.batcher.expect(part.length);
+        let tensor: Float32Array;
+        try {
+          tensor = await preprocessBatch(part, this.bundle.spec, this.layout, this.decodeLimits.maxPixels, this.decodeLimits.timeoutSeconds);
+        } catch (error) {
+          arrival.cancel();
+          throw error;
+        }
+        if (running) rows.push(...(await running));
+        running = arrival.submit(tensor, signal);
+      }
+      rows.push(...(await running!));
+      running = undefined;
+    } finally {
+      // A part that failed to decode leaves the one before it running: nobody awaits it now.
+      void running?.catch(() => undefined);
     }
-    return arrival.submit(batch);
+    return rows;
   }
 
   /** One run of the inference thread over the requests the batcher gathered. */
   private async runBatch(parts: Float32Array[], count: number): Promise<Float32Array[]> {
+    this.onBatch?.(count);
     const outputs = await this.session.run({ [this.inputName]: { shape: batchDims(this.layout, count), parts } }, [this.outputName]);
     const output = outputs[this.outputName]!.data as Float32Array;
     const width = output.length / count;
     return Array.from({ length: count }, (_, i) => output.subarray(i * width, (i + 1) * width));
   }
 
-  async predict(images: readonly Buffer[]): Promise<ClassPrediction[]> {
-    return this.classify(await this.scores(images));
+  async predict(images: readonly Buffer[], signal?: AbortSignal): Promise<ClassPrediction[]> {
+    return this.classify(await this.scores(images, signal));
   }
 
   /**
    * Classify an already-preprocessed tensor (NPY/CSV/JSON bodies): `[N, ...image]` or one
-   * image without the batch axis, in the model's own layout and scaling.
+   * image without the batch axis, in the model's own layout and scaling. Run in parts of at
+   * most the batch size, as images are.
    */
-  async predictTensor(tensor: NdArray): Promise<{ rows: ClassPrediction[]; isList: boolean }> {
+  async predictTensor(tensor: NdArray, signal?: AbortSignal): Promise<{ rows: ClassPrediction[]; isList: boolean }> {
     const image = batchDims(this.layout, 1).slice(1);
     const isList = tensor.shape.length === image.length + 1;
     const imageShape = isList ? tensor.shape.slice(1) : tensor.shape;
     if (imageShape.join() !== image.join() || (isList && tensor.shape[0] === 0)) {
-      throw new BadRequestError(`the tensor has shape [${tensor.shape.join(', ')}]; this model takes [N, ${image.join(', ')}] or [${image.join(', ')}]`, 'wrong_shape');
+      throw new BadRequestError(`the tensor has shape [${clip(tensor.shape.join(', '))}]; this model takes [N, ${image.join(', ')}] or [${image.join(', ')}]`, 'wrong_shape');
     }
     const count = isList ? tensor.shape[0]! : 1;
     if (count > MAX_IMAGES_PER_REQUEST) throw new BadRequestError(`the tensor holds ${count} images; at most ${MAX_IMAGES_PER_REQUEST} per request`, 'too_many_images');
-    // A fresh float32 copy: the buffer moves to the inference thread. Integer tensors (int64
-    // holds BigInts) are converted value by value.
-    const input = tensor.dtype === 'float32' ? (tensor.data as Float32Array).slice() : Float32Array.from(tensor.data as ArrayLike<number | bigint>, Number);
-    return { rows: this.classify(await this.batcher.submit(input, count)), isList };
+    const rows: Float32Array[] = [];
+    const perImage = imageTensorLength(this.layout);
+    const { maxBatchSize } = this.batching;
+    for (let start = 0; start < count; start += maxBatchSize) {
+      const end = Math.min(count, start + maxBatchSize);
+      // A fresh float32 copy per part: its buffer moves to the inference thread. Integer
+      // tensors (int64 holds BigInts) are converted value by value.
+      const values = tensor.data.subarray(start * perImage, end * perImage);
+      const input = values instanceof Float32Array ? values.slice() : Float32Array.from(values as ArrayLike<number | bigint>, Number);
+      rows.push(...(await this.batcher.submit(input, end - start, signal)));
+    }
+    return { rows: this.classify(rows), isList };
   }
 
   private classify(rows: readonly Float32Array[]): ClassPrediction[] {

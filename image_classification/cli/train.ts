@@ -12,6 +12,7 @@ import { packModel } from '../training/package';
 import { DEFAULT_TRAIN_OPTIONS, fitStandardizer, foldStandardizer, predictProbabilities, standardize, trainSoftmaxRegression } from '../training/softmax-regression';
 import { verifyExport } from '../training/verify';
 import { parseCli, runCli, StageTimer } from './args';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '../preprocess/limits';
 
 const USAGE = `usage: npm run train -- --data DIR [--val DIR] [--backbone FILE] [--out model/model.tar.gz]
        [--seed S] [--folds K] [--l2 a,b,c] [--iterations N] [--threads N] [--no-flip] [--train-only]
@@ -68,7 +69,7 @@ runCli(async () => {
   const extract = (dataset: Dataset, label: string) =>
     extractFeatures(
       dataset.items.map((i) => i.file),
-      { backbone: values.backbone, outputName: DEFAULT_FEATURES_OUTPUT, spec: MOBILENET_V2_SPEC, threads: Number(values.threads), maxPixels: 64_000_000, withFlips: views > 1, label },
+      { backbone: values.backbone, outputName: DEFAULT_FEATURES_OUTPUT, spec: MOBILENET_V2_SPEC, threads: Number(values.threads), maxPixels: DEFAULT_MAX_IMAGE_PIXELS, withFlips: views > 1, label },
     );
 
   const trainSet = await readDataset(values.data);

@@ -17,8 +17,14 @@ export interface RequestContext {
   readonly customAttributes: string | undefined;
   /** The model directory the model was loaded from. */
   readonly modelDir: string;
-  /** Set a header on this request's response, e.g. to echo Custom-Attributes back. */
+  /** Set a header on this request's response, e.g. to echo Custom-Attributes back (value at most 4 kB). */
   setResponseHeader(name: string, value: string): void;
+  /**
+   * Aborted when the request times out (SAGEMAKER_MODEL_SERVER_TIMEOUT) or its client goes
+   * away: long hooks should stop (e.g. `signal.throwIfAborted()` between steps). The request's
+   * admission slot stays taken until its hooks have settled, so work that ignores it still counts.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** What outputFn / transformFn return: a body, or a body with its own Content-Type. */

@@ -41,11 +41,11 @@ export function builtInHandler(options: PredictorOptions, defaultAccept: Respons
   return {
     modelFn: async (modelDir) => Predictor.load(await readModelBundle(modelDir), options, logger),
     inputFn: (body, contentType) => decodeBody(body, contentType),
-    predictFn: async (raw, predictor) => {
+    predictFn: async (raw, predictor, ctx) => {
       const { labels, inputName } = predictor.info;
       const input = normalise(raw);
-      if (input.kind === 'images') return new Classifications(await predictor.predict(input.images), input.isList, labels);
-      const { rows, isList } = await predictor.predictTensor(inputTensor(input.tensors, inputName));
+      if (input.kind === 'images') return new Classifications(await predictor.predict(input.images, ctx.signal), input.isList, labels);
+      const { rows, isList } = await predictor.predictTensor(inputTensor(input.tensors, inputName), ctx.signal);
       return new Classifications(rows, isList, labels);
     },
     outputFn: (prediction, accept) => {

@@ -24,7 +24,8 @@ export interface EncodedResponse {
 export function pipelineOptions(config: Config, onInferenceFailure?: (error: Error) => void): PipelineOptions {
   const { submitDirectory, program, defaultAccept, inferenceDevice: device, ortIntraOpThreads: intraOpThreads, ortAllowSpinning: allowSpinning, maxImagePixels } = config;
   const batching = { ...(config.maxBatchSize ? { maxBatchSize: config.maxBatchSize } : {}), maxDelayMs: config.maxBatchDelayMs };
-  return { submitDirectory, program, defaultAccept, predictor: { device, intraOpThreads, allowSpinning, maxImagePixels, batching, ...(onInferenceFailure ? { onInferenceFailure } : {}) } };
+  const predictor = { device, intraOpThreads, allowSpinning, maxImagePixels, decodeTimeoutSeconds: config.timeoutSeconds, batching, ...(onInferenceFailure ? { onInferenceFailure } : {}) };
+  return { submitDirectory, program, defaultAccept, predictor };
 }
 
 type Hooks = Required<Omit<InferenceHandler, 'warmupFn' | 'transformFn'>> & Pick<InferenceHandler, 'transformFn'>;
@@ -107,7 +108,9 @@ export class HandlerPipeline {
       return encoded(await guarded(() => transform(model, body, contentType, accept, ctx)), fallbackType);
     }
     const input = await guarded(() => hooks.inputFn(body, contentType, ctx));
+    ctx.signal.throwIfAborted();
     const prediction = await guarded(() => hooks.predictFn(input, model, ctx));
+    ctx.signal.throwIfAborted();
     return encoded(await guarded(() => hooks.outputFn(prediction, accept, ctx)), fallbackType);
   }
 

@@ -5,6 +5,10 @@ import { OverloadedError } from '../errors';
  * A bounded number of invocations per worker. Past it, a request is refused at once with
  * 503 + Retry-After (before its body is read), so overload turns into fast, honest errors
  * instead of a queue whose latency grows until every client times out.
+ *
+ * A slot is the work, not the response: it is held until the request's work has settled,
+ * also after a timeout (504) or a client that left, so MODEL_SERVER_MAX_QUEUE bounds what a
+ * worker is really doing. Cancellation makes that short for the built-in pipeline.
  */
 export class Admission {
   private inProgress = 0;
@@ -15,10 +19,36 @@ export class Admission {
     return this.inProgress;
   }
 
-  /** Take a slot until the response is finished or the connection closes. */
-  admit(res: Response): void {
+  /** Take a slot: freed when the response closes, or later if work was attached with holdUntil. */
+  admit(res: Response): Slot {
     if (this.inProgress >= this.limit) throw new OverloadedError(this.limit);
     this.inProgress++;
-    res.once('close', () => this.inProgress--);
+    const slot = new Slot(() => this.inProgress--);
+    res.once('close', () => slot.responseClosed());
+    return slot;
+  }
+}
+
+export class Slot {
+  private work: Promise<unknown> | undefined;
+  private released = false;
+
+  constructor(private readonly free: () => void) {}
+
+  /** Keep the slot until `work` settles, however the response ends. */
+  holdUntil(work: Promise<unknown>): void {
+    this.work = work;
+    const release = () => this.release();
+    work.then(release, release);
+  }
+
+  responseClosed(): void {
+    if (!this.work) this.release();
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.free();
   }
 }

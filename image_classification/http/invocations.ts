@@ -1,9 +1,9 @@
-import express, { type RequestHandler } from 'express';
+import express, { type RequestHandler, type Response } from 'express';
 import multer from 'multer';
 import type { Config } from '../config';
-import { BadRequestError, ModelNotReadyError, RequestTimeoutError } from '../errors';
+import { BadRequestError, ClientClosedRequestError, ModelNotReadyError, RequestTimeoutError } from '../errors';
 import type { HandlerPipeline } from '../handler/pipeline';
-import { Admission } from './admission';
+import { Admission, type Slot } from './admission';
 import type { ModelState } from './model-state';
 import { requestContext } from './request-context';
 
@@ -11,14 +11,36 @@ interface InvocationLocals {
   pipeline: HandlerPipeline;
   contentType: string;
   accept: string;
+  slot: Slot;
 }
 
-function withTimeout<T>(work: Promise<T>, seconds: number): Promise<T> {
+/**
+ * The request's cancellation: aborted with a 504 reason at the timeout, or when the client
+ * goes away before its answer. The pipeline stops at its next step; what is already running
+ * (one decode, one ONNX Runtime run) finishes, and its slot is held until then.
+ */
+function cancellation(res: Response, seconds: number): { signal: AbortSignal; timedOut: Promise<never>; done: () => void } {
+  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RequestTimeoutError(seconds)), seconds * 1000);
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new RequestTimeoutError(seconds);
+      controller.abort(error);
+      reject(error);
+    }, seconds * 1000);
   });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  const clientLeft = () => {
+    if (!res.writableFinished) controller.abort(new ClientClosedRequestError());
+  };
+  res.once('close', clientLeft);
+  return {
+    signal: controller.signal,
+    timedOut,
+    done: () => {
+      clearTimeout(timer);
+      res.off('close', clientLeft);
+    },
+  };
 }
 
 /**
@@ -29,8 +51,7 @@ function checkRequest(state: ModelState, admission: Admission): RequestHandler {
   return (req, res, next) => {
     const pipeline = state.pipeline;
     if (!pipeline) throw new ModelNotReadyError();
-    const locals: InvocationLocals = { pipeline, ...pipeline.requestTypes(req.get('content-type'), req.get('accept')) };
-    admission.admit(res);
+    const locals: InvocationLocals = { pipeline, ...pipeline.requestTypes(req.get('content-type'), req.get('accept')), slot: admission.admit(res) };
     Object.assign(res.locals, locals);
     next();
   };
@@ -67,10 +88,13 @@ function readBody(config: Config): RequestHandler {
 
 function invoke(config: Config): RequestHandler {
   return async (req, res) => {
-    const { pipeline, contentType, accept } = res.locals as InvocationLocals;
+    const { pipeline, contentType, accept, slot } = res.locals as InvocationLocals;
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const ctx = requestContext(req, res, pipeline.modelDir);
-    const answer = await withTimeout(pipeline.invoke(body, contentType, accept, ctx), config.timeoutSeconds);
+    const cancel = cancellation(res, config.timeoutSeconds);
+    const work = pipeline.invoke(body, contentType, accept, requestContext(req, res, pipeline.modelDir, cancel.signal));
+    slot.holdUntil(work);
+    void cancel.timedOut.catch(() => undefined);
+    const answer = await Promise.race([work, cancel.timedOut]).finally(cancel.done);
     res.type(answer.contentType).send(typeof answer.body === 'string' ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
   };
 }

@@ -1,6 +1,7 @@
 import { ndarray, type NdArray } from '../codecs/ndarray';
 import { modelSpecSchema, type ModelSpec } from '../model/spec';
 import { decodeToRgb } from './image';
+import { DEFAULT_MAX_IMAGE_PIXELS } from './limits';
 import { batchDims, imageTensorLength, tensorLayout, writeImageToBatch, type TensorLayout } from './tensor';
 
 /**
@@ -13,10 +14,11 @@ export async function preprocessBatch(
   spec: ModelSpec,
   layout: TensorLayout,
   maxPixels: number,
+  timeoutSeconds = 0,
 ): Promise<Float32Array> {
   const batch = new Float32Array(images.length * imageTensorLength(layout));
   await Promise.all(
-    images.map(async (image, index) => writeImageToBatch(await decodeToRgb(image, spec, maxPixels), batch, index, layout)),
+    images.map(async (image, index) => writeImageToBatch(await decodeToRgb(image, spec, maxPixels, timeoutSeconds), batch, index, layout)),
   );
   return batch;
 }
@@ -25,7 +27,7 @@ export async function preprocessBatch(
  * Images → one model-ready `[N, 3, S, S]` (or NHWC) float32 tensor, with a preprocessing.json
  * style recipe (missing keys take the documented defaults). For handler modules.
  */
-export async function imagesToTensor(images: readonly Buffer[], recipe: Partial<ModelSpec> = {}, maxPixels = 64_000_000): Promise<NdArray> {
+export async function imagesToTensor(images: readonly Buffer[], recipe: Partial<ModelSpec> = {}, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): Promise<NdArray> {
   const spec = modelSpecSchema.parse(recipe);
   const layout = tensorLayout(spec);
   return ndarray('float32', batchDims(layout, images.length), await preprocessBatch(images, spec, layout, maxPixels));

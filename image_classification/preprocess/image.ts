@@ -73,9 +73,10 @@ async function readHeader(image: Buffer): Promise<Metadata> {
  * Decode one encoded image into `crop × crop × 3` RGB bytes (HWC): EXIF orientation applied,
  * alpha flattened onto white, grey / CMYK / 16-bit converted to 8-bit sRGB, shorter side
  * resized, centre-cropped. One sharp pipeline, so JPEG shrink-on-load does most of the
- * resizing while decoding. The pixel count is checked from the header before any decoding.
+ * resizing while decoding. The pixel count is checked from the header before any decoding;
+ * `timeoutSeconds` (0: none) stops a decode that libvips has spent that long on.
  */
-export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: number): Promise<Buffer> {
+export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: number, timeoutSeconds = 0): Promise<Buffer> {
   if (image.length === 0) throw new InvalidImageError('the image is empty');
   const meta = await readHeader(image);
   const { width, height } = uprightSize(meta);
@@ -88,6 +89,7 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
   const plan = planResize(width, height, spec.resize_shorter_side, spec.crop_size);
   try {
     const { data, info } = await sharp(image, { limitInputPixels: maxPixels, failOn: 'warning' })
+      .timeout({ seconds: Math.ceil(timeoutSeconds) })
       .autoOrient()
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')

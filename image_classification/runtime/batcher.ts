@@ -24,7 +24,7 @@ export const DEFAULT_MAX_BATCH: Record<ExecutionProvider, number> = { cpu: 1, cu
 export type RunBatch = (parts: Float32Array[], count: number) => Promise<Float32Array[]>;
 
 export interface Arrival {
-  submit(input: Float32Array): Promise<Float32Array[]>;
+  submit(input: Float32Array, signal?: AbortSignal): Promise<Float32Array[]>;
   cancel(): void;
 }
 
@@ -32,7 +32,9 @@ interface Job {
   readonly input: Float32Array;
   readonly count: number;
   readonly resolve: (rows: Float32Array[]) => void;
-  readonly reject: (error: Error) => void;
+  readonly reject: (error: unknown) => void;
+  /** Stops listening for an abort once the job has left the queue. */
+  readonly settle: () => void;
 }
 
 export class DynamicBatcher {
@@ -60,9 +62,9 @@ export class DynamicBatcher {
       announced = false;
     };
     return {
-      submit: (input) => {
+      submit: (input, signal) => {
         arrived();
-        return this.submit(input, count);
+        return this.submit(input, count, signal);
       },
       cancel: () => {
         arrived();
@@ -71,10 +73,31 @@ export class DynamicBatcher {
     };
   }
 
-  /** Scores for `count` images in `input` (the buffer is handed over: do not reuse it). */
-  submit(input: Float32Array, count: number): Promise<Float32Array[]> {
+  /**
+   * Scores for `count` images in `input` (the buffer is handed over: do not reuse it). No run
+   * holds more than maxBatchSize images, so a caller splits larger requests: that bounds the
+   * memory and time of every run, whatever a request holds. A job still queued when `signal`
+   * aborts leaves the queue and rejects with the signal's reason; a running one finishes.
+   */
+  submit(input: Float32Array, count: number, signal?: AbortSignal): Promise<Float32Array[]> {
+    if (count > this.options.maxBatchSize) throw new RangeError(`a job of ${count} images exceeds the batch size ${this.options.maxBatchSize}`);
     return new Promise((resolve, reject) => {
-      this.queue.push({ input, count, resolve, reject });
+      if (signal?.aborted) {
+        reject(signal.reason);
+        this.dispatchIfReady();
+        return;
+      }
+      const withdraw = () => {
+        const index = this.queue.indexOf(job);
+        if (index < 0) return;
+        this.queue.splice(index, 1);
+        this.queuedImages -= count;
+        reject(signal!.reason);
+        this.dispatchIfReady();
+      };
+      const job: Job = { input, count, resolve, reject, settle: () => signal?.removeEventListener('abort', withdraw) };
+      signal?.addEventListener('abort', withdraw, { once: true });
+      this.queue.push(job);
       this.queuedImages += count;
       this.dispatchIfReady();
     });
@@ -94,7 +117,7 @@ export class DynamicBatcher {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.running || this.queue.length === 0) return;
-    // Whole requests only; a request larger than the batch size runs alone.
+    // Whole jobs only, each at most the batch size (submit refuses larger ones).
     const jobs: Job[] = [this.queue.shift()!];
     let images = jobs[0]!.count;
     while (this.queue.length > 0 && images + this.queue[0]!.count <= this.options.maxBatchSize) {
@@ -103,6 +126,7 @@ export class DynamicBatcher {
       images += job.count;
     }
     this.queuedImages -= images;
+    for (const job of jobs) job.settle();
     this.running = true;
     this.runBatch(
       jobs.map((job) => job.input),
@@ -115,7 +139,7 @@ export class DynamicBatcher {
           offset += job.count;
         }
       },
-      (error: Error) => jobs.forEach((job) => job.reject(error)),
+      (error: unknown) => jobs.forEach((job) => job.reject(error)),
     ).finally(() => {
       this.running = false;
       this.dispatchIfReady();

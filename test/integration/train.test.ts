@@ -10,6 +10,7 @@ import { materialise, readModelBundle } from '../../image_classification/model/m
 import { Predictor } from '../../image_classification/predictor';
 import { readDataset } from '../../image_classification/training/dataset';
 import { FIXTURE_TREE, ROOT, silentLogger } from '../helpers';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '../../image_classification/preprocess/limits';
 
 const run = promisify(execFile);
 const cli = (name: string) => path.join(ROOT, 'dist', 'image_classification', 'cli', `${name}.js`);
@@ -27,7 +28,7 @@ test('npm run train on a tiny real-photo tree produces a model the server loads 
 
   const bundle = await readModelBundle(await materialise(out));
   assert.deepEqual(bundle.labels, ['glass', 'paper', 'plastic']);
-  const predictor = await Predictor.load(bundle, { device: 'cpu', intraOpThreads: 2, maxImagePixels: 64_000_000, batching: { maxBatchSize: 4, maxDelayMs: 0 } }, silentLogger);
+  const predictor = await Predictor.load(bundle, { device: 'cpu', intraOpThreads: 2, maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS, batching: { maxBatchSize: 4, maxDelayMs: 0 } }, silentLogger);
   const dataset = await readDataset(FIXTURE_TREE, bundle.labels);
   const predictions = await predictor.predict(await Promise.all(dataset.items.map((i) => readFile(i.file))));
   await predictor.close();

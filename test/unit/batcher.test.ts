@@ -43,12 +43,28 @@ test('a lone request, announced then submitted, does not wait for the max delay'
   assert.deepEqual(batches, [1]);
 });
 
-test('multi-image requests stay whole; one larger than the max runs alone', async () => {
+test('multi-image jobs stay whole; no run ever exceeds the batch size', async () => {
   const { batches, run } = recorder(10);
   const batcher = new DynamicBatcher(run, { maxBatchSize: 4, maxDelayMs: 0 });
-  const [first, big, small] = await Promise.all([batcher.submit(image(1), 1), batcher.submit(image(2, 6), 6), batcher.submit(image(3, 2), 2)]);
-  assert.deepEqual([first!.length, big!.length, small!.length], [1, 6, 2]);
-  assert.deepEqual(batches, [1, 6, 2]);
+  const [first, big, small] = await Promise.all([batcher.submit(image(1), 1), batcher.submit(image(2, 3), 3), batcher.submit(image(3, 2), 2)]);
+  assert.deepEqual([first!.length, big!.length, small!.length], [1, 3, 2]);
+  assert.deepEqual(batches, [1, 3, 2]);
+  assert.throws(() => batcher.submit(image(4, 5), 5), RangeError, 'a caller must split a job larger than the batch size');
+});
+
+test('a queued job whose signal aborts leaves the queue unrun; the running one finishes', async () => {
+  const { batches, run } = recorder(30);
+  const batcher = new DynamicBatcher(run, { maxBatchSize: 1, maxDelayMs: 0 });
+  const controller = new AbortController();
+  const running = batcher.submit(image(1), 1, controller.signal);
+  const queued = batcher.submit(image(2), 1, controller.signal);
+  const other = batcher.submit(image(3), 1);
+  controller.abort(new Error('gone'));
+  await assert.rejects(queued, /gone/);
+  assert.equal((await running)[0]![0], 1, 'the run already started completes');
+  assert.equal((await other)[0]![0], 3);
+  assert.deepEqual(batches, [1, 1], 'the withdrawn job never ran');
+  await assert.rejects(batcher.submit(image(4), 1, controller.signal), /gone/, 'an already aborted job is refused');
 });
 
 test('while images are still decoding, an idle batcher waits up to the max delay for them', async () => {

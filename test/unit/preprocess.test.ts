@@ -6,9 +6,10 @@ import { modelSpecSchema } from '../../image_classification/model/spec';
 import { decodeToRgb, planResize } from '../../image_classification/preprocess/image';
 import { truncationReason } from '../../image_classification/preprocess/integrity';
 import { batchDims, imageTensorLength, tensorLayout, writeImageToBatch } from '../../image_classification/preprocess/tensor';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '../../image_classification/preprocess/limits';
 
 const spec = modelSpecSchema.parse({});
-const MAX = 64_000_000;
+const MAX = DEFAULT_MAX_IMAGE_PIXELS;
 const pixelAt = (rgb: Buffer, x: number, y: number, size = 224) => [...rgb.subarray((y * size + x) * 3, (y * size + x) * 3 + 3)];
 
 /** A solid-colour image of the given size, encoded. */
