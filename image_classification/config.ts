@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
+import { StartupError } from './errors';
 import { DEFAULT_MAX_IMAGE_PIXELS } from './preprocess/limits';
 
 /**
@@ -26,6 +27,9 @@ const schema = z.object({
   maxBatchSize: positiveInt.max(256).optional(),
   maxBatchDelayMs: z.coerce.number().min(0).max(1000),
   clientTimeoutSeconds: positiveNumber,
+  loadTimeoutSeconds: positiveNumber,
+  maxModelMb: positiveNumber,
+  maxConnectionsPerClient: z.coerce.number().int().min(0),
   submitDirectory: z.string().min(1).optional(),
   program: z.string().min(1).optional(),
   defaultAccept: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a media type such as application/json'),
@@ -33,10 +37,12 @@ const schema = z.object({
   nginxBin: z.string().min(1),
 });
 
-export type Config = z.infer<typeof schema> & { readonly maxPayloadBytes: number };
+export type Config = z.infer<typeof schema> & { readonly maxPayloadBytes: number; readonly maxModelBytes: number };
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+export class ConfigError extends StartupError {
+  constructor(message: string) {
+    super('config_invalid', message);
+  }
 }
 
 const DEFAULT_THREADS = 2;
@@ -75,6 +81,12 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     maxBatchSize: firstSet(env, 'MODEL_SERVER_MAX_BATCH_SIZE'),
     maxBatchDelayMs: firstSet(env, 'MODEL_SERVER_MAX_BATCH_DELAY_MS') ?? 0,
     clientTimeoutSeconds: firstSet(env, 'MODEL_SERVER_CLIENT_TIMEOUT') ?? 60,
+    // Loading a handler's model (modelFn, warmupFn, the module itself) that takes longer is a
+    // failure with a reason on /ping, not a worker that waits forever or exits and restarts.
+    loadTimeoutSeconds: firstSet(env, 'MODEL_SERVER_LOAD_TIMEOUT') ?? 300,
+    maxModelMb: firstSet(env, 'MODEL_SERVER_MAX_MODEL_MB') ?? 4096,
+    // Requests one client address may have open at nginx at once (0: no limit).
+    maxConnectionsPerClient: firstSet(env, 'MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT') ?? 256,
     submitDirectory: firstSet(env, 'SAGEMAKER_SUBMIT_DIRECTORY'),
     program: firstSet(env, 'SAGEMAKER_PROGRAM'),
     defaultAccept: (firstSet(env, 'SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT') ?? 'application/json').toLowerCase(),
@@ -87,5 +99,6 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
-  return { ...parsed.data, maxPayloadBytes: Math.floor(parsed.data.maxPayloadMb * 1024 * 1024) };
+  const megabytes = (mb: number) => Math.floor(mb * 1024 * 1024);
+  return { ...parsed.data, maxPayloadBytes: megabytes(parsed.data.maxPayloadMb), maxModelBytes: megabytes(parsed.data.maxModelMb) };
 }

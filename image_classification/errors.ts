@@ -1,4 +1,57 @@
 /**
+ * Why a worker cannot serve, found while it starts: each code is stable, and it is what
+ * /ping's failure answer and the log line carry. The message must be fit for a client:
+ * `publicStartupFailure` strips absolute paths from it; details belong in the log.
+ */
+export type StartupCode =
+  | 'config_invalid'
+  | 'model_not_found'
+  | 'model_invalid'
+  | 'model_archive_invalid'
+  | 'handler_invalid'
+  | 'handler_failed'
+  | 'model_load_failed'
+  | 'model_mismatch'
+  | 'provider_unavailable'
+  | 'load_timeout';
+
+export class StartupError extends Error {
+  constructor(
+    readonly code: StartupCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class LoadTimeoutError extends StartupError {
+  constructor(seconds: number) {
+    super('load_timeout', `the model (modelFn, warmupFn or the handler module) did not load within ${seconds} s (MODEL_SERVER_LOAD_TIMEOUT)`);
+  }
+}
+
+export interface StartupFailure {
+  readonly code: StartupCode;
+  readonly reason: string;
+}
+
+/** Absolute paths, whose last part is kept: `/tmp/model-x/labels.json` → `labels.json`. */
+const ABSOLUTE_PATH = /(?<![\w.])(?:\/[^\s/'"`,;:()]+)+\/([^\s/'"`,;:()]+)/g;
+
+/**
+ * What /ping may say about a start-up failure: the code, and the message without absolute
+ * paths, clipped. Anything that is not a StartupError (a handler's own throw) is
+ * `handler_failed` when a handler module was loading, else `model_load_failed`.
+ */
+export function publicStartupFailure(error: unknown, fallback: StartupCode): StartupFailure {
+  const code = error instanceof StartupError ? error.code : fallback;
+  const message = error instanceof Error ? error.message : String(error);
+  return { code, reason: clip(message.replace(ABSOLUTE_PATH, '$1'), 300) };
+}
+
+/**
  * One error hierarchy for everything a request can fail with. Each class carries its HTTP
  * status and a stable machine-readable code; `toHttpError` is the single place that maps
  * anything thrown to what the client sees, so internals never leak.
@@ -124,7 +177,7 @@ export interface HttpErrorBody {
   error: { code: string; message: string };
 }
 
-/** Statuses that body-parser / multer / http-errors attach to what they throw. */
+/** Statuses that body-parser / http-errors attach to what they throw. */
 function statusOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const status = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
@@ -135,13 +188,7 @@ function statusOf(error: unknown): number | undefined {
 export function toHttpError(error: unknown, limits: { maxPayloadBytes: number }): InferenceError {
   if (error instanceof InferenceError) return error;
   if (isHandlerError(error)) return new InferenceError(error.status, error.code, error.message);
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'LIMIT_FILE_SIZE' || code === 'LIMIT_FIELD_VALUE' || statusOf(error) === 413) {
-    return new PayloadTooLargeError(limits.maxPayloadBytes);
-  }
-  if (typeof code === 'string' && code.startsWith('LIMIT_')) {
-    return new BadRequestError(`invalid multipart body: ${(error as Error).message}`, 'invalid_multipart');
-  }
+  if (statusOf(error) === 413) return new PayloadTooLargeError(limits.maxPayloadBytes);
   const status = statusOf(error);
   if (status === 400) return new BadRequestError('malformed request body');
   if (status !== undefined && status >= 400 && status < 500) {

@@ -8,6 +8,52 @@ export interface NginxSettings {
   readonly socketDir: string;
 }
 
+interface NginxError {
+  /** The statuses nginx produces that map to this answer (494: a header too large, sent as 400). */
+  readonly from: readonly number[];
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly retryAfter?: boolean;
+}
+
+/**
+ * Every status nginx itself can answer with, as the JSON error body the workers use. Without
+ * these, nginx sends an HTML page (405 for TRACE, 501 for an unknown Transfer-Encoding, …).
+ */
+function nginxErrors(config: Config): NginxError[] {
+  return [
+    { from: [400, 494], status: 400, code: 'bad_request', message: 'malformed HTTP request' },
+    { from: [405], status: 405, code: 'method_not_allowed', message: 'this method is not allowed; use GET /ping or POST /invocations' },
+    { from: [408], status: 408, code: 'request_timeout', message: 'the request was not received in time' },
+    { from: [411], status: 411, code: 'length_required', message: 'a request body needs Content-Length or chunked Transfer-Encoding' },
+    { from: [413], status: 413, code: 'payload_too_large', message: `request body exceeds the limit of ${config.maxPayloadBytes} bytes` },
+    { from: [414], status: 414, code: 'uri_too_long', message: 'the request line is too long' },
+    { from: [429], status: 429, code: 'too_many_connections', message: `this client already has ${config.maxConnectionsPerClient} requests open; retry shortly`, retryAfter: true },
+    { from: [500], status: 500, code: 'internal_error', message: 'internal server error' },
+    { from: [501], status: 501, code: 'not_implemented', message: 'this Transfer-Encoding or method is not supported' },
+    { from: [502], status: 502, code: 'bad_gateway', message: 'the worker handling this request failed; retry' },
+    { from: [503], status: 503, code: 'overloaded', message: 'the server is at capacity; retry shortly', retryAfter: true },
+    { from: [504], status: 504, code: 'timeout', message: `inference did not finish within ${config.timeoutSeconds} s` },
+    { from: [505], status: 505, code: 'http_version_not_supported', message: 'use HTTP/1.0 or HTTP/1.1' },
+  ];
+}
+
+/**
+ * error_page directives and their internal locations. Internal URIs rather than named
+ * locations: a request nginx rejected while parsing it (bad URI, huge header) cannot enter
+ * a named location.
+ */
+function errorPages(config: Config): string {
+  return nginxErrors(config)
+    .flatMap(({ from, status, code, message, retryAfter }) => {
+      const body = JSON.stringify({ error: { code, message } }).replaceAll("'", "\\'");
+      const header = retryAfter ? 'add_header Retry-After 1 always; ' : '';
+      return [`    error_page ${from.join(' ')} /__error/${status};`, `    location = /__error/${status} { internal; ${header}return ${status} '${body}'; }`];
+    })
+    .join('\n');
+}
+
 /** Fill nginx.conf's {{…}} placeholders from the config; an unknown placeholder is a bug. */
 export function renderNginxConfig(template: string, config: Config, settings: NginxSettings): string {
   const servers = Array.from(
@@ -22,7 +68,12 @@ export function renderNginxConfig(template: string, config: Config, settings: Ng
     CLIENT_TIMEOUT: String(config.clientTimeoutSeconds),
     MAX_IN_PROGRESS: String(config.workers * config.maxQueue),
     TIMEOUT_PLUS_ONE: String(config.timeoutSeconds + 1),
+    TIMEOUT_PLUS_TWO: String(config.timeoutSeconds + 2),
     UPSTREAM_SERVERS: servers.join('\n'),
+    // Every worker once, then the backup.
+    UPSTREAM_TRIES: String(config.workers + 1),
+    PER_CLIENT_LIMIT: config.maxConnectionsPerClient > 0 ? `      limit_conn per_client ${config.maxConnectionsPerClient};` : '',
+    ERROR_PAGES: errorPages(config),
   };
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];

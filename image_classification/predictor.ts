@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { MAX_IMAGES_PER_REQUEST } from './codecs/image-input';
 import type { NdArray } from './codecs/ndarray';
-import { BadRequestError, clip } from './errors';
+import { BadRequestError, clip, StartupError } from './errors';
 import type { Logger } from './logger';
 import type { ModelBundle } from './model/model-dir';
 import { preprocessBatch } from './preprocess/batch';
@@ -25,8 +25,10 @@ export interface PredictorOptions {
   readonly onBatch?: (images: number) => void;
 }
 
-export class ModelMismatchError extends Error {
-  override name = 'ModelMismatchError';
+export class ModelMismatchError extends StartupError {
+  constructor(message: string) {
+    super('model_mismatch', message);
+  }
 }
 
 export interface PredictorInfo {

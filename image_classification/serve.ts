@@ -3,10 +3,11 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config';
+import { publicStartupFailure } from './errors';
 import { createLogger, type Logger } from './logger';
 import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
 import { readNginxTemplate, renderNginxConfig } from './nginx-config';
-import { PACKAGE_NAME, packageRoot } from './paths';
+import { PACKAGE_NAME, packageRoot, workerSocketPath } from './paths';
 import { SOCKET_DIR_ENV } from './worker-env';
 
 /**
@@ -65,7 +66,7 @@ function ecosystem(config: Config, modelDir: string, runDir: string): object {
 }
 
 function waitForExit(child: ChildProcess, ms: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -83,6 +84,14 @@ function start(config: Config, model: ResolvedModelDir | undefined, runDir: stri
   writeFileSync(ecosystemFile, JSON.stringify(ecosystem(config, model?.dir ?? config.modelDir ?? '/nonexistent', runDir)));
   const confFile = path.join(runDir, 'nginx.conf');
   writeFileSync(confFile, nginxConf);
+  // Until a worker listens, its socket path is a plain file: nginx's connect is then refused
+  // (logged as an error) rather than finding no file (logged as critical), and goes to the next.
+  for (let i = 0; i < config.workers; i++) {
+    const placeholder = workerSocketPath(runDir, String(i));
+    writeFileSync(placeholder, '');
+    // nginx's workers may run as another user: they must be allowed to try it.
+    chmodSync(placeholder, 0o666);
+  }
   const workers = spawn(process.execPath, [pm2RuntimeBin(), 'start', ecosystemFile], {
     stdio: 'inherit',
     env: { ...process.env, PM2_HOME: process.env.PM2_HOME ?? path.join(runDir, 'pm2') },
@@ -105,18 +114,21 @@ function supervise(children: Children, config: Config, logger: Logger, cleanup: 
     cleanup();
     process.exit(0);
   };
-  for (const [name, child] of Object.entries(children) as [keyof Children, ChildProcess][]) {
-    child.once('error', (error) => logger.error({ child: name, err: error }, 'could not start'));
-    child.once('exit', (code, signal) => {
-      if (stopping) return;
-      logger.error({ child: name, code, signal }, `${name} exited; stopping serve`);
-      stopping = true;
-      for (const other of Object.values(children)) other.kill('SIGTERM');
-      void Promise.all(Object.values(children).map((c) => waitForExit(c, 10_000))).then(() => {
-        cleanup();
-        process.exit(1);
-      });
+  // Either child gone (or never started: a bad NGINX_BIN is an 'error' with no 'exit') means
+  // nothing serves the port: stop the other and exit non-zero for the orchestrator.
+  const failed = (name: keyof Children, details: object) => {
+    if (stopping) return;
+    logger.error({ child: name, ...details }, `${name} is not running; stopping serve`);
+    stopping = true;
+    for (const other of Object.values(children)) other.kill('SIGTERM');
+    void Promise.all(Object.values(children).map((c) => waitForExit(c, 10_000))).then(() => {
+      cleanup();
+      process.exit(1);
     });
+  };
+  for (const [name, child] of Object.entries(children) as [keyof Children, ChildProcess][]) {
+    child.once('error', (error) => failed(name, { err: error }));
+    child.once('exit', (code, signal) => failed(name, { code, signal }));
   }
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
@@ -143,10 +155,10 @@ async function main(): Promise<void> {
   chmodSync(runDir, 0o755);
   let model: ResolvedModelDir | undefined;
   try {
-    model = await resolveModelDir(config.modelDir);
+    model = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
   } catch (error) {
     // Keep serving /ping (503 with the reason) rather than exiting into a restart loop.
-    logger.error({ reason: (error as Error).message }, 'no usable model directory');
+    logger.error({ ...publicStartupFailure(error, 'model_load_failed'), err: error }, 'no usable model directory');
   }
   const nginxConf = renderNginxConfig(await readNginxTemplate(), config, { runDir, socketDir: runDir });
   const cleanup = () => {

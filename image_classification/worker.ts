@@ -1,12 +1,15 @@
 import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { loadConfig, type Config } from './config';
+import { LoadTimeoutError, publicStartupFailure } from './errors';
 import { createApp } from './http/app';
+import { answerClientError, MAX_REQUEST_HEADER_BYTES } from './http/client-errors';
 import { ModelState } from './http/model-state';
 import { createLogger, type Logger } from './logger';
 import { resolveModelDir } from './model/model-dir';
 import { workerSocketPath } from './paths';
 import { HandlerPipeline, pipelineOptions } from './handler/pipeline';
+import { configureOnnxModels } from './runtime/onnx-model';
 import { SOCKET_DIR_ENV } from './worker-env';
 
 /**
@@ -17,28 +20,39 @@ import { SOCKET_DIR_ENV } from './worker-env';
  * with /ping at 503 and the reason, rather than a crash-restart loop that hides the cause.
  */
 
+/**
+ * Resolve, load and warm the model within MODEL_SERVER_LOAD_TIMEOUT. The timer also keeps the
+ * event loop alive: a handler whose modelFn never settles would otherwise let the worker exit
+ * 0 and pm2 restart it in a loop, with no reason given anywhere.
+ */
 async function loadModel(config: Config, state: ModelState, logger: Logger): Promise<void> {
   const started = performance.now();
+  let handlerLoading = false;
+  const loading = (async () => {
+    const { dir, source } = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
+    handlerLoading = true;
+    const pipeline = await HandlerPipeline.load(dir, pipelineOptions(config, exitOnInferenceFailure(logger)), logger);
+    return { dir, source, pipeline };
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LoadTimeoutError(config.loadTimeoutSeconds)), config.loadTimeoutSeconds * 1000);
+  });
   try {
-    const { dir, source } = await resolveModelDir(config.modelDir);
-    const pipeline = await HandlerPipeline.load(
-      dir,
-      pipelineOptions(config, (error) => {
-        // Without its inference thread a worker can only fail requests: let pm2 replace it.
-        logger.fatal({ reason: error.message }, 'inference thread died; exiting for pm2 to restart the worker');
-        process.exit(1);
-      }),
-      logger,
-    );
+    const { dir, source, pipeline } = await Promise.race([loading, timedOut]);
     state.ready(pipeline);
     logger.info(
       { modelDir: dir, source, handler: pipeline.handlerFile ?? 'built-in', ...pipeline.predictor?.info, threads: config.ortIntraOpThreads, ms: Math.round(performance.now() - started) },
       'model loaded and warmed',
     );
   } catch (error) {
-    const reason = (error as Error).message;
-    state.fail(reason);
-    logger.error({ reason }, 'model failed to load; /ping will answer 503');
+    // A load that finishes after its timeout is not served: release what it holds.
+    void loading.then(({ pipeline }) => pipeline.close(), () => undefined);
+    const failure = publicStartupFailure(error, handlerLoading ? 'handler_failed' : 'model_load_failed');
+    state.fail(failure);
+    logger.error({ ...failure, err: error }, 'model failed to load; /ping will answer 503');
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -68,11 +82,22 @@ function shutDownOnSignal(server: http.Server, state: ModelState, config: Config
   process.once('SIGTERM', stop);
 }
 
+/** Without its inference thread a worker can only fail requests: let pm2 replace it. */
+function exitOnInferenceFailure(logger: Logger): (error: Error) => void {
+  return (error) => {
+    logger.fatal({ reason: error.message }, 'inference thread died; exiting for pm2 to restart the worker');
+    process.exit(1);
+  };
+}
+
 function main(): void {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, { worker: Number(process.env.NODE_APP_INSTANCE ?? 0) });
+  const session = { device: config.inferenceDevice, intraOpThreads: config.ortIntraOpThreads, allowSpinning: config.ortAllowSpinning };
+  configureOnnxModels({ session, logLevel: config.logLevel, onFailure: exitOnInferenceFailure(logger) });
   const state = new ModelState();
-  const server = http.createServer(createApp({ config, state, logger }));
+  const server = http.createServer({ maxHeaderSize: MAX_REQUEST_HEADER_BYTES, requireHostHeader: false }, createApp({ config, state, logger }));
+  server.on('clientError', answerClientError);
   server.requestTimeout = config.timeoutSeconds * 1000;
   // Longer than nginx's upstream keepalive_timeout (60 s), so nginx always closes first.
   server.keepAliveTimeout = 75_000;

@@ -23,8 +23,12 @@ export class Classifications {
   }
 }
 
+/**
+ * One CSV cell. A name starting with `=`, `+`, `-`, `@` or a tab is a formula to a
+ * spreadsheet (CSV injection): it is prefixed with `'`, as OWASP advises. Numbers are left alone.
+ */
 function csvField(value: string | number): string {
-  const text = String(value);
+  const text = typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

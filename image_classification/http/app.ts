@@ -33,7 +33,8 @@ export function createApp({ config, state, logger }: AppDependencies): Express {
       res.json({ status: 'healthy', provider: pipeline.predictor?.provider, handler: pipeline.handlerFile ? 'custom' : 'built-in' });
       return;
     }
-    res.status(503).json({ status, ...(state.failure ? { reason: state.failure } : {}) });
+    if (status === 'loading') res.setHeader('Retry-After', '1');
+    res.status(503).json({ status, ...state.failure });
   });
   app.all('/ping', methodNotAllowed(['GET']));
 

@@ -1,7 +1,7 @@
 import express, { type RequestHandler, type Response } from 'express';
 import multer from 'multer';
 import type { Config } from '../config';
-import { BadRequestError, ClientClosedRequestError, ModelNotReadyError, RequestTimeoutError } from '../errors';
+import { BadRequestError, ClientClosedRequestError, InferenceError, ModelNotReadyError, PayloadTooLargeError, RequestTimeoutError } from '../errors';
 import type { HandlerPipeline } from '../handler/pipeline';
 import { Admission, type Slot } from './admission';
 import type { ModelState } from './model-state';
@@ -58,6 +58,22 @@ function checkRequest(state: ModelState, admission: Admission): RequestHandler {
 }
 
 /**
+ * busboy reports a malformed body (bad boundary, unexpected end) as a plain Error, multer its
+ * limits and a part without a name as a MulterError: all are the client's fault, a 400, but
+ * a file over the payload limit, which is a 413.
+ */
+function multipartError(error: unknown, maxPayloadBytes: number): InferenceError {
+  if (error instanceof multer.MulterError && error.code === 'LIMIT_FILE_SIZE') return new PayloadTooLargeError(maxPayloadBytes);
+  if (error instanceof multer.MulterError && error.code === 'LIMIT_FIELD_VALUE') {
+    return new BadRequestError(`a form field is over ${MULTIPART_FIELD_BYTES} bytes; send the image as a file part`, 'invalid_multipart');
+  }
+  return new BadRequestError(`invalid multipart body: ${(error as Error).message}`, 'invalid_multipart');
+}
+
+/** Form fields besides the file (names, captions): small, and never the image. */
+const MULTIPART_FIELD_BYTES = 64 * 1024;
+
+/**
  * The body as bytes. A multipart upload (an HTML form, `curl -F`) is unwrapped: the hooks
  * see its first file part and that part's Content-Type, as if it had been posted alone.
  */
@@ -65,18 +81,13 @@ function readBody(config: Config): RequestHandler {
   const raw = express.raw({ type: () => true, limit: config.maxPayloadBytes });
   const multipart = multer({
     storage: multer.memoryStorage(),
-    limits: { fileSize: config.maxPayloadBytes, files: 1, fields: 16, fieldSize: 64 * 1024, parts: 32 },
+    limits: { fileSize: config.maxPayloadBytes, files: 1, fields: 16, fieldSize: MULTIPART_FIELD_BYTES, parts: 32 },
   }).any();
   return (req, res, next) => {
     const locals = res.locals as InvocationLocals;
     if (locals.contentType !== 'multipart/form-data') return raw(req, res, next);
-    // busboy reports a malformed body (bad boundary, unexpected end) as a plain Error: the
-    // client's fault, so a 400, unless multer flagged it as a size limit (413, mapped later).
     multipart(req, res, (error?: unknown) => {
-      if (error && !(error instanceof multer.MulterError)) {
-        return next(new BadRequestError(`invalid multipart body: ${(error as Error).message}`, 'invalid_multipart'));
-      }
-      if (error) return next(error);
+      if (error) return next(multipartError(error, config.maxPayloadBytes));
       const file = (req.files as Express.Multer.File[] | undefined)?.[0];
       if (!file) return next(new BadRequestError('the multipart body holds no file part', 'invalid_multipart'));
       req.body = file.buffer;

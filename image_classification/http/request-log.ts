@@ -6,11 +6,17 @@ import type { Logger } from '../logger';
 /** Request id headers a caller (SageMaker, a load balancer, a client) may already have set. */
 const ID_HEADERS = ['x-amzn-requestid', 'x-request-id'] as const;
 
+/**
+ * An id worth echoing and logging: visible ASCII, at most 200 characters. Anything else (a
+ * 15 kB id would overflow nginx's buffer for the answer's headers) is replaced by a fresh one.
+ */
+const ECHOABLE_ID = /^[\x21-\x7e]{1,200}$/;
+
 function requestId(req: IncomingMessage, res: ServerResponse): string {
   let id: string | undefined;
   for (const name of ID_HEADERS) {
     const value = req.headers[name];
-    if (typeof value === 'string' && value) {
+    if (typeof value === 'string' && ECHOABLE_ID.test(value)) {
       res.setHeader(name, value);
       id ??= value;
     }

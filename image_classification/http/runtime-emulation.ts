@@ -11,6 +11,9 @@ import type { HttpErrorBody } from '../errors';
 export const RUNTIME_PATH = '/endpoints/:endpointName/invocations';
 const TARGET_VARIANT = 'x-amzn-sagemaker-target-variant';
 const INFERENCE_ID = 'x-amzn-sagemaker-inference-id';
+/** SageMaker's own constraints on these names; anything else is not echoed. */
+const VARIANT_NAME = /^[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62}$/;
+const ECHOABLE_INFERENCE_ID = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
 
 export function isRuntimeRequest(res: Response): boolean {
   return res.locals.sagemakerRuntime === true;
@@ -18,9 +21,10 @@ export function isRuntimeRequest(res: Response): boolean {
 
 export const runtimeEmulation: RequestHandler = (req, res, next) => {
   res.locals.sagemakerRuntime = true;
-  res.setHeader('x-Amzn-Invoked-Production-Variant', req.get(TARGET_VARIANT) ?? 'AllTraffic');
+  const variant = req.get(TARGET_VARIANT);
+  res.setHeader('x-Amzn-Invoked-Production-Variant', variant && VARIANT_NAME.test(variant) ? variant : 'AllTraffic');
   const inferenceId = req.get(INFERENCE_ID);
-  if (inferenceId) res.setHeader(INFERENCE_ID, inferenceId);
+  if (inferenceId && ECHOABLE_INFERENCE_ID.test(inferenceId)) res.setHeader(INFERENCE_ID, inferenceId);
   next();
 };
 

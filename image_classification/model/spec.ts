@@ -35,6 +35,10 @@ export const modelSpecSchema = z
 
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 
-export const labelsSchema = z.array(z.string().min(1)).min(1);
+/** Distinct names: a repeated one would make two classes one key in the JSON answer. */
+export const labelsSchema = z
+  .array(z.string().min(1))
+  .min(1)
+  .refine((labels) => new Set(labels).size === labels.length, 'class names must be distinct');
 
 export const DEFAULT_SPEC: ModelSpec = modelSpecSchema.parse({});

@@ -32,10 +32,9 @@ export function isDistribution(values: ArrayLike<number>, tolerance = 1e-3): boo
 export function toPrediction(scores: ArrayLike<number>, labels: readonly string[], applySoftmax: boolean): ClassPrediction {
   const probs = applySoftmax ? softmax(scores) : scores;
   let best = 0;
-  const probabilities: Record<string, number> = {};
-  for (let i = 0; i < labels.length; i++) {
-    probabilities[labels[i]!] = probs[i]!;
-    if (probs[i]! > probs[best]!) best = i;
-  }
+  for (let i = 1; i < labels.length; i++) if (probs[i]! > probs[best]!) best = i;
+  // fromEntries defines own properties: a class named `__proto__` is a key like any other,
+  // where assignment would have set the object's prototype and dropped the class.
+  const probabilities: Record<string, number> = Object.fromEntries(labels.map((label, i) => [label, probs[i]!]));
   return { class: labels[best]!, probability: probs[best]!, probabilities };
 }

@@ -16,7 +16,7 @@ function toNdArray(tensor: ort.Tensor): NdArray {
   return { dtype: tensor.type as DType, shape: [...tensor.dims], data: tensor.data as TypedArray };
 }
 
-/** One buffer, grown as needed and reused: a run reads its input before the next can start. */
+/** One buffer, grown as needed and reused: runs are serialised (see main), so one run uses it at a time. */
 let scratch = new Float32Array(0);
 
 function joined(feed: BatchedFeed): ort.Tensor {
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     port.postMessage({ type: 'failed', message: (error as Error).message } satisfies ThreadReady);
     return;
   }
-  port.on('message', async (request: RunRequest) => {
+  const serve = async (request: RunRequest) => {
     let reply: RunReply;
     try {
       reply = await run(session, request);
@@ -62,6 +62,12 @@ async function main(): Promise<void> {
       reply = { id: request.id, error: (error as Error).message };
     }
     port.postMessage(reply, 'outputs' in reply ? transferList(Object.values(reply.outputs).map((output) => output.data)) : []);
+  };
+  // One run at a time, in arrival order: session.run yields to the event loop, and a second
+  // message served meanwhile would overwrite the scratch input of the first.
+  let queue = Promise.resolve();
+  port.on('message', (request: RunRequest) => {
+    queue = queue.then(() => serve(request));
   });
 }
 

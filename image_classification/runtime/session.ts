@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { StartupError } from '../errors';
 import type { Logger } from '../logger';
 
 export type InferenceDevice = 'auto' | 'cpu' | 'gpu';
 export type ExecutionProvider = 'cuda' | 'cpu';
 
-export class ExecutionProviderError extends Error {
-  override name = 'ExecutionProviderError';
+export class ExecutionProviderError extends StartupError {
+  constructor(message: string) {
+    super('provider_unavailable', message);
+  }
 }
 
 export interface SessionOptions {

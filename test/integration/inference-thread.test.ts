@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { test } from 'node:test';
-import { ndarray } from '../../image_classification/codecs/ndarray';
+import { ndarray, toNumbers } from '../../image_classification/codecs/ndarray';
+import { loadOnnxModel } from '../../image_classification/runtime/onnx-model';
 import { InferenceClient, ModelLoadError } from '../../image_classification/runtime/inference-client';
 import { shippedBundle } from '../helpers';
 
@@ -37,4 +38,18 @@ test('if the thread dies, pending runs fail and the owner is told', async () => 
   );
   assert.equal(failures.length, 1);
   await assert.rejects(client.run({ input: ndarray('float32', [1, 3, 384, 384]) }, ['probabilities']), /exited/);
+});
+
+test('concurrent runs on one thread each get their own answer (no shared input buffer)', async () => {
+  const model = await loadOnnxModel((await shippedBundle()).onnxPath, options);
+  try {
+    const image = (value: number) => ({ input: { shape: [1, 3, 384, 384], parts: [new Float32Array(3 * 384 * 384).fill(value)] } });
+    const values = [-1, 1, -0.5, 0.5, 0, 0.9];
+    const alone: number[][] = [];
+    for (const value of values) alone.push(toNumbers((await model.run(image(value), ['probabilities'])).probabilities!));
+    const together = await Promise.all(values.map((value) => model.run(image(value), ['probabilities'])));
+    assert.deepEqual(together.map((output) => toNumbers(output.probabilities!)), alone);
+  } finally {
+    await model.close();
+  }
 });

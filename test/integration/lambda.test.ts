@@ -87,7 +87,7 @@ describe('the Lambda invoker against S3 (s3rver) and the real server', () => {
 
   test('an endpoint whose model failed to load (5xx) is a ModelError with the status', async () => {
     const broken = new ModelState();
-    broken.fail('model.onnx is missing');
+    broken.fail({ code: 'model_not_found', reason: 'model.onnx is missing' });
     const result = (await invokeWithTestImage({ key: 'samples/paper.jpg' }, { ...deps, runtime: await startEndpoint(broken) })) as InvokerFailure;
     assert.equal(result.error.code, 'ModelError');
     assert.equal(result.error.status, 503);

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import request from 'supertest';
+import { publicStartupFailure } from '../../image_classification/errors';
 import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
 import { readModelBundle } from '../../image_classification/model/model-dir';
-import { loadShippedPipeline, sample, silentLogger, testConfig } from '../helpers';
+import { loadShippedPipeline, sample, shippedBundle, silentLogger, testConfig } from '../helpers';
 
 test('/ping is 503 while loading, 200 once the model is loaded and warm', async () => {
   const state = new ModelState();
@@ -30,13 +31,51 @@ test('/ping is 503 while loading, 200 once the model is loaded and warm', async 
   }
 });
 
-test('/ping stays 503 with the reason when the model cannot load', async () => {
+test('/ping stays 503 with a code and a reason that names no absolute path', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'broken-model-'));
   await writeFile(path.join(dir, 'labels.json'), '["a"]');
   const state = new ModelState();
-  await readModelBundle(dir).catch((error: Error) => state.fail(error.message));
+  await readModelBundle(dir).catch((error: unknown) => state.fail(publicStartupFailure(error, 'model_load_failed')));
   const res = await request(createApp({ config: testConfig(), state, logger: silentLogger })).get('/ping');
   assert.equal(res.status, 503);
   assert.equal(res.body.status, 'failed');
+  assert.equal(res.body.code, 'model_not_found');
   assert.match(res.body.reason, /model\.onnx is missing/);
+  assert.doesNotMatch(res.body.reason, new RegExp(os.tmpdir()));
+});
+
+test('labels.json: repeated names, __proto__ and unparseable files are refused or kept exactly, and never quoted', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'labels-model-'));
+  await cp((await shippedBundle()).dir, dir, { recursive: true });
+  const reasonFor = async (labels: string) => {
+    await writeFile(path.join(dir, 'labels.json'), labels);
+    try {
+      await readModelBundle(dir);
+      return undefined;
+    } catch (error) {
+      return publicStartupFailure(error, 'model_load_failed');
+    }
+  };
+  assert.deepEqual(await reasonFor('["glass", "glass", "plastic"]'), { code: 'model_invalid', reason: 'labels.json must be a non-empty JSON array of distinct class names' });
+  assert.deepEqual(await reasonFor('["secret-token-123", '), { code: 'model_invalid', reason: 'labels.json is not valid JSON' });
+  assert.equal(await reasonFor('["__proto__", "=cmd|calc", "plastic"]'), undefined, 'odd but distinct names are a valid model');
+
+  // Served, every class keeps its own key and column, and CSV never starts a cell with a formula.
+  const pipeline = await loadShippedPipeline({}, dir);
+  try {
+    const state = new ModelState();
+    state.ready(pipeline);
+    const app = request(createApp({ config: testConfig(), state, logger: silentLogger }));
+    const json = await app.post('/invocations').type('image/jpeg').send(await sample('plastic.jpg'));
+    assert.deepEqual(Object.keys(json.body.predictions.probabilities), ['__proto__', '=cmd|calc', 'plastic']);
+    const sum = Object.values(json.body.predictions.probabilities as Record<string, number>).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-3);
+    const csv = await app.post('/invocations').type('image/jpeg').set('Accept', 'text/csv').send(await sample('paper.jpg'));
+    const [header, row] = csv.text.trim().split('\n');
+    assert.equal(header, "class,probability,__proto__,'=cmd|calc,plastic");
+    assert.doesNotMatch(row!, /NaN|object/);
+    assert.match(row!, /^'=cmd\|calc,/, 'paper is the second class: its renamed label leads the row');
+  } finally {
+    await pipeline.close();
+  }
 });

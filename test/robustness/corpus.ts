@@ -157,6 +157,10 @@ export async function buildCorpus(maxPayloadBytes: number): Promise<Case[]> {
   add('invalid multipart', 'fields only', multipart(boundary, [{ name: 'note', body: Buffer.from('hi') }]), mp, BAD);
   add('invalid multipart', 'file is not an image', multipart(boundary, [{ name: 'f', filename: 'a.jpg', body: Buffer.from('nope') }]), mp, BAD);
   add('invalid multipart', 'empty', Buffer.alloc(0), mp, BAD);
+  add('invalid multipart', 'file part with an empty name', multipart(boundary, [{ name: '', filename: 'a.jpg', body: jpeg }]), mp, BAD);
+  const nameless = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; filename="a.jpg"\r\n\r\n`);
+  add('invalid multipart', 'file part with no name', Buffer.concat([nameless, jpeg, Buffer.from(`\r\n--${boundary}--\r\n`)]), mp, BAD);
+  add('invalid multipart', 'a form field over 64 kB', multipart(boundary, [{ name: 'note', body: Buffer.alloc(70_000, 'a') }, { name: 'f', filename: 'a.jpg', body: jpeg }]), mp, BAD);
 
   const b64 = jpeg.toString('base64');
   const json = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
