@@ -1,29 +1,64 @@
-import { parse } from 'csv-parse/sync';
 import { BadRequestError, clip } from '../errors';
-import { fromNested, toNumbers, type NdArray } from './ndarray';
+import { checkElementCount, ndarray, toNumbers, type NdArray } from './ndarray';
 
 /**
- * `text/csv` tensors: one row per line, one value per column, no header, like the
+ * `text/csv` tensors: one row per line, one number per column, no header, like the
  * SageMaker Inference Toolkit's CSV decoder. One line is a 1-D tensor, several are 2-D.
+ *
+ * A single scan into one preallocated float32 array: no array per row and no string per
+ * row, so a 6 MB body costs tens of milliseconds of the event loop. (csv-parse, a general
+ * CSV reader, took 3.3 s and 500 MB for a 6 MB row of numbers; numbers need no quoting rules.)
  */
+
+const COMMA = 44;
+const NEWLINE = 10;
+
+function invalid(message: string): BadRequestError {
+  return new BadRequestError(`invalid CSV: ${message}`, 'invalid_csv');
+}
+
+/** One cell: spaces around it and one pair of double quotes are allowed. */
+function cellValue(text: string, row: number, column: number): number {
+  let cell = text.trim();
+  if (cell.length >= 2 && cell.startsWith('"') && cell.endsWith('"')) cell = cell.slice(1, -1).trim();
+  const value = cell === '' ? Number.NaN : Number(cell);
+  if (!Number.isFinite(value)) throw invalid(`row ${row}, column ${column} ('${clip(cell, 32)}') is not a number`);
+  return value;
+}
+
 export function decodeCsv(body: Buffer): NdArray {
-  let rows: string[][];
-  try {
-    rows = parse(body, { skip_empty_lines: true, trim: true, relax_column_count: true });
-  } catch (error) {
-    throw new BadRequestError(`invalid CSV: ${(error as Error).message}`, 'invalid_csv');
+  const text = body.toString('utf8');
+  // At most one value per comma or line break (plus one): the array is sized once.
+  let separators = 1;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === COMMA || code === NEWLINE) separators++;
   }
-  if (rows.length === 0) throw new BadRequestError('invalid CSV: no rows', 'invalid_csv');
-  const width = rows[0]!.length;
-  const numbers = rows.map((row, r) => {
-    if (row.length !== width) throw new BadRequestError(`invalid CSV: row ${r + 1} has ${row.length} columns, row 1 has ${width}`, 'invalid_csv');
-    return row.map((cell, c) => {
-      const value = cell === '' ? Number.NaN : Number(cell);
-      if (!Number.isFinite(value)) throw new BadRequestError(`invalid CSV: row ${r + 1}, column ${c + 1} ('${clip(cell, 32)}') is not a number`, 'invalid_csv');
-      return value;
-    });
-  });
-  return fromNested(numbers.length === 1 ? numbers[0] : numbers, 'CSV');
+  checkElementCount(separators, 'the CSV body');
+  const values = new Float32Array(separators);
+  let count = 0;
+  let rows = 0;
+  let width = 0;
+  let column = 0;
+  let start = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const code = i < text.length ? text.charCodeAt(i) : NEWLINE;
+    if (code !== COMMA && code !== NEWLINE) continue;
+    const cell = text.slice(start, i);
+    start = i + 1;
+    // A blank line (only spaces or \r) between rows is skipped.
+    if (code === NEWLINE && column === 0 && cell.trim() === '') continue;
+    values[count++] = cellValue(cell, rows + 1, column + 1);
+    column++;
+    if (code === NEWLINE) {
+      if (rows > 0 && column !== width) throw invalid(`row ${rows + 1} has ${column} columns, row 1 has ${width}`);
+      width = column;
+      rows++;
+      column = 0;
+    }
+  }
+  if (rows === 0) throw invalid('no rows');
+  return ndarray('float32', rows === 1 ? [width] : [rows, width], values.slice(0, count));
 }
 
 /** Rows × columns text; anything of higher rank is flattened to rows of its last axis. */
