@@ -59,6 +59,9 @@ function ecosystem(config: Config, modelDir: string, runDir: string): object {
           // glibc gives each decoding thread its own malloc arena, which keeps what it once
           // held; two arenas cut a worker's steady RSS by ~50 MB at no measured cost.
           MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+          // libuv's pool runs sharp's decodes: two at a time per worker bounds the memory of
+          // decodes in flight (README "Limits") and matches the cores a worker gets.
+          UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '2',
         },
       },
     ],

@@ -56,6 +56,14 @@ function uprightSize(meta: Metadata): { width: number; height: number } {
  */
 const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 'avif']);
 
+/**
+ * HEIF and AVIF (sharp reports both as 'heif') are decoded as whole frames at full size: no
+ * shrink-on-load, no streaming, so their memory grows with every pixel where the other formats
+ * stay nearly flat (README "Limits"). They get a lower pixel cap.
+ */
+const WHOLE_FRAME_FORMATS = new Set(['heif', 'avif']);
+export const MAX_WHOLE_FRAME_PIXELS = 16_000_000;
+
 async function readHeader(image: Buffer): Promise<Metadata> {
   let meta: Metadata;
   try {
@@ -81,8 +89,9 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
   const meta = await readHeader(image);
   const { width, height } = uprightSize(meta);
   if (!width || !height) throw new InvalidImageError('the image has no dimensions');
-  if (width * height > maxPixels) {
-    throw new ImageTooLargeError(`the image is ${width}×${height} pixels; at most ${maxPixels} pixels are accepted`);
+  const limit = WHOLE_FRAME_FORMATS.has(meta.format) ? Math.min(maxPixels, MAX_WHOLE_FRAME_PIXELS) : maxPixels;
+  if (width * height > limit) {
+    throw new ImageTooLargeError(`the ${meta.format} image is ${width}×${height} pixels; at most ${limit} pixels are accepted for this format`);
   }
   const truncated = truncationReason(image, meta.format);
   if (truncated) throw new InvalidImageError(`the image is truncated (${truncated})`);

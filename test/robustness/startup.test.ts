@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { cp, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { packDirectory } from '../../image_classification/model/archive';
+import { startServe, workerPids, type Served } from '../../bench/serve-process';
+import { sample, shippedBundle, waitFor, withDeadline } from '../helpers';
+
+/**
+ * Start-up as a client and an orchestrator see it: 503 with Retry-After (never 502) until a
+ * worker is ready, a load that never finishes becomes a reason on /ping (not a restart loop),
+ * a dead inference thread of a handler's model restarts the worker, a bad nginx binary stops
+ * serve, and a bad model archive leaves nothing behind.
+ */
+
+/** A copy of the shipped model dir with `code/inference.js` holding `source`. */
+async function modelWithHandler(source: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'startup-model-'));
+  await cp((await shippedBundle()).dir, dir, { recursive: true });
+  await mkdir(path.join(dir, 'code'));
+  await writeFile(path.join(dir, 'code', 'inference.js'), source);
+  return dir;
+}
+
+async function withServe(env: Record<string, string>, body: (served: Served) => Promise<void>): Promise<void> {
+  const served = await startServe({ LOG_LEVEL: 'info', ...env }, { waitForPing: false });
+  try {
+    await body(served);
+  } finally {
+    served.killAll();
+  }
+}
+
+const pingBody = async (served: Served) => (await fetch(`${served.url}/ping`)).json() as Promise<{ status?: string; code?: string; reason?: string }>;
+
+test('while the workers load, /ping and /invocations are JSON 503s with Retry-After, never 502', { timeout: 60_000 }, async () => {
+  const slow = await modelWithHandler(`
+    exports.modelFn = async () => { await new Promise((r) => setTimeout(r, 3000)); return {}; };
+    exports.transformFn = () => JSON.stringify({ ok: true });`);
+  await withServe({ SM_MODEL_DIR: slow }, async (served) => {
+    const seen: { status: number; code?: string; retryAfter: string | null }[] = [];
+    const image = await sample('glass.jpg');
+    await waitFor(async () => {
+      for (const request of [fetch(`${served.url}/ping`), fetch(`${served.url}/invocations`, { method: 'POST', body: image, headers: { 'Content-Type': 'image/jpeg' } })]) {
+        const res = await request.catch(() => undefined); // nginx itself not listening yet
+        if (!res) continue;
+        const body = (await res.json()) as { error?: { code?: string } };
+        seen.push({ status: res.status, code: body.error?.code, retryAfter: res.headers.get('retry-after') });
+      }
+      return seen.at(-1)?.status === 200;
+    }, 30_000, 'the workers to be ready');
+    const loading = seen.filter((s) => s.status !== 200);
+    assert.ok(loading.length > 0, 'some requests came while loading');
+    assert.deepEqual([...new Set(loading.map((s) => `${s.status} ${s.code} retry-after ${s.retryAfter}`))], ['503 unavailable retry-after 1']);
+    assert.doesNotMatch(served.output(), /\[crit\]/);
+  });
+});
+
+for (const [hook, source] of [
+  ['modelFn', 'exports.modelFn = () => new Promise(() => undefined); exports.transformFn = () => "";'],
+  ['warmupFn', 'exports.warmupFn = () => new Promise(() => undefined);'],
+] as const) {
+  test(`a ${hook} that never settles fails /ping with load_timeout, without a restart loop`, { timeout: 60_000 }, async () => {
+    await withServe({ SM_MODEL_DIR: await modelWithHandler(source), MODEL_SERVER_LOAD_TIMEOUT: '2' }, async (served) => {
+      await waitFor(async () => (await pingBody(served)).code === 'load_timeout', 20_000, 'the load timeout on /ping');
+      const pids = workerPids(served);
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.deepEqual(workerPids(served), pids, 'the same workers, still up');
+      const body = await pingBody(served);
+      assert.equal(body.status, 'failed');
+      assert.match(body.reason!, /did not load within 2 s/);
+    });
+  });
+}
+
+test("a handler model's inference thread that dies takes its worker down for pm2 to replace", { timeout: 60_000 }, async () => {
+  const source = `
+    const path = require('node:path');
+    const { loadOnnxModel, ndarray } = require('sagemaker-image-classification');
+    exports.modelFn = (dir) => loadOnnxModel(path.join(dir, 'model.onnx'));
+    exports.transformFn = async (model, body) => {
+      // A crash of the thread, as a native fault in ONNX Runtime would end it.
+      if (body.toString() === 'crash') await model.thread.terminate();
+      const out = await model.run({ input: ndarray('float32', [1, 3, 384, 384]) }, ['probabilities']);
+      return JSON.stringify({ classes: out.probabilities.data.length });
+    };`;
+  await withServe({ SM_MODEL_DIR: await modelWithHandler(source) }, async (served) => {
+    await waitFor(async () => (await fetch(`${served.url}/ping`)).status === 200, 30_000, 'serve /ping');
+    const pids = workerPids(served);
+    const invoke = (body: string) => fetch(`${served.url}/invocations`, { method: 'POST', body, headers: { 'Content-Type': 'text/plain' } });
+    assert.equal((await invoke('hello')).status, 200);
+    await invoke('crash').catch(() => undefined);
+    await waitFor(async () => {
+      const now = workerPids(served);
+      return now.length === 2 && now.some((pid) => !pids.includes(pid));
+    }, 20_000, 'pm2 to replace the worker');
+    await waitFor(async () => (await invoke('hello')).status === 200 && (await invoke('hello')).status === 200, 20_000, 'both workers serving');
+    assert.match(served.output(), /inference thread died/);
+  });
+});
+
+test('serve exits 1 when nginx cannot be started', { timeout: 30_000 }, async () => {
+  const served = await startServe({ NGINX_BIN: '/nonexistent/nginx' }, { waitForPing: false });
+  try {
+    assert.equal(await withDeadline(served.exited, 20_000), 1);
+  } finally {
+    served.killAll();
+  }
+});
+
+test('a model archive over MODEL_SERVER_MAX_MODEL_MB, or corrupt, is refused and leaves no temp dirs', { timeout: 60_000 }, async () => {
+  const staging = await mkdtemp(path.join(os.tmpdir(), 'archive-bomb-'));
+  await cp((await shippedBundle()).dir, staging, { recursive: true });
+  await writeFile(path.join(staging, 'padding.bin'), Buffer.alloc(20 * 1024 * 1024));
+  const bombDir = await mkdtemp(path.join(os.tmpdir(), 'bomb-model-'));
+  await packDirectory(staging, path.join(bombDir, 'model.tar.gz'));
+  const corruptDir = await mkdtemp(path.join(os.tmpdir(), 'corrupt-archive-'));
+  await writeFile(path.join(corruptDir, 'model.tar.gz'), Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(5000, 7)]));
+  for (const [dir, reason] of [[bombDir, /more than 10485760 bytes/], [corruptDir, /could not be unpacked/]] as const) {
+    await withServe({ SM_MODEL_DIR: dir, MODEL_SERVER_MAX_MODEL_MB: '10' }, async (served) => {
+      // serve tries first, then each worker: wait for both workers' failure lines.
+      await waitFor(async () => (served.output().match(/model failed to load/g) ?? []).length === 2, 20_000, 'both workers to give up');
+      const body = await pingBody(served);
+      assert.match(body.reason!, reason);
+      assert.doesNotMatch(body.reason!, new RegExp(os.tmpdir()), 'no absolute path');
+      // serve and both workers tried and failed: none of them left a model-* dir.
+      assert.deepEqual((await readdir(served.tmpDir)).filter((name) => name.startsWith('model-')), []);
+    });
+  }
+});
