@@ -22,8 +22,10 @@ FROM ${RUNTIME_BASE}
 ARG INFERENCE_DEVICE=auto
 # The CUDA base has no Node: take the same binary the build used (a no-op on the CPU image).
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
+# tini is PID 1: it reaps orphaned processes (nginx or handler subprocesses whose parent died)
+# and passes SIGTERM on to serve, which drains.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nginx ca-certificates \
+ && apt-get install -y --no-install-recommends nginx ca-certificates tini \
  && rm -rf /var/lib/apt/lists/* \
  && rm -f /etc/nginx/sites-enabled/default
 WORKDIR /opt/program
@@ -38,4 +40,4 @@ ENV NODE_ENV=production \
 LABEL com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true
 EXPOSE 8080
 # SageMaker runs `docker run IMAGE serve`; `docker run IMAGE` serves too.
-ENTRYPOINT ["serve"]
+ENTRYPOINT ["/usr/bin/tini", "--", "serve"]

@@ -41,19 +41,25 @@ if ! "${bah[@]}" inspect "docker.io/library/${base}" >/dev/null 2>&1; then
 fi
 "${bah[@]}" bud --isolation chroot --pull=never -t "$image" .
 entrypoint=$("${bah[@]}" inspect --format '{{.OCIv1.Config.Entrypoint}}' "$image")
-[ "$entrypoint" = '[serve]' ] || { echo "FAIL: ENTRYPOINT is ${entrypoint}" >&2; exit 1; }
+[ "$entrypoint" = '[/usr/bin/tini -- serve]' ] || { echo "FAIL: ENTRYPOINT is ${entrypoint}" >&2; exit 1; }
 "${bah[@]}" inspect --format '{{.OCIv1.Config.Labels}}' "$image" | grep -q 'accept-bind-to-port:true' || { echo "FAIL: SageMaker label missing" >&2; exit 1; }
 # buildah run ignores ENTRYPOINT, so spell out what docker would execute: ENTRYPOINT + args.
-for cmd in "serve" "serve serve"; do
+# Each run gets its own session (setsid), and only that process group is stopped: other
+# serve or nginx processes on this machine are never touched.
+stop_group() {
+  local group="$1"
+  kill -TERM -- "-${group}" 2>/dev/null || return 0
+  for _ in $(seq 1 40); do kill -0 -- "-${group}" 2>/dev/null || return 0; sleep 0.25; done
+  kill -KILL -- "-${group}" 2>/dev/null || true
+}
+for cmd in "/usr/bin/tini -- serve" "/usr/bin/tini -- serve serve"; do
   ctr=$("${bah[@]}" from "$image")
-  # shellcheck disable=SC2086 # $cmd is one or two words on purpose
-  "${bah[@]}" run --isolation chroot --network host --env "SAGEMAKER_BIND_TO_PORT=${port}" "$ctr" -- $cmd &
+  # shellcheck disable=SC2086 # $cmd is several words on purpose
+  setsid "${bah[@]}" run --isolation chroot --network host --env "SAGEMAKER_BIND_TO_PORT=${port}" "$ctr" -- $cmd &
   runner=$!
   ok=true
   check "container: ${cmd}" || ok=false
-  kill -TERM "$runner" 2>/dev/null || true
-  pkill -TERM -f "serve-.*nginx.conf" 2>/dev/null || true
-  pkill -TERM -f "dist/image_classification/serve.js" 2>/dev/null || true
+  stop_group "$runner"
   wait "$runner" 2>/dev/null || true
   "${bah[@]}" rm "$ctr" >/dev/null
   $ok || exit 1
