@@ -86,7 +86,7 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     loadTimeoutSeconds: firstSet(env, 'MODEL_SERVER_LOAD_TIMEOUT') ?? 300,
     maxModelMb: firstSet(env, 'MODEL_SERVER_MAX_MODEL_MB') ?? 4096,
     // Requests one client address may have open at nginx at once (0: no limit).
-    maxConnectionsPerClient: firstSet(env, 'MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT') ?? 256,
+    maxConnectionsPerClient: firstSet(env, 'MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT') ?? 512,
     submitDirectory: firstSet(env, 'SAGEMAKER_SUBMIT_DIRECTORY'),
     program: firstSet(env, 'SAGEMAKER_PROGRAM'),
     defaultAccept: (firstSet(env, 'SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT') ?? 'application/json').toLowerCase(),

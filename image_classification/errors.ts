@@ -42,8 +42,7 @@ const ABSOLUTE_PATH = /(?<![\w.])(?:\/[^\s/'"`,;:()]+)+\/([^\s/'"`,;:()]+)/g;
 
 /**
  * What /ping may say about a start-up failure: the code, and the message without absolute
- * paths, clipped. Anything that is not a StartupError (a handler's own throw) is
- * `handler_failed` when a handler module was loading, else `model_load_failed`.
+ * paths, clipped. Anything that is not a StartupError gets the `fallback` code.
  */
 export function publicStartupFailure(error: unknown, fallback: StartupCode): StartupFailure {
   const code = error instanceof StartupError ? error.code : fallback;

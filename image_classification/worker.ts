@@ -27,10 +27,8 @@ import { SOCKET_DIR_ENV } from './worker-env';
  */
 async function loadModel(config: Config, state: ModelState, logger: Logger): Promise<void> {
   const started = performance.now();
-  let handlerLoading = false;
   const loading = (async () => {
     const { dir, source } = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
-    handlerLoading = true;
     const pipeline = await HandlerPipeline.load(dir, pipelineOptions(config, exitOnInferenceFailure(logger)), logger);
     return { dir, source, pipeline };
   })();
@@ -48,7 +46,7 @@ async function loadModel(config: Config, state: ModelState, logger: Logger): Pro
   } catch (error) {
     // A load that finishes after its timeout is not served: release what it holds.
     void loading.then(({ pipeline }) => pipeline.close(), () => undefined);
-    const failure = publicStartupFailure(error, handlerLoading ? 'handler_failed' : 'model_load_failed');
+    const failure = publicStartupFailure(error, 'model_load_failed');
     state.fail(failure);
     logger.error({ ...failure, err: error }, 'model failed to load; /ping will answer 503');
   } finally {

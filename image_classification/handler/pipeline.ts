@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import { RESPONSE_TYPES, type ResponseType } from '../codecs/encoders';
 import { inputKindOf, mediaTypeOf } from '../codecs/content-types';
-import { InferenceError, InternalError, isHandlerError } from '../errors';
+import { InferenceError, InternalError, isHandlerError, StartupError } from '../errors';
 import { negotiateResponseType } from '../http/negotiation';
 import type { Logger } from '../logger';
 import { Predictor, type PredictorOptions } from '../predictor';
@@ -39,6 +39,16 @@ async function guarded<T>(work: () => T | Promise<T>): Promise<T> {
   }
 }
 
+/** A start-up hook of the user's that throws is `handler_failed` on /ping; the built-in ones have their own codes. */
+async function userHook<T>(hook: unknown, name: string, run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!hook || error instanceof StartupError) throw error;
+    throw new StartupError('handler_failed', `${name} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
 function encoded(result: OutputResult, fallbackType: string): EncodedResponse {
   if (typeof result === 'string' || result instanceof Uint8Array) return { body: result, contentType: fallbackType };
   if (typeof result === 'object' && result !== null && (typeof result.body === 'string' || result.body instanceof Uint8Array) && typeof result.contentType === 'string') {
@@ -73,8 +83,8 @@ export class HandlerPipeline {
       throw new HandlerLoadError(`SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=${options.defaultAccept} cannot be written by the built-in outputFn (${RESPONSE_TYPES.join(', ')})`);
     }
     if (file) logger.info({ handler: file, hooks: Object.keys(user) }, 'loaded user handler');
-    const model = await hooks.modelFn(modelDir);
-    await user.warmupFn?.(model);
+    const model = await userHook(user.modelFn, 'modelFn', () => hooks.modelFn(modelDir));
+    await userHook(user.warmupFn, 'warmupFn', () => user.warmupFn?.(model));
     const builtInInput = !hooks.transformFn && hooks.inputFn === builtIn.inputFn;
     return new HandlerPipeline(hooks, model, modelDir, file, options.defaultAccept, { input: builtInInput, output: builtInOutput });
   }

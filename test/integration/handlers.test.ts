@@ -177,6 +177,13 @@ test('start-up refuses handlers that cannot work, with a message that says why',
   }
 });
 
+test('start-up failures carry a code: handler_invalid for the module, handler_failed for a hook that throws', async () => {
+  const codeOf = (source: string) => load(source).then(() => 'loaded', (error: { code?: string }) => error.code);
+  assert.equal(await codeOf('exports.predictFn = 42;'), 'handler_invalid');
+  assert.equal(await codeOf('exports.modelFn = () => { throw new Error("no GPU here"); }; exports.transformFn = () => "";'), 'handler_failed');
+  assert.equal(await codeOf('exports.warmupFn = async () => { throw new TypeError("cache"); };'), 'handler_failed');
+});
+
 test('SAGEMAKER_SUBMIT_DIRECTORY and SAGEMAKER_PROGRAM point at a handler outside the model dir', async () => {
   const codeDir = await mkdtemp(path.join(os.tmpdir(), 'submit-'));
   await writeFile(path.join(codeDir, 'entry.js'), 'exports.transformFn = () => "from submit dir";');

@@ -17,6 +17,9 @@ test('defaults follow the SageMaker contract', () => {
   assert.equal(config.maxBatchDelayMs, 0);
   assert.equal(config.defaultAccept, 'application/json');
   assert.equal(config.modelDir, undefined);
+  assert.equal(config.loadTimeoutSeconds, 300);
+  assert.equal(config.maxModelBytes, 4096 * 1024 * 1024);
+  assert.equal(config.maxConnectionsPerClient, 512);
   const single = loadConfig({}, 1);
   assert.deepEqual([single.workers, single.ortIntraOpThreads, single.ortAllowSpinning], [1, 1, true]);
 });

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { readNginxTemplate, renderNginxConfig } from '../../image_classification/nginx-config';
+import { existsSync } from 'node:fs';
+import { testConfig } from '../helpers';
+
+const NGINX = '/usr/sbin/nginx';
+
+async function rendered(env: Record<string, string> = {}) {
+  const runDir = await mkdtemp(path.join(os.tmpdir(), 'nginx-conf-'));
+  return { runDir, conf: renderNginxConfig(await readNginxTemplate(), testConfig(env), { runDir, socketDir: runDir }) };
+}
+
+test('every status nginx answers itself has a JSON error page, in both servers that answer', async () => {
+  const { conf } = await rendered();
+  for (const status of [400, 405, 408, 411, 413, 414, 429, 500, 501, 502, 503, 504, 505]) {
+    const page = new RegExp(`location = /__error/${status} \\{ internal; (add_header Retry-After 1 always; )?return ${status} '(\\{.*\\})'; \\}`);
+    const match = page.exec(conf);
+    assert.ok(match, `no JSON page for ${status}`);
+    assert.equal(typeof JSON.parse(match[2]!.replaceAll("\\'", "'")).error.code, 'string');
+    assert.equal(conf.match(new RegExp(`error_page [\\d ]*\\b${status}\\b`, 'g'))?.length, 2, `${status} in the public and the admission server`);
+  }
+});
+
+test('slots are counted in the admission server, per-client limits in the public one (0 turns them off)', async () => {
+  const { conf } = await rendered({ SAGEMAKER_MODEL_SERVER_WORKERS: '3', MODEL_SERVER_MAX_QUEUE: '5' });
+  assert.match(conf, /limit_conn invocations 15;/);
+  assert.match(conf, /limit_conn per_client 512;/);
+  assert.match(conf, /proxy_next_upstream_tries 4;/, 'every worker, then the backup');
+  assert.doesNotMatch((await rendered({ MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT: '0' })).conf, /limit_conn per_client/);
+});
+
+test('the rendered configuration is valid for nginx -t', { skip: !existsSync(NGINX) && process.env.CI !== 'true' && 'nginx is not installed' }, async () => {
+  const { runDir, conf } = await rendered();
+  const file = path.join(runDir, 'nginx.conf');
+  await writeFile(file, conf);
+  execFileSync(NGINX, ['-t', '-c', file, '-p', runDir, '-e', 'stderr'], { stdio: 'pipe' });
+});
