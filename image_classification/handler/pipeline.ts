@@ -84,7 +84,13 @@ export class HandlerPipeline {
     }
     if (file) logger.info({ handler: file, hooks: Object.keys(user) }, 'loaded user handler');
     const model = await userHook(user.modelFn, 'modelFn', () => hooks.modelFn(modelDir));
-    await userHook(user.warmupFn, 'warmupFn', () => user.warmupFn?.(model));
+    try {
+      await userHook(user.warmupFn, 'warmupFn', () => user.warmupFn?.(model));
+    } catch (error) {
+      // The built-in model holds an inference thread: nothing will serve it now.
+      if (model instanceof Predictor) await model.close();
+      throw error;
+    }
     const builtInInput = !hooks.transformFn && hooks.inputFn === builtIn.inputFn;
     return new HandlerPipeline(hooks, model, modelDir, file, options.defaultAccept, { input: builtInInput, output: builtInOutput });
   }
