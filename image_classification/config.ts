@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
 import { StartupError } from './errors';
+import { DEFAULT_MAX_MODEL_MB } from './model/model-dir';
 import { DEFAULT_MAX_IMAGE_PIXELS } from './preprocess/limits';
 
 /**
@@ -84,7 +85,7 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     // Loading a handler's model (modelFn, warmupFn, the module itself) that takes longer is a
     // failure with a reason on /ping, not a worker that waits forever or exits and restarts.
     loadTimeoutSeconds: firstSet(env, 'MODEL_SERVER_LOAD_TIMEOUT') ?? 300,
-    maxModelMb: firstSet(env, 'MODEL_SERVER_MAX_MODEL_MB') ?? 4096,
+    maxModelMb: firstSet(env, 'MODEL_SERVER_MAX_MODEL_MB') ?? DEFAULT_MAX_MODEL_MB,
     // Requests one client address may have open at nginx at once (0: no limit).
     maxConnectionsPerClient: firstSet(env, 'MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT') ?? 512,
     submitDirectory: firstSet(env, 'SAGEMAKER_SUBMIT_DIRECTORY'),

@@ -67,7 +67,10 @@ export interface ArchiveLimits {
   readonly maxBytes: number;
 }
 
-export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = { maxBytes: 4096 * 1024 * 1024 };
+/** MODEL_SERVER_MAX_MODEL_MB's default: far above any image classifier, far below a full disk. */
+export const DEFAULT_MAX_MODEL_MB = 4096;
+
+export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = { maxBytes: DEFAULT_MAX_MODEL_MB * 1024 * 1024 };
 
 /** A model archive holds a handful of files; a million tiny ones is not a model. */
 const MAX_ARCHIVE_ENTRIES = 10_000;
