@@ -13,6 +13,7 @@ import { DEFAULT_MAX_IMAGE_PIXELS } from './preprocess/limits';
 
 const positiveInt = z.coerce.number().int().positive();
 const positiveNumber = z.coerce.number().positive();
+const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
 const schema = z.object({
   port: positiveInt.max(65535),
@@ -22,7 +23,7 @@ const schema = z.object({
   modelDir: z.string().min(1).optional(),
   inferenceDevice: z.enum(['auto', 'cpu', 'gpu']),
   ortIntraOpThreads: positiveInt,
-  ortAllowSpinning: z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1'),
+  ortAllowSpinning: flag,
   maxImagePixels: positiveInt,
   maxQueue: positiveInt,
   maxBatchSize: positiveInt.max(256).optional(),
@@ -31,6 +32,7 @@ const schema = z.object({
   loadTimeoutSeconds: positiveNumber,
   maxModelMb: positiveNumber,
   maxConnectionsPerClient: z.coerce.number().int().min(0),
+  demoPage: flag,
   submitDirectory: z.string().min(1).optional(),
   program: z.string().min(1).optional(),
   defaultAccept: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a media type such as application/json'),
@@ -88,6 +90,8 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     maxModelMb: firstSet(env, 'MODEL_SERVER_MAX_MODEL_MB') ?? DEFAULT_MAX_MODEL_MB,
     // Requests one client address may have open at nginx at once (0: no limit).
     maxConnectionsPerClient: firstSet(env, 'MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT') ?? 512,
+    // The workshop page on GET /; SageMaker never routes it, production may turn it off.
+    demoPage: (firstSet(env, 'MODEL_SERVER_DEMO_PAGE') ?? 'true').toLowerCase(),
     submitDirectory: firstSet(env, 'SAGEMAKER_SUBMIT_DIRECTORY'),
     program: firstSet(env, 'SAGEMAKER_PROGRAM'),
     defaultAccept: (firstSet(env, 'SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT') ?? 'application/json').toLowerCase(),

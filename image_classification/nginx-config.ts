@@ -54,6 +54,26 @@ function errorPages(config: Config): string {
     .join('\n');
 }
 
+/** Only the page's own files, scripts and styles; the photo preview is a blob: URL the page makes. */
+const DEMO_CSP = "default-src 'self'; img-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+const DEMO_FILES = [
+  { uri: '/', file: 'index.html', type: 'text/html' },
+  { uri: '/demo/app.js', file: 'app.js', type: 'text/javascript' },
+  { uri: '/demo/app.css', file: 'app.css', type: 'text/css' },
+];
+
+/**
+ * The demo page (MODEL_SERVER_DEMO_PAGE): three static files served by nginx itself, exact
+ * locations only, so the page answers while the workers load and nothing else is served.
+ */
+function demoLocations(config: Config): string {
+  if (!config.demoPage) return '';
+  const webDir = path.join(packageRoot(), 'web');
+  const headers = `add_header Content-Security-Policy "${DEMO_CSP}" always; add_header X-Content-Type-Options nosniff always; add_header Cache-Control no-cache always;`;
+  return DEMO_FILES.map(({ uri, file, type }) => `    location = ${uri} { root ${webDir}; try_files /${file} =404; default_type ${type}; charset utf-8; ${headers} }`).join('\n');
+}
+
 /** Fill nginx.conf's {{…}} placeholders from the config; an unknown placeholder is a bug. */
 export function renderNginxConfig(template: string, config: Config, settings: NginxSettings): string {
   const servers = Array.from(
@@ -74,6 +94,7 @@ export function renderNginxConfig(template: string, config: Config, settings: Ng
     UPSTREAM_TRIES: String(config.workers + 1),
     PER_CLIENT_LIMIT: config.maxConnectionsPerClient > 0 ? `      limit_conn per_client ${config.maxConnectionsPerClient};` : '',
     ERROR_PAGES: errorPages(config),
+    DEMO_PAGE: demoLocations(config),
   };
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];
