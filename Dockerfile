@@ -32,6 +32,7 @@ WORKDIR /opt/program
 COPY --from=build /build/node_modules ./node_modules
 COPY --from=build /build/dist ./dist
 COPY package.json nginx.conf serve ./
+COPY web ./web
 # The shipped model is the fallback; a model mounted at /opt/ml/model (SageMaker) wins.
 COPY model/model.tar.gz ./model/model.tar.gz
 RUN ln -s /opt/program/serve /usr/local/bin/serve

@@ -71,7 +71,9 @@ function demoLocations(config: Config): string {
   if (!config.demoPage) return '';
   const webDir = path.join(packageRoot(), 'web');
   const headers = `add_header Content-Security-Policy "${DEMO_CSP}" always; add_header X-Content-Type-Options nosniff always; add_header Cache-Control no-cache always;`;
-  return DEMO_FILES.map(({ uri, file, type }) => `    location = ${uri} { root ${webDir}; try_files /${file} =404; default_type ${type}; charset utf-8; ${headers} }`).join('\n');
+  const files = DEMO_FILES.map(({ uri, file, type }) => `    location = ${uri} { root ${webDir}; try_files /${file} =404; default_type ${type}; charset utf-8; ${headers} }`);
+  // Browsers ask for it on every page: no icon, rather than a 404 in the console.
+  return [...files, '    location = /favicon.ico { return 204; }'].join('\n');
 }
 
 /** Fill nginx.conf's {{…}} placeholders from the config; an unknown placeholder is a bug. */

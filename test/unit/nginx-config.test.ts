@@ -34,6 +34,14 @@ test('slots are counted in the admission server, per-client limits in the public
   assert.doesNotMatch((await rendered({ MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT: '0' })).conf, /limit_conn per_client/);
 });
 
+test('the demo page: three exact locations under a CSP of self, none with MODEL_SERVER_DEMO_PAGE=false', async () => {
+  const { conf } = await rendered();
+  for (const uri of ['/', '/demo/app.js', '/demo/app.css']) assert.match(conf, new RegExp(`location = ${uri} \\{ root \\S+/web; try_files`));
+  assert.match(conf, /Content-Security-Policy "default-src 'self';/);
+  const off = (await rendered({ MODEL_SERVER_DEMO_PAGE: 'false' })).conf;
+  assert.doesNotMatch(off, /location = \/ |\/web;/);
+});
+
 test('the rendered configuration is valid for nginx -t', { skip: !existsSync(NGINX) && process.env.CI !== 'true' && 'nginx is not installed' }, async () => {
   const { runDir, conf } = await rendered();
   const file = path.join(runDir, 'nginx.conf');
