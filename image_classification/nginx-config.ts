@@ -24,6 +24,8 @@ interface NginxError {
 function nginxErrors(config: Config): NginxError[] {
   return [
     { from: [400, 494], status: 400, code: 'bad_request', message: 'malformed HTTP request' },
+    { from: [403], status: 403, code: 'forbidden', message: 'this file cannot be read' },
+    { from: [404], status: 404, code: 'not_found', message: 'no such route; use GET /ping or POST /invocations' },
     { from: [405], status: 405, code: 'method_not_allowed', message: 'this method is not allowed; use GET /ping or POST /invocations' },
     { from: [408], status: 408, code: 'request_timeout', message: 'the request was not received in time' },
     { from: [411], status: 411, code: 'length_required', message: 'a request body needs Content-Length or chunked Transfer-Encoding' },

@@ -183,7 +183,9 @@ export async function buildCorpus(maxPayloadBytes: number): Promise<Case[]> {
   add('protocol', 'GET /invocations', Buffer.alloc(0), null, [405], { method: 'GET' });
   add('protocol', 'PUT /invocations', jpeg, 'image/jpeg', [405], { method: 'PUT' });
   add('protocol', 'DELETE /ping', Buffer.alloc(0), null, [405], { method: 'DELETE', path: '/ping' });
-  for (const path of ['/', '/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/invocations/../../../etc/passwd', '/model/model.tar.gz', '/nginx.conf', '/endpoints/x/../../etc/passwd', '/static/' + 'a'.repeat(200)]) {
+  // POST / is the demo page's path: a 405 there, never a file.
+  add('path', 'POST /', jpeg, 'image/jpeg', [405], { path: '/' });
+  for (const path of ['/web/index.html', '/demo/', '/demo/../nginx.conf', '/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/invocations/../../../etc/passwd', '/model/model.tar.gz', '/nginx.conf', '/endpoints/x/../../etc/passwd', '/static/' + 'a'.repeat(200)]) {
     add('path', path.slice(0, 40), jpeg, 'image/jpeg', [404, 400], { path });
   }
   add('protocol', 'request line of 20 kB', Buffer.alloc(0), null, [414, 400], { method: 'GET', path: `/ping?${'a'.repeat(20_000)}` });
