@@ -11,8 +11,8 @@ import { DATA_DIR, ROOT, shippedBundle, waitFor } from '../helpers';
 /**
  * The workshop page in a real browser (Debian's chromium, driven by playwright-core) against
  * a real serve: it says "loading" while /ping is 503, classifies a photo with one bar per
- * label, turns a 415 into a sentence, works by keyboard and on a 360 px screen, and breaks no
- * CSP rule. The screenshots in docs/ come from here.
+ * label, turns a 415, a 413 and a 400 into sentences, works by keyboard and on a 360 px
+ * screen, and breaks no CSP rule. The screenshots in docs/ come from here.
  */
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -30,7 +30,7 @@ async function slowWarmingModel(): Promise<string> {
   return dir;
 }
 
-test('the demo page: loading, a classified photo with a bar per label, a 415 as a sentence, keyboard and phone', { skip, timeout: 120_000 }, async () => {
+test('the demo page: loading, a classified photo with a bar per label, refusals as sentences, keyboard and phone', { skip, timeout: 120_000 }, async () => {
   const served = await startServe({ SM_MODEL_DIR: await slowWarmingModel() }, { waitForPing: false });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
@@ -58,10 +58,18 @@ test('the demo page: loading, a classified photo with a bar per label, a 415 as 
     assert.match(await page.locator('#latency').innerText(), /Answered in \d+ ms/);
     await page.screenshot({ path: path.join(ROOT, 'docs', 'demo-page.png') });
 
-    await picker.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a photo') });
+    // Each refusal as a sentence, never a status: 415 (text), 413 (too large), 400 (broken).
     const error = page.getByRole('alert');
-    await error.getByText('not a photo the server can read').waitFor();
-    assert.doesNotMatch(await error.innerText(), /\b415\b/, 'a sentence, not a status');
+    const refusals = [
+      [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a photo') }, 'not a photo the server can read'],
+      [{ name: 'huge.jpg', mimeType: 'image/jpeg', buffer: Buffer.alloc(7 * 1024 * 1024, 1) }, 'too large for the server'],
+      [{ name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3]) }, 'could not be read as an image'],
+    ] as const;
+    for (const [file, sentence] of refusals) {
+      await picker.setInputFiles(file);
+      await error.filter({ hasText: sentence }).waitFor();
+      assert.doesNotMatch(await error.innerText(), /\b4\d\d\b/, 'a sentence, not a status');
+    }
 
     await page.setViewportSize({ width: 360, height: 760 });
     await picker.setInputFiles(path.join(DATA_DIR, 'glass.jpg'));
