@@ -4,7 +4,7 @@ import type { RequestContext } from '../handler/api';
 const CUSTOM_ATTRIBUTES = 'x-amzn-sagemaker-custom-attributes';
 
 /** A header a hook sets must fit nginx's buffer for the worker's response headers (16 kB in all). */
-export const MAX_HANDLER_HEADER_BYTES = 4096;
+const MAX_HANDLER_HEADER_BYTES = 4096;
 
 /** The per-request context handed to every hook; built from this request alone. */
 export function requestContext(req: Request, res: Response, modelDir: string, signal: AbortSignal): RequestContext {

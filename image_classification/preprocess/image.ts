@@ -62,7 +62,7 @@ const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 
  * stay nearly flat (README "Limits"). They get a lower pixel cap.
  */
 const WHOLE_FRAME_FORMATS = new Set(['heif', 'avif']);
-export const MAX_WHOLE_FRAME_PIXELS = 16_000_000;
+const MAX_WHOLE_FRAME_PIXELS = 16_000_000;
 
 async function readHeader(image: Buffer): Promise<Metadata> {
   let meta: Metadata;

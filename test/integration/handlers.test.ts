@@ -177,6 +177,17 @@ test('start-up refuses handlers that cannot work, with a message that says why',
   }
 });
 
+test('a handler header over 4 kB is refused (it would not fit the buffer nginx has for headers, and the answer would be a 502)', async () => {
+  const server = await serve(`exports.transformFn = (model, body, type, accept, ctx) => {
+    ctx.setResponseHeader('X-Echo', 'e'.repeat(Number(body.toString())));
+    return '"ok"';
+  };`);
+  assert.equal((await server.post('/invocations').type('text/plain').send('4000')).status, 200);
+  const refused = await server.post('/invocations').type('text/plain').send('5000');
+  assert.equal(refused.status, 500);
+  assert.equal(refused.headers['x-echo'], undefined);
+});
+
 test('start-up failures carry a code: handler_invalid for the module, handler_failed for a hook that throws', async () => {
   const codeOf = (source: string) => load(source).then(() => 'loaded', (error: { code?: string }) => error.code);
   assert.equal(await codeOf('exports.predictFn = 42;'), 'handler_invalid');
