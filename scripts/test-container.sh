@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the image and check it serves: /ping and one invocation, started both as
+# Build the image and check it serves: /ping, one invocation and the demo page, started both as
 # `docker run IMAGE` and as SageMaker does, `docker run IMAGE serve`.
 # Uses docker when a Docker engine answers, else buildah (daemonless, vfs storage, chroot
 # isolation). With buildah and no registry, the base image can come from
@@ -17,6 +17,7 @@ check() {
   local answer
   answer=$(curl -sf --data-binary @data/paper.jpg -H 'Content-Type: application/x-image' "localhost:${port}/invocations")
   echo "$answer" | grep -q '"class":"paper"' || { echo "FAIL ${label}: $answer" >&2; return 1; }
+  curl -sf "localhost:${port}/" | grep -q '<title>Image classifier</title>' || { echo "FAIL ${label}: no demo page on /" >&2; return 1; }
   echo "ok ${label}: ${answer}"
 }
 
