@@ -1,13 +1,11 @@
 import os from 'node:os';
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import { parseCli, runCli } from '../image_classification/cli/args';
 import { unpackArchive } from '../image_classification/model/model-dir';
 import { SHIPPED_ARCHIVE } from '../test/helpers';
 import { formatResult, runHostileCase } from '../test/robustness/hostile';
 import { buildHostileCases, HOSTILE_SERVE_ENV } from '../test/robustness/hostile-cases';
 import { writeResult } from './load';
-import { startServe } from './serve-process';
+import { startServe, workerSockets } from './serve-process';
 
 const USAGE = `usage: npm run hostile
 Starts serve with its defaults (request timeout 5 s) and sends each hostile request of the
@@ -18,8 +16,7 @@ runCli(async () => {
   parseCli({ help: { type: 'boolean' } }, USAGE);
   const served = await startServe({ SM_MODEL_DIR: await unpackArchive(SHIPPED_ARCHIVE), LOG_LEVEL: 'error', ...HOSTILE_SERVE_ENV });
   try {
-    const runDir = readdirSync(served.tmpDir).find((d) => d.startsWith('serve-'))!;
-    const sockets = [0, 1].map((i) => path.join(served.tmpDir, runDir, `worker-${i}.sock`));
+    const sockets = workerSockets(served);
     console.log(`machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model}; serve defaults (2 workers), SAGEMAKER_MODEL_SERVER_TIMEOUT=5`);
     const results = [];
     for (const c of await buildHostileCases()) {

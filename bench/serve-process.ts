@@ -1,7 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { workerSocketPath } from '../image_classification/paths';
 import { freePort, ROOT, waitFor } from '../test/helpers';
 
 /** A real `serve` (nginx + pm2-runtime + workers) on a free loopback port. */
@@ -63,6 +65,13 @@ export function workerPids(served: Served): number[] {
   };
   const pm2 = children(served.child.pid!).filter((pid) => execFileSync('ps', ['-o', 'args=', '-p', String(pid)]).toString().includes('pm2-runtime'));
   return pm2.flatMap(children).sort((a, b) => a - b);
+}
+
+/** Each worker's unix socket, in serve's run dir, for requests that bypass nginx. */
+export function workerSockets(served: Served, workers = 2): string[] {
+  const runDir = readdirSync(served.tmpDir).find((name) => name.startsWith('serve-'));
+  if (!runDir) throw new Error(`serve has no run dir in ${served.tmpDir}`);
+  return Array.from({ length: workers }, (_, i) => workerSocketPath(path.join(served.tmpDir, runDir), String(i)));
 }
 
 export const invoke = (url: string, body: Buffer, type = 'application/x-image', path_ = '/invocations') =>

@@ -187,8 +187,8 @@ function statusOf(error: unknown): number | undefined {
 export function toHttpError(error: unknown, limits: { maxPayloadBytes: number }): InferenceError {
   if (error instanceof InferenceError) return error;
   if (isHandlerError(error)) return new InferenceError(error.status, error.code, error.message);
-  if (statusOf(error) === 413) return new PayloadTooLargeError(limits.maxPayloadBytes);
   const status = statusOf(error);
+  if (status === 413) return new PayloadTooLargeError(limits.maxPayloadBytes);
   if (status === 400) return new BadRequestError('malformed request body');
   if (status !== undefined && status >= 400 && status < 500) {
     return new InferenceError(status, 'bad_request', (error as Error).message);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from './config';
+import { NotFoundError, PayloadTooLargeError, RequestTimeoutError, type InferenceError } from './errors';
 import { packageRoot, workerSocketPath } from './paths';
 
 export interface NginxSettings {
@@ -17,6 +18,13 @@ interface NginxError {
   readonly retryAfter?: boolean;
 }
 
+/** nginx's answer for a status the workers also send: the same code and message. */
+function fromError(from: readonly number[], error: InferenceError): NginxError {
+  return { from, status: error.status, code: error.code, message: error.message };
+}
+
+const NO_ROUTE = 'no such route; use GET /ping or POST /invocations';
+
 /**
  * Every status nginx itself can answer with, as the JSON error body the workers use. Without
  * these, nginx sends an HTML page (405 for TRACE, 501 for an unknown Transfer-Encoding, …).
@@ -25,18 +33,18 @@ function nginxErrors(config: Config): NginxError[] {
   return [
     { from: [400, 494], status: 400, code: 'bad_request', message: 'malformed HTTP request' },
     { from: [403], status: 403, code: 'forbidden', message: 'this file cannot be read' },
-    { from: [404], status: 404, code: 'not_found', message: 'no such route; use GET /ping or POST /invocations' },
+    fromError([404], new NotFoundError(NO_ROUTE)),
     { from: [405], status: 405, code: 'method_not_allowed', message: 'this method is not allowed; use GET /ping or POST /invocations' },
     { from: [408], status: 408, code: 'request_timeout', message: 'the request was not received in time' },
     { from: [411], status: 411, code: 'length_required', message: 'a request body needs Content-Length or chunked Transfer-Encoding' },
-    { from: [413], status: 413, code: 'payload_too_large', message: `request body exceeds the limit of ${config.maxPayloadBytes} bytes` },
+    fromError([413], new PayloadTooLargeError(config.maxPayloadBytes)),
     { from: [414], status: 414, code: 'uri_too_long', message: 'the request line is too long' },
     { from: [429], status: 429, code: 'too_many_connections', message: `this client already has ${config.maxConnectionsPerClient} requests open; retry shortly`, retryAfter: true },
     { from: [500], status: 500, code: 'internal_error', message: 'internal server error' },
     { from: [501], status: 501, code: 'not_implemented', message: 'this Transfer-Encoding or method is not supported' },
     { from: [502], status: 502, code: 'bad_gateway', message: 'the worker handling this request failed; retry' },
     { from: [503], status: 503, code: 'overloaded', message: 'the server is at capacity; retry shortly', retryAfter: true },
-    { from: [504], status: 504, code: 'timeout', message: `inference did not finish within ${config.timeoutSeconds} s` },
+    fromError([504], new RequestTimeoutError(config.timeoutSeconds)),
     { from: [505], status: 505, code: 'http_version_not_supported', message: 'use HTTP/1.0 or HTTP/1.1' },
   ];
 }

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { loadConfig, type Config } from './config';
+import { deadline } from './deadline';
 import { LoadTimeoutError, publicStartupFailure } from './errors';
 import { createApp } from './http/app';
 import { answerClientError, MAX_REQUEST_HEADER_BYTES } from './http/client-errors';
@@ -8,7 +9,7 @@ import { ModelState } from './http/model-state';
 import { createLogger, type Logger } from './logger';
 import { resolveModelDir } from './model/model-dir';
 import { workerSocketPath } from './paths';
-import { HandlerPipeline, pipelineOptions } from './handler/pipeline';
+import { HandlerPipeline, pipelineOptions, sessionOptions } from './handler/pipeline';
 import { configureOnnxModels } from './runtime/onnx-model';
 import { SOCKET_DIR_ENV } from './worker-env';
 
@@ -25,19 +26,16 @@ import { SOCKET_DIR_ENV } from './worker-env';
  * event loop alive: a handler whose modelFn never settles would otherwise let the worker exit
  * 0 and pm2 restart it in a loop, with no reason given anywhere.
  */
-async function loadModel(config: Config, state: ModelState, logger: Logger): Promise<void> {
+async function loadModel(config: Config, state: ModelState, logger: Logger, onInferenceFailure: (error: Error) => void): Promise<void> {
   const started = performance.now();
   const loading = (async () => {
     const { dir, source } = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
-    const pipeline = await HandlerPipeline.load(dir, pipelineOptions(config, exitOnInferenceFailure(logger)), logger);
+    const pipeline = await HandlerPipeline.load(dir, pipelineOptions(config, onInferenceFailure), logger);
     return { dir, source, pipeline };
   })();
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LoadTimeoutError(config.loadTimeoutSeconds)), config.loadTimeoutSeconds * 1000);
-  });
+  const limit = deadline(config.loadTimeoutSeconds, () => new LoadTimeoutError(config.loadTimeoutSeconds));
   try {
-    const { dir, source, pipeline } = await Promise.race([loading, timedOut]);
+    const { dir, source, pipeline } = await Promise.race([loading, limit.expired]);
     state.ready(pipeline);
     logger.info(
       { modelDir: dir, source, handler: pipeline.handlerFile ?? 'built-in', ...pipeline.predictor?.info, threads: config.ortIntraOpThreads, ms: Math.round(performance.now() - started) },
@@ -50,7 +48,7 @@ async function loadModel(config: Config, state: ModelState, logger: Logger): Pro
     state.fail(failure);
     logger.error({ ...failure, err: error }, 'model failed to load; /ping will answer 503');
   } finally {
-    clearTimeout(timer);
+    limit.clear();
   }
 }
 
@@ -91,8 +89,8 @@ function exitOnInferenceFailure(logger: Logger): (error: Error) => void {
 function main(): void {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, { worker: Number(process.env.NODE_APP_INSTANCE ?? 0) });
-  const session = { device: config.inferenceDevice, intraOpThreads: config.ortIntraOpThreads, allowSpinning: config.ortAllowSpinning };
-  configureOnnxModels({ session, logLevel: config.logLevel, onFailure: exitOnInferenceFailure(logger) });
+  const onInferenceFailure = exitOnInferenceFailure(logger);
+  configureOnnxModels({ session: sessionOptions(config), logLevel: config.logLevel, onFailure: onInferenceFailure });
   const state = new ModelState();
   const server = http.createServer({ maxHeaderSize: MAX_REQUEST_HEADER_BYTES, requireHostHeader: false }, createApp({ config, state, logger }));
   server.on('clientError', answerClientError);
@@ -100,7 +98,7 @@ function main(): void {
   // Longer than nginx's upstream keepalive_timeout (60 s), so nginx always closes first.
   server.keepAliveTimeout = 75_000;
   shutDownOnSignal(server, state, config, logger);
-  void loadModel(config, state, logger).then(() => logger.info({ listen: listen(server, config), status: state.status }, 'worker listening'));
+  void loadModel(config, state, logger, onInferenceFailure).then(() => logger.info({ listen: listen(server, config), status: state.status }, 'worker listening'));
 }
 
 if (require.main === module) main();

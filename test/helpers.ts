@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -24,6 +24,21 @@ let shipped: Promise<ModelBundle> | undefined;
 export function shippedBundle(): Promise<ModelBundle> {
   shipped ??= unpackArchive(SHIPPED_ARCHIVE).then(readModelBundle);
   return shipped;
+}
+
+/** A fresh copy of the shipped model dir, to change files in. */
+export async function shippedModelCopy(prefix = 'model-copy-'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  await cp((await shippedBundle()).dir, dir, { recursive: true });
+  return dir;
+}
+
+/** A copy of the shipped model dir with `code/<file>` holding `source`. */
+export async function modelDirWithHandler(source: string, file = 'inference.js'): Promise<string> {
+  const dir = await shippedModelCopy('handler-model-');
+  await mkdir(path.join(dir, 'code'));
+  await writeFile(path.join(dir, 'code', file), source);
+  return dir;
 }
 
 /** The shipped model behind the request pipeline, as a worker loads it with `env`. */

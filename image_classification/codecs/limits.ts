@@ -16,7 +16,7 @@ export const MAX_NPY_HEADER_BYTES = 10_000;
 /** Members of one NPZ archive, read from its directory before anything is unpacked. */
 export const MAX_NPZ_MEMBERS = 64;
 
-/** Bytes all members of one NPZ may inflate to, counted as they are produced. */
+/** Bytes all members of one NPZ may declare; none may inflate past what it declares. */
 export const MAX_NPZ_UNPACKED_BYTES = 64 * 1024 * 1024;
 
 /** Nesting of a JSON tensor (a list of lists …), the same cap as the NPY dimensions. */

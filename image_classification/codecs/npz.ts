@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { fromBufferPromise, type Entry, type ZipFile } from 'yauzl';
 import { BadRequestError, clip } from '../errors';
 import { MAX_NPZ_MEMBERS, MAX_NPZ_UNPACKED_BYTES } from './limits';
@@ -11,17 +10,12 @@ import { decodeNpy } from './npy';
  *
  * A zip's sizes and counts are claims: the member count is checked against the directory
  * before any member is read, a member's declared size against what is left of the budget,
- * and the bytes inflation actually produces are counted as they arrive (yauzl's
- * validateEntrySizes also stops a member that inflates past its declared size). Inflation
- * runs on zlib's thread pool, so a large member never blocks the event loop.
+ * and yauzl (validateEntrySizes) stops a member as soon as inflation produces more than it
+ * declared. Inflation runs on zlib's thread pool, so a large member never blocks the event loop.
  */
 
 function invalid(message: string): BadRequestError {
   return new BadRequestError(`invalid NPZ: ${message}`, 'invalid_npz');
-}
-
-function tooLarge(): BadRequestError {
-  return new BadRequestError(`NPZ unpacks to more than ${MAX_NPZ_UNPACKED_BYTES} bytes`, 'tensor_too_large');
 }
 
 async function openArchive(body: Buffer): Promise<ZipFile> {
@@ -32,20 +26,14 @@ async function openArchive(body: Buffer): Promise<ZipFile> {
   }
 }
 
-/** A member's bytes, refused as soon as they pass `budget`. */
-async function inflate(zip: ZipFile, entry: Entry, budget: number): Promise<Buffer> {
-  const stream: Readable = await zip.openReadStreamPromise(entry);
+/**
+ * A member's bytes. Its declared size was checked against the budget; yauzl
+ * (validateEntrySizes) errors as soon as inflation produces more than declared.
+ */
+async function inflate(zip: ZipFile, entry: Entry): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  let produced = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    produced += chunk.length;
-    if (produced > budget) {
-      stream.destroy();
-      throw tooLarge();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, produced);
+  for await (const chunk of (await zip.openReadStreamPromise(entry)) as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 export async function decodeNpz(body: Buffer): Promise<Map<string, NdArray>> {
@@ -58,8 +46,8 @@ export async function decodeNpz(body: Buffer): Promise<Map<string, NdArray>> {
   try {
     for await (const entry of zip.eachEntry()) {
       if (!entry.fileName.endsWith('.npy')) continue;
-      if (entry.uncompressedSize > budget) throw tooLarge();
-      const bytes = await inflate(zip, entry, budget);
+      if (entry.uncompressedSize > budget) throw new BadRequestError(`NPZ unpacks to more than ${MAX_NPZ_UNPACKED_BYTES} bytes`, 'tensor_too_large');
+      const bytes = await inflate(zip, entry);
       budget -= bytes.length;
       try {
         arrays.set(entry.fileName.slice(0, -'.npy'.length), decodeNpy(bytes));

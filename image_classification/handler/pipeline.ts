@@ -5,6 +5,7 @@ import { InferenceError, InternalError, isHandlerError, StartupError } from '../
 import { negotiateResponseType } from '../http/negotiation';
 import type { Logger } from '../logger';
 import { Predictor, type PredictorOptions } from '../predictor';
+import type { SessionOptions } from '../runtime/session';
 import type { InferenceHandler, OutputResult, RequestContext } from './api';
 import { builtInHandler } from './builtin';
 import { HandlerLoadError, importHandler, locateHandler, type HandlerSettings } from './loader';
@@ -20,11 +21,16 @@ export interface EncodedResponse {
   readonly contentType: string;
 }
 
+/** ONNX Runtime's settings from the server config, for the built-in model and handler models alike. */
+export function sessionOptions(config: Config): Required<SessionOptions> {
+  return { device: config.inferenceDevice, intraOpThreads: config.ortIntraOpThreads, allowSpinning: config.ortAllowSpinning };
+}
+
 /** The pipeline's settings from the server config. */
 export function pipelineOptions(config: Config, onInferenceFailure?: (error: Error) => void): PipelineOptions {
-  const { submitDirectory, program, defaultAccept, inferenceDevice: device, ortIntraOpThreads: intraOpThreads, ortAllowSpinning: allowSpinning, maxImagePixels } = config;
+  const { submitDirectory, program, defaultAccept, maxImagePixels } = config;
   const batching = { ...(config.maxBatchSize ? { maxBatchSize: config.maxBatchSize } : {}), maxDelayMs: config.maxBatchDelayMs };
-  const predictor = { device, intraOpThreads, allowSpinning, maxImagePixels, decodeTimeoutSeconds: config.timeoutSeconds, batching, ...(onInferenceFailure ? { onInferenceFailure } : {}) };
+  const predictor = { ...sessionOptions(config), maxImagePixels, decodeTimeoutSeconds: config.timeoutSeconds, batching, ...(onInferenceFailure ? { onInferenceFailure } : {}) };
   return { submitDirectory, program, defaultAccept, predictor };
 }
 

@@ -1,6 +1,7 @@
 import express, { type RequestHandler, type Response } from 'express';
 import multer from 'multer';
 import type { Config } from '../config';
+import { deadline } from '../deadline';
 import { BadRequestError, ClientClosedRequestError, InferenceError, ModelNotReadyError, PayloadTooLargeError, RequestTimeoutError } from '../errors';
 import type { HandlerPipeline } from '../handler/pipeline';
 import { Admission, type Slot } from './admission';
@@ -21,23 +22,17 @@ interface InvocationLocals {
  */
 function cancellation(res: Response, seconds: number): { signal: AbortSignal; timedOut: Promise<never>; done: () => void } {
   const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new RequestTimeoutError(seconds);
-      controller.abort(error);
-      reject(error);
-    }, seconds * 1000);
-  });
+  const timeout = deadline(seconds, () => new RequestTimeoutError(seconds));
+  timeout.expired.catch((error: unknown) => controller.abort(error));
   const clientLeft = () => {
     if (!res.writableFinished) controller.abort(new ClientClosedRequestError());
   };
   res.once('close', clientLeft);
   return {
     signal: controller.signal,
-    timedOut,
+    timedOut: timeout.expired,
     done: () => {
-      clearTimeout(timer);
+      timeout.clear();
       res.off('close', clientLeft);
     },
   };
@@ -104,7 +99,6 @@ function invoke(config: Config): RequestHandler {
     const cancel = cancellation(res, config.timeoutSeconds);
     const work = pipeline.invoke(body, contentType, accept, requestContext(req, res, pipeline.modelDir, cancel.signal));
     slot.holdUntil(work);
-    void cancel.timedOut.catch(() => undefined);
     const answer = await Promise.race([work, cancel.timedOut]).finally(cancel.done);
     res.type(answer.contentType).send(typeof answer.body === 'string' ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
   };

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startServe } from '../../bench/serve-process';
-import { DATA_DIR, ROOT, shippedBundle, waitFor } from '../helpers';
+import { DATA_DIR, modelDirWithHandler, ROOT, waitFor } from '../helpers';
 
 /**
  * The workshop page in a real browser (Debian's chromium, driven by playwright-core) against
@@ -22,13 +20,7 @@ const skip = !existsSync(CHROMIUM) && process.env.CI !== 'true' ? 'chromium is n
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** The shipped model, with a warm-up that takes 4 s so the page can be seen waiting. */
-async function slowWarmingModel(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'demo-model-'));
-  await cp((await shippedBundle()).dir, dir, { recursive: true });
-  await mkdir(path.join(dir, 'code'));
-  await writeFile(path.join(dir, 'code', 'inference.js'), 'exports.warmupFn = () => new Promise((resolve) => setTimeout(resolve, 4000));');
-  return dir;
-}
+const slowWarmingModel = () => modelDirWithHandler('exports.warmupFn = () => new Promise((resolve) => setTimeout(resolve, 4000));');
 
 test('the demo page: loading, a classified photo with a bar per label, refusals as sentences, keyboard and phone', { skip, timeout: 120_000 }, async () => {
   const served = await startServe({ SM_MODEL_DIR: await slowWarmingModel() }, { waitForPing: false });

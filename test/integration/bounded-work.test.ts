@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, test } from 'node:test';
 import request from 'supertest';
 import { HandlerPipeline, pipelineOptions } from '../../image_classification/handler/pipeline';
@@ -9,7 +6,7 @@ import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
 import { Predictor } from '../../image_classification/predictor';
 import { DEFAULT_MAX_IMAGE_PIXELS } from '../../image_classification/preprocess/limits';
-import { sample, shippedBundle, silentLogger, testConfig } from '../helpers';
+import { modelDirWithHandler, sample, shippedBundle, silentLogger, testConfig } from '../helpers';
 import { tinyJpegList } from '../robustness/hostile-bodies';
 
 /**
@@ -76,10 +73,7 @@ exports.predictFn = async (input, model, ctx) => {
 };`;
 
 test('a timed-out request answers 504 but keeps its slot until its work settles; the hook sees the abort', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'gated-model-'));
-  await cp((await shippedBundle()).dir, dir, { recursive: true });
-  await mkdir(path.join(dir, 'code'));
-  await writeFile(path.join(dir, 'code', 'inference.js'), GATED_HANDLER);
+  const dir = await modelDirWithHandler(GATED_HANDLER);
   const env = { INFERENCE_DEVICE: 'cpu', SAGEMAKER_MODEL_SERVER_TIMEOUT: '0.2', MODEL_SERVER_MAX_QUEUE: '1' };
   const config = testConfig(env);
   const pipeline = await HandlerPipeline.load(dir, pipelineOptions(config), silentLogger);

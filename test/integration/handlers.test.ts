@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -11,7 +11,7 @@ import { HandlerPipeline, pipelineOptions } from '../../image_classification/han
 import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
 import { imagesToTensor } from '../../image_classification/preprocess/batch';
-import { ROOT, sample, shippedBundle, silentLogger, testConfig } from '../helpers';
+import { modelDirWithHandler, ROOT, sample, shippedBundle, silentLogger, testConfig } from '../helpers';
 
 /** supertest parser that keeps a binary body as a Buffer. */
 function binary(res: request.Response, done: (error: Error | null, body: Buffer) => void): void {
@@ -26,17 +26,8 @@ const PUBLIC_API = JSON.stringify(path.resolve(__dirname, '../../image_classific
 const pipelines: HandlerPipeline[] = [];
 after(() => Promise.all(pipelines.map((pipeline) => pipeline.close())));
 
-/** A copy of the shipped model dir with `code/<file>` holding `source`. */
-async function modelDirWith(source: string, file = 'inference.js'): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'handler-model-'));
-  await cp((await shippedBundle()).dir, dir, { recursive: true });
-  await mkdir(path.join(dir, 'code'));
-  await writeFile(path.join(dir, 'code', file), source);
-  return dir;
-}
-
 async function load(source: string, file?: string, env: Record<string, string> = {}) {
-  const pipeline = await HandlerPipeline.load(await modelDirWith(source, file), pipelineOptions(testConfig({ INFERENCE_DEVICE: 'cpu', ...env })), silentLogger);
+  const pipeline = await HandlerPipeline.load(await modelDirWithHandler(source, file), pipelineOptions(testConfig({ INFERENCE_DEVICE: 'cpu', ...env })), silentLogger);
   pipelines.push(pipeline);
   return pipeline;
 }

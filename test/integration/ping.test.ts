@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -8,7 +8,7 @@ import { publicStartupFailure } from '../../image_classification/errors';
 import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
 import { readModelBundle } from '../../image_classification/model/model-dir';
-import { loadShippedPipeline, sample, shippedBundle, silentLogger, testConfig } from '../helpers';
+import { loadShippedPipeline, sample, shippedModelCopy, silentLogger, testConfig } from '../helpers';
 
 test('/ping is 503 while loading, 200 once the model is loaded and warm', async () => {
   const state = new ModelState();
@@ -45,8 +45,7 @@ test('/ping stays 503 with a code and a reason that names no absolute path', asy
 });
 
 test('labels.json: repeated names, __proto__ and unparseable files are refused or kept exactly, and never quoted', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'labels-model-'));
-  await cp((await shippedBundle()).dir, dir, { recursive: true });
+  const dir = await shippedModelCopy();
   const reasonFor = async (labels: string) => {
     await writeFile(path.join(dir, 'labels.json'), labels);
     try {

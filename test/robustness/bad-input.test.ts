@@ -1,35 +1,20 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import http from 'node:http';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { sample, SHIPPED_ARCHIVE } from '../helpers';
-import { invoke, startServe, workerPids, type Served } from '../../bench/serve-process';
+import { invoke, startServe, workerPids, workerSockets, type Served } from '../../bench/serve-process';
 import { buildCorpus, type Case } from './corpus';
+import { httpRequest } from './hostile';
 
 const MAX_PAYLOAD_MB = 1;
 const MAX_PAYLOAD_BYTES = MAX_PAYLOAD_MB * 1024 * 1024;
 
-interface Answer {
-  status: number;
-  contentType: string;
-  body: string;
-}
+type Answer = Awaited<ReturnType<typeof httpRequest>>;
 
-/** node:http rather than fetch, so headers (or their absence) are exactly what the case says. */
+/** A case's request, with exactly its headers (a null Content-Type is sent as none). */
 function send(target: { port?: number; socketPath?: string }, c: Pick<Case, 'body' | 'contentType' | 'method' | 'path' | 'headers'>): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { 'Content-Length': c.body.length, ...c.headers };
-    if (c.contentType !== null) headers['Content-Type'] = c.contentType;
-    const req = http.request({ host: '127.0.0.1', ...target, method: c.method ?? 'POST', path: c.path ?? '/invocations', headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode!, contentType: String(res.headers['content-type']), body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end(c.body);
-  });
+  const headers: Record<string, string> = { ...c.headers, ...(c.contentType !== null ? { 'Content-Type': c.contentType } : {}) };
+  return httpRequest(target, { method: c.method, path: c.path, headers, body: c.body });
 }
 
 /** Handled = an expected status, and for errors a JSON {error: {code, message}} with no internals. */
@@ -72,8 +57,7 @@ test('the bad-input corpus: every request handled, no worker restarted, service 
     if (after.status !== 200) problems.push(`${c.category} / ${c.name}: the next good request got ${after.status}`);
   }
   // Oversized straight to a worker's socket, past nginx: Express enforces the same limit.
-  const runDir = readdirSync(served.tmpDir).find((d) => d.startsWith('serve-'))!;
-  const direct = await send({ socketPath: path.join(served.tmpDir, runDir, 'worker-0.sock') }, { body: Buffer.alloc(MAX_PAYLOAD_BYTES + 1024, 7), contentType: 'application/x-image' });
+  const direct = await send({ socketPath: workerSockets(served)[0]! }, { body: Buffer.alloc(MAX_PAYLOAD_BYTES + 1024, 7), contentType: 'application/x-image' });
   assert.equal(direct.status, 413);
   assert.equal(JSON.parse(direct.body).error.code, 'payload_too_large');
 

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { SHIPPED_ARCHIVE } from '../helpers';
-import { startServe, workerPids, type Served } from '../../bench/serve-process';
+import { startServe, workerPids, workerSockets, type Served } from '../../bench/serve-process';
 import { formatResult, runHostileCase, WORKER_RSS_BOUND_MB } from './hostile';
 import { buildHostileCases, HOSTILE_SERVE_ENV } from './hostile-cases';
 
@@ -19,8 +17,7 @@ let served: Served;
 let sockets: string[];
 before(async () => {
   served = await startServe({ SM_MODEL_DIR: await unpackArchive(SHIPPED_ARCHIVE), ...HOSTILE_SERVE_ENV });
-  const runDir = readdirSync(served.tmpDir).find((d) => d.startsWith('serve-'))!;
-  sockets = [0, 1].map((i) => path.join(served.tmpDir, runDir, `worker-${i}.sock`));
+  sockets = workerSockets(served);
 });
 after(() => served.killAll());
 

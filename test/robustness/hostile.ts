@@ -152,16 +152,27 @@ export function rawRequest(port: number, request: Buffer | string): Promise<Answ
   });
 }
 
-/** POST through nginx with node:http (no fetch: its own limits on header sizes differ). */
-export function post(served: Served, body: Buffer, contentType: string, headers: Record<string, string> = {}, path = '/invocations'): Promise<Answer> {
-  const { port } = new URL(served.url);
+/**
+ * One request with node:http rather than fetch, so the headers (or their absence) are exactly
+ * the caller's and fetch's own header limits do not apply; to a port or a worker's socket.
+ */
+export function httpRequest(
+  target: { port?: number; socketPath?: string },
+  request: { method?: string; path?: string; headers: Record<string, string | number>; body: Buffer },
+): Promise<Answer & { contentType: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path, agent: false, headers: { 'Content-Type': contentType, 'Content-Length': body.length, ...headers } }, (res) => {
+    const headers = { 'Content-Length': request.body.length, ...request.headers };
+    const req = http.request({ host: '127.0.0.1', ...target, method: request.method ?? 'POST', path: request.path ?? '/invocations', agent: false, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () => resolve({ status: res.statusCode!, contentType: String(res.headers['content-type']), body: Buffer.concat(chunks).toString() }));
     });
     req.on('error', reject);
-    req.end(body);
+    req.end(request.body);
   });
+}
+
+/** POST through nginx. */
+export function post(served: Served, body: Buffer, contentType: string, headers: Record<string, string> = {}, path = '/invocations'): Promise<Answer> {
+  return httpRequest({ port: Number(new URL(served.url).port) }, { path, headers: { 'Content-Type': contentType, ...headers }, body });
 }

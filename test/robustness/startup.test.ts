@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { packDirectory } from '../../image_classification/model/archive';
 import { startServe, workerPids, type Served } from '../../bench/serve-process';
-import { sample, shippedBundle, waitFor, withDeadline } from '../helpers';
+import { modelDirWithHandler, sample, shippedModelCopy, waitFor, withDeadline } from '../helpers';
 
 /**
  * Start-up as a client and an orchestrator see it: 503 with Retry-After (never 502) until a
@@ -13,15 +13,6 @@ import { sample, shippedBundle, waitFor, withDeadline } from '../helpers';
  * a dead inference thread of a handler's model restarts the worker, a bad nginx binary stops
  * serve, and a bad model archive leaves nothing behind.
  */
-
-/** A copy of the shipped model dir with `code/inference.js` holding `source`. */
-async function modelWithHandler(source: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'startup-model-'));
-  await cp((await shippedBundle()).dir, dir, { recursive: true });
-  await mkdir(path.join(dir, 'code'));
-  await writeFile(path.join(dir, 'code', 'inference.js'), source);
-  return dir;
-}
 
 async function withServe(env: Record<string, string>, body: (served: Served) => Promise<void>): Promise<void> {
   const served = await startServe({ LOG_LEVEL: 'info', ...env }, { waitForPing: false });
@@ -35,7 +26,7 @@ async function withServe(env: Record<string, string>, body: (served: Served) => 
 const pingBody = async (served: Served) => (await fetch(`${served.url}/ping`)).json() as Promise<{ status?: string; code?: string; reason?: string }>;
 
 test('while the workers load, /ping and /invocations are JSON 503s with Retry-After, never 502', { timeout: 60_000 }, async () => {
-  const slow = await modelWithHandler(`
+  const slow = await modelDirWithHandler(`
     exports.modelFn = async () => { await new Promise((r) => setTimeout(r, 3000)); return {}; };
     exports.transformFn = () => JSON.stringify({ ok: true });`);
   await withServe({ SM_MODEL_DIR: slow }, async (served) => {
@@ -62,7 +53,7 @@ for (const [hook, source] of [
   ['warmupFn', 'exports.warmupFn = () => new Promise(() => undefined);'],
 ] as const) {
   test(`a ${hook} that never settles fails /ping with load_timeout, without a restart loop`, { timeout: 60_000 }, async () => {
-    await withServe({ SM_MODEL_DIR: await modelWithHandler(source), MODEL_SERVER_LOAD_TIMEOUT: '2' }, async (served) => {
+    await withServe({ SM_MODEL_DIR: await modelDirWithHandler(source), MODEL_SERVER_LOAD_TIMEOUT: '2' }, async (served) => {
       await waitFor(async () => (await pingBody(served)).code === 'load_timeout', 20_000, 'the load timeout on /ping');
       const pids = workerPids(served);
       await new Promise((r) => setTimeout(r, 3000));
@@ -85,7 +76,7 @@ test("a handler model's inference thread that dies takes its worker down for pm2
       const out = await model.run({ input: ndarray('float32', [1, 3, 384, 384]) }, ['probabilities']);
       return JSON.stringify({ classes: out.probabilities.data.length });
     };`;
-  await withServe({ SM_MODEL_DIR: await modelWithHandler(source) }, async (served) => {
+  await withServe({ SM_MODEL_DIR: await modelDirWithHandler(source) }, async (served) => {
     await waitFor(async () => (await fetch(`${served.url}/ping`)).status === 200, 30_000, 'serve /ping');
     const pids = workerPids(served);
     const invoke = (body: string) => fetch(`${served.url}/invocations`, { method: 'POST', body, headers: { 'Content-Type': 'text/plain' } });
@@ -110,8 +101,7 @@ test('serve exits 1 when nginx cannot be started', { timeout: 30_000 }, async ()
 });
 
 test('a model archive over MODEL_SERVER_MAX_MODEL_MB, or corrupt, is refused and leaves no temp dirs', { timeout: 60_000 }, async () => {
-  const staging = await mkdtemp(path.join(os.tmpdir(), 'archive-bomb-'));
-  await cp((await shippedBundle()).dir, staging, { recursive: true });
+  const staging = await shippedModelCopy();
   await writeFile(path.join(staging, 'padding.bin'), Buffer.alloc(20 * 1024 * 1024));
   const bombDir = await mkdtemp(path.join(os.tmpdir(), 'bomb-model-'));
   await packDirectory(staging, path.join(bombDir, 'model.tar.gz'));
