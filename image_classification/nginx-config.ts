@@ -7,7 +7,12 @@ import { packageRoot, workerSocketPath } from './paths';
 export interface NginxSettings {
   readonly runDir: string;
   readonly socketDir: string;
+  /** The demo page's files, where nginx's workers can read them (serve copies them to its run dir). */
+  readonly webDir: string;
 }
+
+/** The demo page's files in this package; serve copies them into its run dir for nginx. */
+export const WEB_SOURCE_DIR = path.join(packageRoot(), 'web');
 
 interface NginxError {
   /** The statuses nginx produces that map to this answer (494: a header too large, sent as 400). */
@@ -77,9 +82,8 @@ const DEMO_FILES = [
  * The demo page (MODEL_SERVER_DEMO_PAGE): three static files served by nginx itself, exact
  * locations only, so the page answers while the workers load and nothing else is served.
  */
-function demoLocations(config: Config): string {
+function demoLocations(config: Config, webDir: string): string {
   if (!config.demoPage) return '';
-  const webDir = path.join(packageRoot(), 'web');
   const headers = `add_header Content-Security-Policy "${DEMO_CSP}" always; add_header X-Content-Type-Options nosniff always; add_header Cache-Control no-cache always;`;
   const files = DEMO_FILES.map(({ uri, file, type }) => `    location = ${uri} { root ${webDir}; try_files /${file} =404; default_type ${type}; charset utf-8; ${headers} }`);
   // Browsers ask for it on every page: no icon, rather than a 404 in the console.
@@ -106,7 +110,7 @@ export function renderNginxConfig(template: string, config: Config, settings: Ng
     UPSTREAM_TRIES: String(config.workers + 1),
     PER_CLIENT_LIMIT: config.maxConnectionsPerClient > 0 ? `      limit_conn per_client ${config.maxConnectionsPerClient};` : '',
     ERROR_PAGES: errorPages(config),
-    DEMO_PAGE: demoLocations(config),
+    DEMO_PAGE: demoLocations(config, settings.webDir),
   };
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config';
 import { publicStartupFailure } from './errors';
 import { createLogger, type Logger } from './logger';
 import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
-import { readNginxTemplate, renderNginxConfig } from './nginx-config';
+import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
 import { PACKAGE_NAME, packageRoot, workerSocketPath } from './paths';
 import { SOCKET_DIR_ENV } from './worker-env';
 
@@ -163,7 +163,11 @@ async function main(): Promise<void> {
     // Keep serving /ping (503 with the reason) rather than exiting into a restart loop.
     logger.error({ ...publicStartupFailure(error, 'model_load_failed'), err: error }, 'no usable model directory');
   }
-  const nginxConf = renderNginxConfig(await readNginxTemplate(), config, { runDir, socketDir: runDir });
+  // nginx's workers may run as another user and may not reach a checkout in a private home
+  // directory: the demo page is served from a copy in the (world-readable) run dir.
+  const webDir = path.join(runDir, 'web');
+  if (config.demoPage) cpSync(WEB_SOURCE_DIR, webDir, { recursive: true });
+  const nginxConf = renderNginxConfig(await readNginxTemplate(), config, { runDir, socketDir: runDir, webDir });
   const cleanup = () => {
     rmSync(runDir, { recursive: true, force: true });
     if (model?.unpacked) rmSync(model.dir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ const NGINX = '/usr/sbin/nginx';
 
 async function rendered(env: Record<string, string> = {}) {
   const runDir = await mkdtemp(path.join(os.tmpdir(), 'nginx-conf-'));
-  return { runDir, conf: renderNginxConfig(await readNginxTemplate(), testConfig(env), { runDir, socketDir: runDir }) };
+  return { runDir, conf: renderNginxConfig(await readNginxTemplate(), testConfig(env), { runDir, socketDir: runDir, webDir: path.join(runDir, 'web') }) };
 }
 
 test('every status nginx answers itself has a JSON error page, in both servers that answer', async () => {
@@ -35,8 +35,9 @@ test('slots are counted in the admission server, per-client limits in the public
 });
 
 test('the demo page: three exact locations under a CSP of self, none with MODEL_SERVER_DEMO_PAGE=false', async () => {
-  const { conf } = await rendered();
-  for (const uri of ['/', '/demo/app.js', '/demo/app.css']) assert.match(conf, new RegExp(`location = ${uri} \\{ root \\S+/web; try_files`));
+  const { conf, runDir } = await rendered();
+  // From serve's run dir, which nginx's user can always read (a checkout may be private).
+  for (const uri of ['/', '/demo/app.js', '/demo/app.css']) assert.ok(conf.includes(`location = ${uri} { root ${path.join(runDir, 'web')}; try_files`), uri);
   assert.match(conf, /Content-Security-Policy "default-src 'self';/);
   const off = (await rendered({ MODEL_SERVER_DEMO_PAGE: 'false' })).conf;
   assert.doesNotMatch(off, /location = \/ |\/web;/);
