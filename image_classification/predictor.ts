@@ -139,11 +139,12 @@ export class Predictor {
         let tensor: Float32Array;
         try {
           tensor = await preprocessBatch(part, this.bundle.spec, this.layout, this.decodeLimits.maxPixels, this.decodeLimits.timeoutSeconds);
+          if (running) rows.push(...(await running));
         } catch (error) {
+          // Announced but never submitted: withdraw it, or an idle batcher would wait for it.
           arrival.cancel();
           throw error;
         }
-        if (running) rows.push(...(await running));
         running = arrival.submit(tensor, signal);
       }
       rows.push(...(await running!));

@@ -49,6 +49,24 @@ test('an aborted request stops: nothing after the run in flight', async () => {
   assert.ok(sizes.length <= 2, `${sizes.length} runs of 40 happened`);
 });
 
+test('a request aborted while its part waits behind another leaves nothing announced to the batcher', async () => {
+  const sizes: number[] = [];
+  const predictor = await predictorWithBatch(1, (images) => sizes.push(images));
+  sizes.length = 0;
+  const photo = await sample('paper.jpg');
+  const controller = new AbortController();
+  // Three other requests keep the queue full, so the aborted request's part is waiting in it.
+  const others = Array.from({ length: 3 }, () => predictor.predict(Array.from({ length: 8 }, () => photo)));
+  const aborted = predictor.predict(Array.from({ length: 8 }, () => photo), controller.signal);
+  while (sizes.length < 4) await new Promise((r) => setImmediate(r));
+  controller.abort(new Error('client left'));
+  await assert.rejects(aborted, /client left/);
+  for (const other of others) assert.equal((await other).length, 8);
+  // Images announced as "being decoded" make an idle batcher wait MODEL_SERVER_MAX_BATCH_DELAY_MS
+  // for them; a part that will never be submitted must not stay announced.
+  assert.equal((predictor as unknown as { batcher: { incoming: number } }).batcher.incoming, 0);
+});
+
 test('64 tiny images in a 23 kB JSON body: 64 answers, every ONNX Runtime run one image on the CPU', async () => {
   const sizes: number[] = [];
   const config = testConfig({ INFERENCE_DEVICE: 'cpu' });
