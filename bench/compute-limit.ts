@@ -42,7 +42,7 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 }
 
 /** Images/s with enough single-image requests in flight to keep every session's batches full. */
-async function throughput(bundle: ModelBundle, images: readonly Buffer[], config: ComputeConfig, seconds: number): Promise<number> {
+export async function throughput(bundle: ModelBundle, images: readonly Buffer[], config: ComputeConfig, seconds: number): Promise<number> {
   const predictors = await Promise.all(Array.from({ length: config.sessions }, () => load(bundle, config.threads, config.batch, config.sessions)));
   let next = 0;
   let done = 0;

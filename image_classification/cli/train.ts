@@ -1,47 +1,22 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { MOBILENET_V2_SPEC, MOBILENET_V2_SPEC_OVERRIDES, DEFAULT_BACKBONE, DEFAULT_FEATURES_OUTPUT } from '../training/backbone';
+import { DEFAULT_BACKBONE, DEFAULT_INPUT_SIZE } from '../training/backbone';
 import { writeConfusionPng } from '../training/confusion-png';
-import { argmax, crossValidateL2, expandLabels, selectImages, type FoldedData } from '../training/cross-validation';
-import { mergeDatasets, readDataset, type Dataset } from '../training/dataset';
-import { extractFeatures, type FeatureMatrix } from '../training/features';
-import { evaluatePredictions, formatEvaluation } from '../training/metrics';
-import { appendClassifierHead } from '../training/onnx-graph';
-import { packModel } from '../training/package';
-import { DEFAULT_TRAIN_OPTIONS, fitStandardizer, foldStandardizer, predictProbabilities, standardize, trainSoftmaxRegression } from '../training/softmax-regression';
-import { verifyExport } from '../training/verify';
+import { evalMarkdown } from '../training/report';
+import { trainPipeline, type PipelineOptions } from '../training/pipeline';
+import { DEFAULT_TRAIN_OPTIONS } from '../training/softmax-regression';
+import { DEFAULT_CALIBRATION_IMAGES, parseCalibrationOptions, CALIBRATION_USAGE } from './quantize-options';
 import { parseCli, runCli, StageTimer } from './args';
-import { DEFAULT_MAX_IMAGE_PIXELS } from '../preprocess/limits';
 
 const USAGE = `usage: npm run train -- --data DIR [--val DIR] [--backbone FILE] [--out model/model.tar.gz]
-       [--seed S] [--folds K] [--l2 a,b,c] [--iterations N] [--threads N] [--no-flip] [--train-only]
+       [--size ${DEFAULT_INPUT_SIZE}] [--precision int8|float32] [--seed S] [--folds K] [--l2 a,b,c]
+       [--iterations N] [--threads N] [--no-flip] [--train-only] ${CALIBRATION_USAGE}
 DIR holds one folder of images per class. The L2 strength is chosen by K-fold
 cross-validation on --data only; --val is then reported (EVAL.md + confusion-matrix.png
-next to --out) and, unless --train-only, added to the data the shipped head is fit on.`;
-
-const VIEWS_WITH_FLIP = 2;
-
-interface Split {
-  readonly dataset: Dataset;
-  readonly features: FeatureMatrix;
-}
-
-function folded(split: Split, views: number): FoldedData {
-  return { features: split.features, labels: split.dataset.items.map((i) => i.label), views, classes: split.dataset.classes.length };
-}
-
-/** Fit standardiser + head on every image of `data`, all views. */
-function fitHead(data: FoldedData, l2: number, iterations: number) {
-  const images = data.labels.map((_, i) => i);
-  const standardizer = fitStandardizer(data.features);
-  const head = trainSoftmaxRegression(standardize(data.features, standardizer), expandLabels(data.labels, images, data.views), data.classes, {
-    ...DEFAULT_TRAIN_OPTIONS,
-    iterations,
-    l2,
-  });
-  return { standardizer, head };
-}
+next to --out) and, unless --train-only, added to the data the shipped head is fit on.
+--precision int8 (the default) ships an int8 model.onnx (calibrated on --data) and the
+float32 graph as model.cuda.onnx; float32 ships the float32 graph alone as model.onnx.`;
 
 runCli(async () => {
   const { values } = parseCli(
@@ -50,6 +25,8 @@ runCli(async () => {
       val: { type: 'string' },
       backbone: { type: 'string', default: DEFAULT_BACKBONE },
       out: { type: 'string', default: 'model/model.tar.gz' },
+      size: { type: 'string', default: String(DEFAULT_INPUT_SIZE) },
+      precision: { type: 'string', default: 'int8' },
       seed: { type: 'string', default: '42' },
       folds: { type: 'string', default: '5' },
       l2: { type: 'string', default: '0.003,0.01,0.03,0.1' },
@@ -57,94 +34,41 @@ runCli(async () => {
       threads: { type: 'string', default: String(os.availableParallelism()) },
       'no-flip': { type: 'boolean', default: false },
       'train-only': { type: 'boolean', default: false },
+      'calibration-images': { type: 'string', default: String(DEFAULT_CALIBRATION_IMAGES) },
+      statistic: { type: 'string', default: 'minmax' },
+      'weight-bits': { type: 'string', default: '7' },
       help: { type: 'boolean' },
     },
     USAGE,
   );
   if (!values.data) throw new Error(`--data is required\n\n${USAGE}`);
+  if (values.precision !== 'int8' && values.precision !== 'float32') throw new Error(`--precision must be int8 or float32\n\n${USAGE}`);
+  const options: PipelineOptions = {
+    data: values.data,
+    val: values.val,
+    backbone: values.backbone,
+    out: values.out,
+    size: Number(values.size),
+    precision: values.precision,
+    seed: values.seed,
+    folds: Number(values.folds),
+    l2Candidates: values.l2.split(',').map(Number),
+    iterations: Number(values.iterations),
+    threads: Number(values.threads),
+    views: values['no-flip'] ? 1 : 2,
+    trainOnly: values['train-only'],
+    calibration: parseCalibrationOptions(values),
+  };
   const timer = new StageTimer();
-  const views = values['no-flip'] ? 1 : VIEWS_WITH_FLIP;
-  const iterations = Number(values.iterations);
-  const candidates = values.l2.split(',').map(Number);
-  const extract = (dataset: Dataset, label: string) =>
-    extractFeatures(
-      dataset.items.map((i) => i.file),
-      { backbone: values.backbone, outputName: DEFAULT_FEATURES_OUTPUT, spec: MOBILENET_V2_SPEC, threads: Number(values.threads), maxPixels: DEFAULT_MAX_IMAGE_PIXELS, withFlips: views > 1, label },
-    );
-
-  const trainSet = await readDataset(values.data);
-  const train: Split = { dataset: trainSet, features: await timer.time('extract train features', () => extract(trainSet, 'train')) };
-  const valSet = values.val ? await readDataset(values.val, trainSet.classes) : undefined;
-  const val: Split | undefined = valSet && { dataset: valSet, features: await timer.time('extract val features', () => extract(valSet, 'val')) };
-  console.error(`classes: ${trainSet.classes.join(', ')}; train ${trainSet.items.length} images${valSet ? `, val ${valSet.items.length}` : ''}; ${views} view(s) each`);
-
-  const cv = await timer.time('cross-validate L2 on train', () =>
-    crossValidateL2(folded(train, views), candidates, Number(values.folds), values.seed, { ...DEFAULT_TRAIN_OPTIONS, iterations }),
-  );
-  for (const s of cv.scores) console.error(`  l2=${s.l2}: ${(100 * s.accuracy).toFixed(1)}% (${values.folds}-fold CV)`);
-  console.error(`chosen l2=${cv.best.l2}`);
-
-  const outDir = path.dirname(values.out);
-  await mkdir(outDir, { recursive: true });
-  let report = '';
-  if (val) {
-    const { standardizer, head } = await timer.time('fit head on train', () => fitHead(folded(train, views), cv.best.l2, iterations));
-    const firstViews = selectImages(val.features, val.dataset.items.map((_, i) => i), views);
-    const probs = predictProbabilities(head, standardize(firstViews, standardizer));
-    const predicted = val.dataset.items.map((_, i) => argmax(probs.subarray(i * views * head.classes, (i * views + 1) * head.classes)));
-    const evaluation = evaluatePredictions(val.dataset.items.map((i) => i.label), predicted, trainSet.classes);
-    report = formatEvaluation(evaluation);
-    console.log(`\nValidation (head fit on --data only):\n${report}\n`);
-    await writeConfusionPng(evaluation, 'validation split, head trained on train only', path.join(outDir, 'confusion-matrix.png'));
-  }
-
-  const final = val && !values['train-only'] ? mergeSplits(train, val) : train;
-  const { standardizer, head } = await timer.time(`fit shipped head on ${final === train ? 'train' : 'train+val'}`, () =>
-    fitHead(folded(final, views), cv.best.l2, iterations),
-  );
-  const onnxBytes = await timer.time('export ONNX graph', async () =>
-    appendClassifierHead(await readFile(values.backbone), DEFAULT_FEATURES_OUTPUT, { ...foldStandardizer(head, standardizer), dim: head.dim, classes: head.classes }, MOBILENET_V2_SPEC.crop_size),
-  );
-  await timer.time('pack + verify', async () => {
-    await packModel(values.out, onnxBytes, trainSet.classes, MOBILENET_V2_SPEC_OVERRIDES);
-    const sample = (val ?? train).dataset.items.slice(0, 24).map((i) => i.file);
-    const sampleFeatures = selectImages((val ?? train).features, sample.map((_, i) => i), views);
-    const expected = predictProbabilities(head, standardize(sampleFeatures, standardizer));
-    const maxDiff = await verifyExport(values.out, sample, expected, views);
-    console.error(`exported graph vs training-time probabilities: max |diff| = ${maxDiff.toExponential(2)} over ${sample.length} images`);
-  });
-
-  const cvTable = ['| L2 | CV accuracy |', '|---:|---:|', ...cv.scores.map((s) => `| ${s.l2} | ${(100 * s.accuracy).toFixed(1)}% |`)].join('\n');
-  const md = [
-    '# Evaluation',
-    '',
-    `Command: \`npm run train -- ${process.argv.slice(2).join(' ')}\``,
-    '',
-    `Classes: ${trainSet.classes.join(', ')}. Train: ${trainSet.items.length} images; val: ${valSet?.items.length ?? 0}. Views per image: ${views} (original${views > 1 ? ' + mirror' : ''}). Seed ${values.seed}.`,
-    '',
-    `## L2 chosen by ${values.folds}-fold cross-validation on train only`,
-    '',
-    cvTable,
-    '',
-    `Chosen: L2 = ${cv.best.l2}.`,
-    '',
-    ...(report ? ['## Validation split (head trained on train only)', '', report, '', '![confusion matrix](confusion-matrix.png)', ''] : []),
-    `## Shipped model`,
-    '',
-    `Head refit on ${final === train ? 'train' : 'train + val'} with the same L2; written to \`${values.out}\`.`,
-    '',
-    '## Time per stage (this machine)',
-    '',
-    timer.table(),
-    '',
-  ].join('\n');
-  await writeFile(path.join(outDir, 'EVAL.md'), md);
-  console.log(timer.table());
+  await mkdir(path.dirname(options.out), { recursive: true });
+  const result = await trainPipeline(options, timer);
+  console.error(`classes: ${result.classes.join(', ')}; train ${result.trainImages} images, val ${result.valImages}; ${options.views} view(s) each`);
+  for (const s of result.cv.scores) console.error(`  l2=${s.l2}: ${(100 * s.accuracy).toFixed(1)}% (${options.folds}-fold CV)${s.alsoScored.length ? `, int8 ${(100 * s.alsoScored[0]!).toFixed(1)}%` : ''}`);
+  console.error(`exported graph vs training-time probabilities: max |diff| = ${Math.max(result.exportDiff.model, result.exportDiff.cuda ?? 0).toExponential(2)}`);
+  const served = result.val?.int8 ?? result.val?.float;
+  if (served) await writeConfusionPng(served, `validation split (${result.val?.int8 ? 'int8' : 'float32'}), head trained on train only`, path.join(path.dirname(options.out), 'confusion-matrix.png'));
+  const markdown = await evalMarkdown(options, result, `npm run train -- ${process.argv.slice(2).join(' ')}`, timer.table());
+  await writeFile(path.join(path.dirname(options.out), 'EVAL.md'), markdown);
+  console.log(markdown);
+  console.log(JSON.stringify({ size: options.size, precision: options.precision, cv: result.cv.best, val: result.val && { float: result.val.float.accuracy, int8: result.val.int8?.accuracy, agreement: result.val.agreement } }));
 });
-
-function mergeSplits(a: Split, b: Split): Split {
-  const data = new Float32Array(a.features.data.length + b.features.data.length);
-  data.set(a.features.data);
-  data.set(b.features.data, a.features.data.length);
-  return { dataset: mergeDatasets(a.dataset, b.dataset), features: { data, rows: a.features.rows + b.features.rows, dim: a.features.dim } };
-}

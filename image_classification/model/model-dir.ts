@@ -10,6 +10,8 @@ import { packageRoot } from '../paths';
 
 /** File names inside a model directory (see README, "Model directory format"). */
 export const MODEL_FILE = 'model.onnx';
+/** Optional: the graph the CUDA provider runs instead of model.onnx (a float graph beside an int8 one). */
+export const CUDA_MODEL_FILE = 'model.cuda.onnx';
 export const LABELS_FILE = 'labels.json';
 export const SPEC_FILE = 'preprocessing.json';
 export const ARCHIVE_FILE = 'model.tar.gz';

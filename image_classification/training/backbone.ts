@@ -6,21 +6,28 @@ import { packageRoot } from '../paths';
 export const DEFAULT_BACKBONE = path.join(packageRoot(), 'model', 'backbone', 'mobilenet_v2_1.0_224.onnx');
 export const DEFAULT_FEATURES_OUTPUT = 'features';
 
-/**
- * Its input scaling is (pixel - 128) / 128, not ImageNet mean/std: see its README.
- * It runs at 384×384, not the 224 it was trained at: TrashNet photos are 512×384, and the
- * finer detail lifts 5-fold CV accuracy on train from about 91% to 93% (model/README.md).
- */
-export const MOBILENET_V2_SPEC_OVERRIDES = {
-  resize_shorter_side: 384,
-  crop_size: 384,
-  rescale_factor: 1,
-  mean: [128, 128, 128] as [number, number, number],
-  std: [128, 128, 128] as [number, number, number],
-  channel_order: 'RGB' as const,
-  layout: 'NCHW' as const,
-  output_name: 'probabilities',
-  apply_softmax: false,
-};
+/** The resolution `npm run train` uses unless told otherwise: chosen on the frontier in model/EVAL.md. */
+export const DEFAULT_INPUT_SIZE = 384;
 
-export const MOBILENET_V2_SPEC: ModelSpec = modelSpecSchema.parse(MOBILENET_V2_SPEC_OVERRIDES);
+/**
+ * preprocessing.json for the backbone at `size`: its input scaling is (pixel - 128) / 128,
+ * not ImageNet mean/std (see backbone/PROVENANCE.md). It ends in GlobalAveragePool, so it runs
+ * at any size; the crop is square and the shorter side is resized to it.
+ */
+export function mobileNetV2SpecOverrides(size: number) {
+  return {
+    resize_shorter_side: size,
+    crop_size: size,
+    rescale_factor: 1,
+    mean: [128, 128, 128] as [number, number, number],
+    std: [128, 128, 128] as [number, number, number],
+    channel_order: 'RGB' as const,
+    layout: 'NCHW' as const,
+    output_name: 'probabilities',
+    apply_softmax: false,
+  };
+}
+
+export function mobileNetV2Spec(size: number): ModelSpec {
+  return modelSpecSchema.parse(mobileNetV2SpecOverrides(size));
+}

@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { SingleBar, Presets } from 'cli-progress';
 import * as ort from 'onnxruntime-node';
 import type { ModelSpec } from '../model/spec';
-import { resizeBackboneInput } from './onnx-graph';
 import { decodeToRgb } from '../preprocess/image';
 import { batchDims, imageTensorLength, tensorLayout, writeImageToBatch } from '../preprocess/tensor';
 
@@ -30,7 +29,8 @@ export interface FeatureMatrix {
 }
 
 export interface ExtractOptions {
-  readonly backbone: string;
+  /** The backbone graph, its input already at the spec's crop size (float32 or int8 QDQ). */
+  readonly backbone: Uint8Array;
   readonly outputName: string;
   readonly spec: ModelSpec;
   readonly threads: number;
@@ -46,8 +46,7 @@ export interface ExtractOptions {
  * runs (decodeToRgb + writeImageToBatch), in batches, with a progress bar on stderr.
  */
 export async function extractFeatures(files: readonly string[], options: ExtractOptions): Promise<FeatureMatrix> {
-  const backbone = resizeBackboneInput(await readFile(options.backbone), options.spec.crop_size);
-  const session = await ort.InferenceSession.create(backbone, {
+  const session = await ort.InferenceSession.create(options.backbone, {
     intraOpNumThreads: options.threads,
     graphOptimizationLevel: 'all',
   });

@@ -1,4 +1,5 @@
 import { onnx } from 'onnx-proto';
+import { floatTensor } from '../quantize/onnx-tensors';
 
 /**
  * Append a classification head to a backbone by editing the ONNX protobuf:
@@ -15,15 +16,6 @@ export interface HeadWeights {
   readonly bias: Float32Array;
   readonly dim: number;
   readonly classes: number;
-}
-
-function floatTensor(name: string, dims: number[], values: Float32Array): onnx.TensorProto {
-  return onnx.TensorProto.create({
-    name,
-    dims,
-    dataType: onnx.TensorProto.DataType.FLOAT,
-    rawData: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)),
-  });
 }
 
 function pruneToOutputs(graph: onnx.GraphProto): void {
@@ -49,10 +41,18 @@ function setInputSize(graph: onnx.GraphProto, size: number): void {
   dims[3] = { dimValue: size };
 }
 
-/** The backbone with its input resized, for feature extraction at the served resolution. */
-export function resizeBackboneInput(backbone: Uint8Array, size: number): Uint8Array {
+/**
+ * The backbone at the served resolution with only its features output (the ImageNet
+ * classifier pruned): what features are extracted with, quantized, and the head appended to.
+ */
+export function featureBackbone(backbone: Uint8Array, size: number, featuresOutput: string): Uint8Array {
   const model = onnx.ModelProto.decode(backbone);
-  setInputSize(model.graph as onnx.GraphProto, size);
+  const graph = model.graph as onnx.GraphProto;
+  setInputSize(graph, size);
+  const features = graph.output.find((o) => o.name === featuresOutput);
+  if (!features) throw new Error(`the backbone has no output '${featuresOutput}' (outputs: ${graph.output.map((o) => o.name).join(', ')})`);
+  graph.output = [features];
+  pruneToOutputs(graph);
   return onnx.ModelProto.encode(model).finish();
 }
 

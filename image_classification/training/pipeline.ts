@@ -1,0 +1,176 @@
+import { readFile } from 'node:fs/promises';
+import { CUDA_MODEL_FILE } from '../model/model-dir';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '../preprocess/limits';
+import type { CalibrationStatistic } from '../quantize/calibrate';
+import { calibrationImages, imageBatches } from '../quantize/image-batches';
+import { quantizeModel } from '../quantize/quantize';
+import type { StageTimer } from '../cli/args';
+import { DEFAULT_FEATURES_OUTPUT, mobileNetV2Spec, mobileNetV2SpecOverrides } from './backbone';
+import { argmax, crossValidateL2, expandLabels, selectImages, type CvScore, type FoldedData } from './cross-validation';
+import { mergeDatasets, readDataset, type Dataset } from './dataset';
+import { extractFeatures, type FeatureMatrix } from './features';
+import { evaluatePredictions, type Evaluation } from './metrics';
+import { appendClassifierHead, featureBackbone } from './onnx-graph';
+import { packModel } from './package';
+import { DEFAULT_TRAIN_OPTIONS, fitStandardizer, foldStandardizer, predictProbabilities, standardize, trainSoftmaxRegression } from './softmax-regression';
+import { verifyExport } from './verify';
+
+export type Precision = 'int8' | 'float32';
+
+export interface PipelineOptions {
+  readonly data: string;
+  readonly val?: string;
+  readonly backbone: string;
+  readonly out: string;
+  readonly size: number;
+  readonly precision: Precision;
+  readonly seed: string;
+  readonly folds: number;
+  readonly l2Candidates: readonly number[];
+  readonly iterations: number;
+  readonly threads: number;
+  readonly views: number;
+  readonly trainOnly: boolean;
+  readonly calibration: { readonly images: number; readonly statistic: CalibrationStatistic; readonly weightBits: 7 | 8 };
+}
+
+/** Float features, and the int8 backbone's features of the same images when quantizing. */
+interface Split {
+  readonly dataset: Dataset;
+  readonly float: FeatureMatrix;
+  readonly int8?: FeatureMatrix;
+}
+
+export interface ValResult {
+  readonly float: Evaluation;
+  readonly int8?: Evaluation;
+  /** Share of val images where the int8 and float32 models give the same top-1 class. */
+  readonly agreement?: number;
+}
+
+export interface PipelineResult {
+  readonly classes: readonly string[];
+  readonly trainImages: number;
+  readonly valImages: number;
+  readonly cv: { readonly scores: readonly CvScore[]; readonly best: CvScore };
+  readonly val?: ValResult;
+  readonly shippedOn: 'train' | 'train + val';
+  readonly quantized?: { readonly convs: number; readonly adds: number; readonly calibrationImages: number };
+  readonly exportDiff: { readonly model: number; readonly cuda?: number };
+}
+
+function folded(split: Split, views: number): FoldedData {
+  return { features: split.float, labels: split.dataset.items.map((i) => i.label), views, classes: split.dataset.classes.length };
+}
+
+/** Fit standardiser + head on every image of `data`, all views. */
+function fitHead(data: FoldedData, l2: number, iterations: number) {
+  const images = data.labels.map((_, i) => i);
+  const standardizer = fitStandardizer(data.features);
+  const head = trainSoftmaxRegression(standardize(data.features, standardizer), expandLabels(data.labels, images, data.views), data.classes, { ...DEFAULT_TRAIN_OPTIONS, iterations, l2 });
+  return { standardizer, head };
+}
+
+type FittedHead = ReturnType<typeof fitHead>;
+
+/** Probabilities of the first (unmirrored) view of each image, as the server would see it. */
+function probabilitiesOf(fitted: FittedHead, features: FeatureMatrix, images: number, views: number): Float64Array {
+  return predictProbabilities(fitted.head, standardize(selectImages(features, Array.from({ length: images }, (_, i) => i), views), fitted.standardizer));
+}
+
+function predictedClasses(probs: Float64Array, views: number, classes: number): number[] {
+  return Array.from({ length: probs.length / (views * classes) }, (_, i) => argmax(probs.subarray(i * views * classes, (i * views + 1) * classes)));
+}
+
+function mergeSplits(a: Split, b: Split): Split {
+  const merge = (x: FeatureMatrix, y: FeatureMatrix): FeatureMatrix => {
+    const data = new Float32Array(x.data.length + y.data.length);
+    data.set(x.data);
+    data.set(y.data, x.data.length);
+    return { data, rows: x.rows + y.rows, dim: x.dim };
+  };
+  return { dataset: mergeDatasets(a.dataset, b.dataset), float: merge(a.float, b.float), int8: a.int8 && b.int8 && merge(a.int8, b.int8) };
+}
+
+/**
+ * The whole of `npm run train`: features from the frozen backbone (float32, and int8 when
+ * quantizing), L2 by cross-validation on train, the val report, the shipped head, the packed
+ * model and its check against the training-time maths.
+ *
+ * The head is always trained on float32 features: one head serves the int8 graph (CPU) and the
+ * float32 graph (CUDA), and the int8 figures measure exactly what quantization costs.
+ */
+export async function trainPipeline(options: PipelineOptions, timer: StageTimer): Promise<PipelineResult> {
+  const spec = mobileNetV2Spec(options.size);
+  const { views, iterations } = options;
+  const floatBackbone = featureBackbone(await readFile(options.backbone), options.size, DEFAULT_FEATURES_OUTPUT);
+  const trainSet = await readDataset(options.data);
+  const valSet = options.val ? await readDataset(options.val, trainSet.classes) : undefined;
+  const calibrationFiles = calibrationImages(trainSet.items.map((i) => i.file), options.calibration.images);
+  const quantized =
+    options.precision === 'int8'
+      ? await timer.time('quantize backbone (calibrated on train)', () =>
+          quantizeModel(floatBackbone, imageBatches(calibrationFiles, spec, DEFAULT_MAX_IMAGE_PIXELS), {
+            statistic: options.calibration.statistic,
+            weightMaxLevel: options.calibration.weightBits === 8 ? 127 : 63,
+            threads: options.threads,
+          }),
+        )
+      : undefined;
+  const extract = (backbone: Uint8Array, dataset: Dataset, label: string) =>
+    timer.time(`extract ${label} features`, () =>
+      extractFeatures(
+        dataset.items.map((i) => i.file),
+        { backbone, outputName: DEFAULT_FEATURES_OUTPUT, spec, threads: options.threads, maxPixels: DEFAULT_MAX_IMAGE_PIXELS, withFlips: views > 1, label },
+      ),
+    );
+  const split = async (dataset: Dataset, label: string): Promise<Split> => ({
+    dataset,
+    float: await extract(floatBackbone, dataset, label),
+    int8: quantized && (await extract(quantized.model, dataset, `${label} int8`)),
+  });
+  const train = await split(trainSet, 'train');
+  const val = valSet && (await split(valSet, 'val'));
+
+  const cv = await timer.time('cross-validate L2 on train', () =>
+    crossValidateL2(folded(train, views), options.l2Candidates, options.folds, options.seed, { ...DEFAULT_TRAIN_OPTIONS, iterations }, train.int8 ? [train.int8] : []),
+  );
+  const classes = trainSet.classes.length;
+  let valResult: ValResult | undefined;
+  if (val) {
+    const onTrain = await timer.time('fit head on train', () => fitHead(folded(train, views), cv.best.l2, iterations));
+    const truth = val.dataset.items.map((i) => i.label);
+    const floatPredicted = predictedClasses(probabilitiesOf(onTrain, val.float, truth.length, views), views, classes);
+    const int8Predicted = val.int8 && predictedClasses(probabilitiesOf(onTrain, val.int8, truth.length, views), views, classes);
+    valResult = {
+      float: evaluatePredictions(truth, floatPredicted, trainSet.classes),
+      int8: int8Predicted && evaluatePredictions(truth, int8Predicted, trainSet.classes),
+      agreement: int8Predicted && int8Predicted.filter((p, i) => p === floatPredicted[i]).length / truth.length,
+    };
+  }
+
+  const final = val && !options.trainOnly ? mergeSplits(train, val) : train;
+  const shipped = await timer.time(`fit shipped head on ${final === train ? 'train' : 'train+val'}`, () => fitHead(folded(final, views), cv.best.l2, iterations));
+  const headWeights = { ...foldStandardizer(shipped.head, shipped.standardizer), dim: shipped.head.dim, classes: shipped.head.classes };
+  const floatModel = appendClassifierHead(floatBackbone, DEFAULT_FEATURES_OUTPUT, headWeights, options.size);
+  const int8Model = quantized && appendClassifierHead(quantized.model, DEFAULT_FEATURES_OUTPUT, headWeights, options.size);
+  const exportDiff = await timer.time('pack + verify', async () => {
+    await packModel(options.out, int8Model ? { model: int8Model, cuda: floatModel } : { model: floatModel }, trainSet.classes, mobileNetV2SpecOverrides(options.size));
+    const sample = val ?? train;
+    const files = sample.dataset.items.slice(0, 24).map((i) => i.file);
+    const expected = (features: FeatureMatrix) => probabilitiesOf(shipped, features, files.length, views);
+    const model = await verifyExport(options.out, files, expected(sample.int8 ?? sample.float), views);
+    const cuda = int8Model ? await verifyExport(options.out, files, expected(sample.float), views, CUDA_MODEL_FILE) : undefined;
+    return { model, cuda };
+  });
+  return {
+    classes: trainSet.classes,
+    trainImages: trainSet.items.length,
+    valImages: valSet?.items.length ?? 0,
+    cv,
+    val: valResult,
+    shippedOn: final === train ? 'train' : 'train + val',
+    quantized: quantized && { convs: quantized.quantizedConvs, adds: quantized.quantizedAdds, calibrationImages: calibrationFiles.length },
+    exportDiff,
+  };
+}
