@@ -79,7 +79,7 @@ export class Predictor {
   /** Load the session and warm it with one inference through the whole pipeline. */
   static async load(bundle: ModelBundle, options: PredictorOptions, logger: Logger): Promise<Predictor> {
     const sessionOptions = { device: options.device, intraOpThreads: options.intraOpThreads, allowSpinning: options.allowSpinning ?? true };
-    const session = await InferenceClient.start(bundle.onnxPath, sessionOptions, logger.level, options.onInferenceFailure);
+    const session = await InferenceClient.start({ default: bundle.onnxPath, cuda: bundle.cudaOnnxPath }, sessionOptions, logger.level, options.onInferenceFailure);
     const predictor = new Predictor(
       bundle,
       session,

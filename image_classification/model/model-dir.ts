@@ -27,6 +27,8 @@ export class ModelDirError extends StartupError {
 export interface ModelBundle {
   readonly dir: string;
   readonly onnxPath: string;
+  /** model.cuda.onnx when the directory has one: what the CUDA provider runs instead. */
+  readonly cudaOnnxPath?: string;
   readonly labels: readonly string[];
   readonly spec: ModelSpec;
 }
@@ -144,5 +146,6 @@ export async function readModelBundle(dir: string): Promise<ModelBundle> {
   if (!spec.success) {
     throw new ModelDirError(`${SPEC_FILE} is invalid: ${spec.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   }
-  return { dir, onnxPath, labels: labels.data, spec: spec.data };
+  const cudaOnnxPath = path.join(dir, CUDA_MODEL_FILE);
+  return { dir, onnxPath, ...(existsSync(cudaOnnxPath) ? { cudaOnnxPath } : {}), labels: labels.data, spec: spec.data };
 }

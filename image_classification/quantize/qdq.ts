@@ -13,7 +13,10 @@ import { dimsOf, floatTensor, floatValues, int32Tensor, int8Tensor, isFloatIniti
 export interface QuantizeOptions {
   /** Node names to leave in float (layers whose accuracy does not survive int8). */
   readonly keepFloat?: ReadonlySet<string>;
-  /** 127: the full int8 range; 63: "reduce range" for CPUs without VNNI (see params.ts). */
+  /**
+   * 63 (default, "reduce range", 7-bit): exact on every x86 CPU. 127: the full int8 range, for
+   * CPUs with VNNI only: the AVX2 u8×s8 kernel sums products in pairs in int16 and saturates.
+   */
   readonly weightMaxLevel?: number;
 }
 
@@ -149,7 +152,7 @@ export function applyQuantization(model: onnx.IModelProto, plan: QuantizationPla
     const current = original as onnx.NodeProto;
     const inputParams = params.get(current.input[0] ?? '');
     current.input = current.input.map((input) => (params.has(input) ? dequantize(input) : input));
-    if (plan.convs.has(current)) quantizeConvWeights(current, initializers, inputParams!, added, nodes, options.weightMaxLevel ?? 127);
+    if (plan.convs.has(current)) quantizeConvWeights(current, initializers, inputParams!, added, nodes, options.weightMaxLevel ?? 63);
     nodes.push(current);
     for (const output of current.output ?? []) {
       // A quantized graph output keeps its name for callers: the float tensor is renamed.

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { NdArray } from '../codecs/ndarray';
 import { StartupError } from '../errors';
 import { feedArrays, transferList, type Feeds, type RunReply, type RunRequest, type ThreadInit, type ThreadReady } from './inference-protocol';
-import type { ExecutionProvider, SessionOptions } from './session';
+import type { ExecutionProvider, ModelGraphs, SessionOptions } from './session';
 
 export class ModelLoadError extends StartupError {
   constructor(message: string) {
@@ -43,8 +43,8 @@ export class InferenceClient {
   }
 
   /** `onFailure` is told if the thread dies later: the session is gone, so the owner should stop. */
-  static async start(onnxPath: string, options: SessionOptions, logLevel: string, onFailure: (error: Error) => void = () => undefined): Promise<InferenceClient> {
-    const workerData: ThreadInit = { onnxPath, options, logLevel };
+  static async start(graphs: string | ModelGraphs, options: SessionOptions, logLevel: string, onFailure: (error: Error) => void = () => undefined): Promise<InferenceClient> {
+    const workerData: ThreadInit = { graphs, options, logLevel };
     const thread = new Worker(path.join(__dirname, 'inference-thread.js'), { workerData });
     const ready = await new Promise<ThreadReady>((resolve, reject) => {
       thread.once('message', resolve);

@@ -1,10 +1,10 @@
 import type { NdArray } from '../codecs/ndarray';
-import type { ExecutionProvider, SessionOptions } from './session';
+import type { ExecutionProvider, ModelGraphs, SessionOptions } from './session';
 
 /** Messages between a worker's event loop and its inference thread. */
 
 export interface ThreadInit {
-  readonly onnxPath: string;
+  readonly graphs: string | ModelGraphs;
   readonly options: SessionOptions;
   readonly logLevel: string;
 }

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const init = workerData as ThreadInit;
   let session: ort.InferenceSession;
   try {
-    const loaded = await createSession(init.onnxPath, init.options, createLogger(init.logLevel, { thread: 'inference' }));
+    const loaded = await createSession(init.graphs, init.options, createLogger(init.logLevel, { thread: 'inference' }));
     session = loaded.session;
     const ready: ThreadReady = { type: 'ready', provider: loaded.provider, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
     port.postMessage(ready);

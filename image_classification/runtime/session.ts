@@ -20,6 +20,21 @@ export interface SessionOptions {
   readonly allowSpinning?: boolean;
 }
 
+/**
+ * The ONNX file each provider runs. `cuda`, when given, replaces `default` on the CUDA
+ * provider: an int8 QDQ graph is the CPU's format (on a GPU it runs float convolutions wrapped
+ * in quantize/dequantize steps, slower and no more accurate), so a model ships its float graph
+ * for CUDA beside it.
+ */
+export interface ModelGraphs {
+  readonly default: string;
+  readonly cuda?: string;
+}
+
+export function graphFor(provider: ExecutionProvider, graphs: ModelGraphs): string {
+  return provider === 'cuda' ? (graphs.cuda ?? graphs.default) : graphs.default;
+}
+
 export interface LoadedSession {
   readonly session: ort.InferenceSession;
   readonly provider: ExecutionProvider;
@@ -54,13 +69,14 @@ export function cudaProviderInstalled(): boolean {
  * `auto` tries CUDA and falls back to the CPU when onnxruntime-node cannot create a CUDA
  * session (no GPU, or the CUDA provider was not installed); `gpu` refuses to fall back.
  */
-export async function createSession(onnxPath: string, options: SessionOptions, logger: Logger): Promise<LoadedSession> {
+export async function createSession(graph: string | ModelGraphs, options: SessionOptions, logger: Logger): Promise<LoadedSession> {
+  const graphs = typeof graph === 'string' ? { default: graph } : graph;
   const base = baseOptions(options.intraOpThreads, options.allowSpinning ?? true);
   const tryCuda = options.device === 'gpu' || (options.device === 'auto' && cudaProviderInstalled());
   if (options.device === 'auto' && !tryCuda) logger.info('CUDA execution provider not installed; using the CPU');
   if (tryCuda) {
     try {
-      const session = await ort.InferenceSession.create(onnxPath, { ...base, executionProviders: ['cuda', 'cpu'] });
+      const session = await ort.InferenceSession.create(graphFor('cuda', graphs), { ...base, executionProviders: ['cuda', 'cpu'] });
       return { session, provider: 'cuda' };
     } catch (error) {
       const reason = (error as Error).message.split('\n')[0];
@@ -70,6 +86,6 @@ export async function createSession(onnxPath: string, options: SessionOptions, l
       logger.info({ reason }, 'CUDA execution provider unavailable; using the CPU');
     }
   }
-  const session = await ort.InferenceSession.create(onnxPath, { ...base, executionProviders: ['cpu'] });
+  const session = await ort.InferenceSession.create(graphFor('cpu', graphs), { ...base, executionProviders: ['cpu'] });
   return { session, provider: 'cpu' };
 }

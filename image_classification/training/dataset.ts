@@ -13,6 +13,15 @@ export interface Dataset {
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic']);
 
+const isImage = (file: string) => IMAGE_EXTENSIONS.has(path.extname(file).toLowerCase());
+
+/** Every image under `root`, in any folder layout, sorted (for calibration: no labels needed). */
+export async function listImages(root: string): Promise<string[]> {
+  const files = (await readdir(root, { recursive: true })).filter(isImage).sort();
+  if (files.length === 0) throw new Error(`${root} holds no images`);
+  return files.map((f) => path.join(root, f));
+}
+
 /**
  * A folder-per-class tree: DIR/<class>/<image>. Classes and files are sorted so the order
  * (and therefore training) is the same on every machine. `classes` pins the class order to
@@ -27,7 +36,7 @@ export async function readDataset(root: string, classes?: readonly string[]): Pr
   if (unknown.length > 0) throw new Error(`${root} has folders for classes the model does not know: ${unknown.join(', ')}`);
   const items: LabelledImage[] = [];
   for (const name of found) {
-    const files = (await readdir(path.join(root, name))).filter((f) => IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase())).sort();
+    const files = (await readdir(path.join(root, name))).filter(isImage).sort();
     for (const file of files) items.push({ file: path.join(root, name, file), label: order.indexOf(name) });
   }
   if (items.length === 0) throw new Error(`${root} holds no images`);

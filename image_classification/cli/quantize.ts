@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { packDirectory } from '../model/archive';
+import { CUDA_MODEL_FILE, materialise, MODEL_FILE, readModelBundle } from '../model/model-dir';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '../preprocess/limits';
+import { calibrationImages, imageBatches } from '../quantize/image-batches';
+import { quantizeModel } from '../quantize/quantize';
+import { listImages } from '../training/dataset';
+import { CALIBRATION_USAGE, DEFAULT_CALIBRATION_IMAGES, parseCalibrationOptions } from './quantize-options';
+import { parseCli, runCli, StageTimer } from './args';
+
+const USAGE = `usage: npm run quantize -- --model DIR|model.tar.gz --calibration DIR [--out DIR|model.tar.gz]
+       [--keep-float NODE,…] [--threads N] ${CALIBRATION_USAGE}
+Quantizes the model directory's float32 model.onnx to int8 (QDQ: Conv and Add layers,
+per-channel weights, uint8 activations calibrated on the images under --calibration, in any
+folder layout; use photos like the ones it will serve). Writes a model directory (or, for
+an --out ending in .tar.gz, an archive) with the int8 graph as model.onnx and the float32
+graph as model.cuda.onnx (what the CUDA provider runs); every other file is copied as is.
+Default --out: DIR-int8.`;
+
+runCli(async () => {
+  const { values } = parseCli(
+    {
+      model: { type: 'string' },
+      calibration: { type: 'string' },
+      out: { type: 'string' },
+      'keep-float': { type: 'string', default: '' },
+      threads: { type: 'string', default: String(os.availableParallelism()) },
+      'calibration-images': { type: 'string', default: String(DEFAULT_CALIBRATION_IMAGES) },
+      statistic: { type: 'string', default: 'minmax' },
+      'weight-bits': { type: 'string', default: '7' },
+      help: { type: 'boolean' },
+    },
+    USAGE,
+  );
+  if (!values.model || !values.calibration) throw new Error(`--model and --calibration are required\n\n${USAGE}`);
+  const calibration = parseCalibrationOptions(values);
+  const timer = new StageTimer();
+  const source = await materialise(values.model);
+  const staging = await mkdtemp(path.join(os.tmpdir(), 'quantize-'));
+  try {
+    const bundle = await readModelBundle(source);
+    const float = await readFile(bundle.onnxPath);
+    if (float.includes('QuantizeLinear')) throw new Error(`${MODEL_FILE} already holds QuantizeLinear nodes: quantize its float32 export instead`);
+    const files = calibrationImages(await listImages(values.calibration), calibration.images);
+    const result = await timer.time(`calibrate on ${files.length} images + quantize`, () =>
+      quantizeModel(float, imageBatches(files, bundle.spec, DEFAULT_MAX_IMAGE_PIXELS), {
+        statistic: calibration.statistic,
+        weightMaxLevel: calibration.weightBits === 8 ? 127 : 63,
+        keepFloat: new Set(values['keep-float'].split(',').filter(Boolean)),
+        threads: Number(values.threads),
+      }),
+    );
+    await cp(source, staging, { recursive: true });
+    await writeFile(path.join(staging, MODEL_FILE), result.model);
+    if (!existsSync(path.join(staging, CUDA_MODEL_FILE))) await writeFile(path.join(staging, CUDA_MODEL_FILE), float);
+    const out = values.out ?? `${values.model.replace(/(\.tar\.gz|\.tgz)$/, '').replace(/\/+$/, '')}-int8`;
+    if (out.endsWith('.tar.gz')) await packDirectory(staging, out);
+    else await cp(staging, out, { recursive: true });
+    console.error(`${result.quantizedConvs} Conv and ${result.quantizedAdds} Add layers quantized (${result.calibratedTensors} activation ranges, ${calibration.statistic}); ${(float.length / 1e6).toFixed(1)} MB float32 -> ${(result.model.length / 1e6).toFixed(1)} MB int8`);
+    console.log(out);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+    if (source !== values.model) await rm(source, { recursive: true, force: true });
+  }
+});
