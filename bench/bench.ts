@@ -1,23 +1,35 @@
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseCli, runCli } from '../image_classification/cli/args';
-import { readModelBundle, unpackArchive } from '../image_classification/model/model-dir';
+import { CUDA_MODEL_FILE, LABELS_FILE, MODEL_FILE, readModelBundle, SPEC_FILE, unpackArchive } from '../image_classification/model/model-dir';
 import { freePort, SHIPPED_ARCHIVE, waitFor } from '../test/helpers';
 import { renderChart } from './chart';
 import { measureComputeLimit } from './compute-limit';
 import { benchImages } from './images';
 import { printTable, runLoad, writeResult, type LoadResult } from './load';
-import { startServe, workerPids } from './serve-process';
+import { startServe, workerPids, workerSockets } from './serve-process';
 import { evaluateTargets } from './targets';
 
 const USAGE = `usage: npm run bench -- [--seconds 15] [--concurrency 1,4,16,64]
 Measures, in one run on this machine: the compute limit (in-process decode + preprocess +
-infer, best of a few configurations), the naive baseline server (bench/naive-server.ts) and
-the product (serve with its defaults) under autocannon at each concurrency, serve's cold
-start and per-worker RSS. Prints the table and the target ratios; writes
+infer, best of a few configurations) of the shipped int8 model and of its float32 export,
+the naive baseline server (bench/naive-server.ts) serving the float32 export, and the
+product (serve with its defaults, the shipped model) under autocannon at each concurrency,
+serve's cold start and per-worker RSS. Prints the table and the target ratios; writes
 bench/results/bench.json and bench/results/bench.png.`;
+
+/**
+ * The shipped model as a user would export it without quantizing: its float32 graph
+ * (model.cuda.onnx) as the only model.onnx, with the same labels and preprocessing.
+ */
+async function float32Export(modelDir: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'float32-export-'));
+  await copyFile(path.join(modelDir, CUDA_MODEL_FILE), path.join(dir, MODEL_FILE));
+  for (const file of [LABELS_FILE, SPEC_FILE]) await copyFile(path.join(modelDir, file), path.join(dir, file));
+  return dir;
+}
 
 /**
  * A worker's memory in MB: RSS, and PSS (shared pages such as the node binary and the
@@ -58,9 +70,12 @@ async function product(modelDir: string, images: Buffer[], levels: number[], sec
     const before = await Promise.all(pids.map(memoryMb));
     const load = await sweep(served.url, images, levels, seconds);
     const after = await Promise.all(pids.map(memoryMb));
+    // The same 16 connections straight to the workers' sockets, split evenly: what nginx costs.
+    const direct = await Promise.all(workerSockets(served, pids.length).map((socketPath) => runLoad(served.url, images, { connections: 16 / pids.length, seconds, socketPath })));
+    const withoutNginx = { rps: Math.round(direct.reduce((sum, r) => sum + r.rps, 0) * 10) / 10, p50: Math.max(...direct.map((r) => r.p50)), p99: Math.max(...direct.map((r) => r.p99)) };
     const rss = (samples: { rss: number }[]) => samples.map((m) => m.rss);
     const pss = (samples: { pss: number }[]) => samples.map((m) => m.pss);
-    return { coldStartMs, workers: pids.length, rssBefore: rss(before), rssAfter: rss(after), pssBefore: pss(before), pssAfter: pss(after), load };
+    return { coldStartMs, workers: pids.length, rssBefore: rss(before), rssAfter: rss(after), pssBefore: pss(before), pssAfter: pss(after), load, withoutNginx };
   } finally {
     served.killAll();
   }
@@ -77,24 +92,35 @@ runCli(async () => {
   const machine = { cpus: os.availableParallelism(), model: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version };
   console.log(`machine: ${machine.cpus} cores (${machine.model}), ${machine.memoryGb} GB, Node ${machine.node}`);
 
-  console.log('1/3 compute limit (in process, no HTTP)…');
+  const floatDir = await float32Export(modelDir);
+  console.log('1/4 compute limit of the shipped model (in process, no HTTP)…');
   const compute = await measureComputeLimit(await readModelBundle(modelDir), images, seconds / 2);
-  console.log('2/3 naive baseline…');
-  const naive = await naiveBaseline(modelDir, images.mixed, levels, seconds);
-  console.log('3/3 product (serve, defaults)…');
+  console.log('2/4 compute limit of its float32 export…');
+  const floatCompute = await measureComputeLimit(await readModelBundle(floatDir), images, seconds / 2);
+  console.log('3/4 naive baseline serving the float32 export…');
+  const naive = await naiveBaseline(floatDir, images.mixed, levels, seconds);
+  console.log('4/4 product (serve, defaults, the shipped model)…');
   const served = await product(modelDir, images.mixed, levels, seconds);
 
-  printTable(compute.tried.map((c) => ({ 'compute config': `${c.sessions} session(s) x ${c.threads} thread(s), batch ${c.batch}`, 'img/s': Math.round(c.imagesPerSecond * 10) / 10 })));
-  console.log(`compute limit: ${compute.best.imagesPerSecond.toFixed(1)} img/s; one image ${compute.singleImageMs.toFixed(1)} ms; stages (ms): ${JSON.stringify(compute.stagesMs, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v))}`);
+  const rounded = (_k: string, v: unknown) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v);
+  printTable(compute.tried.map((c, i) => ({ 'compute config': `${c.sessions} session(s) x ${c.threads} thread(s), batch ${c.batch}`, 'int8 img/s': Math.round(c.imagesPerSecond * 10) / 10, 'float32 img/s': Math.round(floatCompute.tried[i]!.imagesPerSecond * 10) / 10 })));
+  for (const [name, limit] of [['int8 (shipped)', compute], ['float32 export', floatCompute]] as const) {
+    console.log(`${name} compute limit: ${limit.best.imagesPerSecond.toFixed(1)} img/s; one image ${limit.singleImageMs.toFixed(1)} ms; stages (ms): ${JSON.stringify(limit.stagesMs, rounded)}`);
+  }
   printTable([...naive.map((r) => row('naive', r)), ...served.load.map((r) => row('product', r))]);
   console.log(
     `serve cold start ${served.coldStartMs} ms; ${served.workers} worker(s), RSS before ${served.rssBefore.join('/')} MB, after ${served.rssAfter.join('/')} MB` +
       ` (PSS ${served.pssBefore.join('/')} -> ${served.pssAfter.join('/')} MB)`,
   );
-  const targets = evaluateTargets(compute, naive, served);
+  const p16 = served.load.find((r) => r.connections === 16);
+  console.log(
+    `where c=16 goes: compute limit ${compute.best.imagesPerSecond.toFixed(1)} img/s -> workers' sockets directly (Express, the inference-thread hop) ${served.withoutNginx.rps}` +
+      ` (p50 ${served.withoutNginx.p50} ms) -> through nginx ${p16?.rps ?? '-'} (p50 ${p16?.p50 ?? '-'} ms)`,
+  );
+  const targets = evaluateTargets(compute, floatCompute, naive, served);
   printTable(targets.map((t) => ({ target: t.name, measured: t.measured, goal: t.goal, met: t.met ? 'yes' : 'NO' })));
 
-  const result = { machine, seconds, images: { small: '640x480', large: '1920x1080 (upscaled)', count: images.mixed.length }, compute, naive, product: served, targets };
+  const result = { machine, seconds, images: { small: '640x480', large: '1920x1080 (upscaled)', count: images.mixed.length }, compute, floatCompute, naive, product: served, targets };
   console.log(await writeResult('bench', result));
   console.log(await renderChart(naive, served.load, compute.best.imagesPerSecond));
 });

@@ -38,6 +38,8 @@ interface Point {
   readonly precision: 'float32' | 'int8';
   readonly cv: number;
   readonly val: number;
+  /** int8 only: share of val photos where it and the float32 model agree. */
+  readonly agreement?: number;
   readonly ms: number;
   readonly imagesPerSecond: number;
 }
@@ -55,9 +57,9 @@ function table(points: Point[], command: string): string {
     '',
     `Command: \`${command}\`. The same pipeline at each size; ms: ONNX Runtime alone, one image, 1 thread (median); images/s: the compute limit (decode + preprocess + infer, ${os.availableParallelism()} sessions × 1 thread, batch 1) on ${os.cpus()[0]?.model ?? 'this CPU'}, ${os.availableParallelism()} cores.`,
     '',
-    '| input | precision | CV accuracy (train, 5-fold) | val accuracy | ms / image (1 thread) | images/s (compute limit) | relative cost |',
-    '|---:|---|---:|---:|---:|---:|---:|',
-    ...points.map((p) => `| ${p.size} | ${p.precision} | ${(100 * p.cv).toFixed(1)}% | ${(100 * p.val).toFixed(1)}% | ${p.ms.toFixed(1)} | ${p.imagesPerSecond.toFixed(1)} | ${(best / p.imagesPerSecond).toFixed(2)}× |`),
+    '| input | precision | CV accuracy (train, 5-fold) | val accuracy | val agreement with float32 | ms / image (1 thread) | images/s (compute limit) | relative cost |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|',
+    ...points.map((p) => `| ${p.size} | ${p.precision} | ${(100 * p.cv).toFixed(1)}% | ${(100 * p.val).toFixed(1)}% | ${p.agreement === undefined ? '' : `${(100 * p.agreement).toFixed(1)}%`} | ${p.ms.toFixed(1)} | ${p.imagesPerSecond.toFixed(1)} | ${(best / p.imagesPerSecond).toFixed(2)}× |`),
   ].join('\n');
 }
 
@@ -79,9 +81,8 @@ runCli(async () => {
     );
     const int8 = await readModelBundle(await unpackArchive(out));
     const float = { ...int8, onnxPath: path.join(int8.dir, CUDA_MODEL_FILE) };
-    const best = result.cv.best;
-    points.push({ size, precision: 'float32', cv: best.accuracy, val: result.val!.float.accuracy, ...(await measure(float, size, images, Number(values.seconds))) });
-    points.push({ size, precision: 'int8', cv: best.alsoScored[0]!, val: result.val!.int8!.accuracy, ...(await measure(int8, size, images, Number(values.seconds))) });
+    points.push({ size, precision: 'float32', cv: result.float.cv.best.accuracy, val: result.float.val!.accuracy, ...(await measure(float, size, images, Number(values.seconds))) });
+    points.push({ size, precision: 'int8', cv: result.int8!.cv.best.accuracy, val: result.int8!.val!.accuracy, agreement: result.agreement, ...(await measure(int8, size, images, Number(values.seconds))) });
     console.log(JSON.stringify(points.slice(-2)));
     await rm(int8.dir, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });

@@ -19,8 +19,8 @@ export interface LoadResult {
   readonly max: number;
 }
 
-/** POST `images` (one, or several in turn) to /invocations on loopback. */
-export async function runLoad(url: string, images: Buffer | readonly Buffer[], options: { connections: number; seconds: number; rate?: number; timeoutSeconds?: number }): Promise<LoadResult> {
+/** POST `images` (one, or several in turn) to /invocations on loopback, or on a unix socket (`socketPath`, url ignored but for the Host). */
+export async function runLoad(url: string, images: Buffer | readonly Buffer[], options: { connections: number; seconds: number; rate?: number; timeoutSeconds?: number; socketPath?: string }): Promise<LoadResult> {
   const bodies = Buffer.isBuffer(images) ? [images] : images;
   let next = 0;
   const result = await autocannon({
@@ -34,6 +34,7 @@ export async function runLoad(url: string, images: Buffer | readonly Buffer[], o
     duration: options.seconds,
     timeout: options.timeoutSeconds ?? 30,
     ...(options.rate ? { overallRate: options.rate } : {}),
+    ...(options.socketPath ? { socketPath: options.socketPath } : {}),
   });
   const byStatus = result.statusCodeStats as unknown as Record<string, { count: number }>;
   const count = (status: string) => byStatus[status]?.count ?? 0;

@@ -37,6 +37,7 @@ runCli(async () => {
       'calibration-images': { type: 'string', default: String(DEFAULT_CALIBRATION_IMAGES) },
       statistic: { type: 'string', default: 'minmax' },
       'weight-bits': { type: 'string', default: '7' },
+      'pooled-extra': { type: 'string' },
       help: { type: 'boolean' },
     },
     USAGE,
@@ -58,17 +59,16 @@ runCli(async () => {
     views: values['no-flip'] ? 1 : 2,
     trainOnly: values['train-only'],
     calibration: parseCalibrationOptions(values),
+    pooledExtra: values['pooled-extra'],
   };
   const timer = new StageTimer();
   await mkdir(path.dirname(options.out), { recursive: true });
   const result = await trainPipeline(options, timer);
   console.error(`classes: ${result.classes.join(', ')}; train ${result.trainImages} images, val ${result.valImages}; ${options.views} view(s) each`);
-  for (const s of result.cv.scores) console.error(`  l2=${s.l2}: ${(100 * s.accuracy).toFixed(1)}% (${options.folds}-fold CV)${s.alsoScored.length ? `, int8 ${(100 * s.alsoScored[0]!).toFixed(1)}%` : ''}`);
   console.error(`exported graph vs training-time probabilities: max |diff| = ${Math.max(result.exportDiff.model, result.exportDiff.cuda ?? 0).toExponential(2)}`);
-  const served = result.val?.int8 ?? result.val?.float;
-  if (served) await writeConfusionPng(served, `validation split (${result.val?.int8 ? 'int8' : 'float32'}), head trained on train only`, path.join(path.dirname(options.out), 'confusion-matrix.png'));
+  const served = (result.int8 ?? result.float).val;
+  if (served) await writeConfusionPng(served, `validation split (${result.int8 ? 'int8' : 'float32'}), head trained on train only`, path.join(path.dirname(options.out), 'confusion-matrix.png'));
   const markdown = await evalMarkdown(options, result, `npm run train -- ${process.argv.slice(2).join(' ')}`, timer.table());
   await writeFile(path.join(path.dirname(options.out), 'EVAL.md'), markdown);
   console.log(markdown);
-  console.log(JSON.stringify({ size: options.size, precision: options.precision, cv: result.cv.best, val: result.val && { float: result.val.float.accuracy, int8: result.val.int8?.accuracy, agreement: result.val.agreement } }));
 });

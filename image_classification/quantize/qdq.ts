@@ -11,7 +11,7 @@ import { dimsOf, floatTensor, floatValues, int32Tensor, int8Tensor, isFloatIniti
  */
 
 export interface QuantizeOptions {
-  /** Node names to leave in float (layers whose accuracy does not survive int8). */
+  /** Layers to leave in float, by node name or output tensor name (many exporters leave nodes unnamed). */
   readonly keepFloat?: ReadonlySet<string>;
   /**
    * 63 (default, "reduce range", 7-bit): exact on every x86 CPU. 127: the full int8 range, for
@@ -77,13 +77,14 @@ export function planQuantization(model: onnx.IModelProto, options: QuantizeOptio
   const convs = new Set<onnx.INodeProto>();
   const adds = new Set<onnx.INodeProto>();
   const absorbed = new Set<onnx.INodeProto>();
-  const keep = options.keepFloat ?? new Set<string>();
+  const keepSet = options.keepFloat ?? new Set<string>();
+  const keep = (node: onnx.INodeProto) => keepSet.has(node.name ?? '') || (node.output ?? []).some((o) => keepSet.has(o));
 
   const addActivation = (tensor: string, source = tensor) => {
     if (!activations.has(tensor)) activations.set(tensor, { tensor, source });
   };
   for (const node of graph.node ?? []) {
-    if (keep.has(node.name ?? '')) continue;
+    if (keep(node)) continue;
     const [x, w, b] = node.input ?? [];
     const output = node.output?.[0];
     if (!output) continue;
@@ -94,7 +95,7 @@ export function planQuantization(model: onnx.IModelProto, options: QuantizeOptio
       const bounds = next.length === 1 && !outputs.has(output) ? clampBounds(next[0]!, initializers) : undefined;
       // The output's uint8 range always contains 0 and ends at the largest value seen, so when
       // the clamp spans 0 the QuantizeLinear's saturation does the Relu/Clip's work exactly.
-      if (bounds && bounds.min <= 0 && bounds.max >= 0 && !keep.has(next[0]!.name ?? '')) {
+      if (bounds && bounds.min <= 0 && bounds.max >= 0 && !keep(next[0]!)) {
         absorbed.add(next[0]!);
         addActivation(next[0]!.output![0]!, output);
       } else {

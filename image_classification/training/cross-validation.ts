@@ -45,21 +45,15 @@ export interface FoldedData {
   readonly classes: number;
 }
 
-/**
- * Fit on the training views of `trainImages` (from `data.features`); the predicted class of
- * each (original) test image, once per feature set in `scoredOn` (default: the training
- * features). An int8 backbone's features of the same images go in `scoredOn` to score the
- * head the shipped pipeline trains on float features and serves on int8 ones.
- */
-export function fitAndPredict(data: FoldedData, trainImages: readonly number[], testImages: readonly number[], options: TrainOptions, scoredOn: readonly FeatureMatrix[] = [data.features]): number[][] {
+/** Fit on the training views of `trainImages`; predicted class of each (original) test image. */
+export function fitAndPredict(data: FoldedData, trainImages: readonly number[], testImages: readonly number[], options: TrainOptions): number[] {
   const train = selectImages(data.features, trainImages, data.views);
   const standardizer = fitStandardizer(train);
   const head = trainSoftmaxRegression(standardize(train, standardizer), expandLabels(data.labels, trainImages, data.views), data.classes, options);
-  return scoredOn.map((features) => {
-    const probs = predictProbabilities(head, standardize(selectImages(features, testImages, data.views), standardizer));
-    // Only the first (original) view of each test image is scored: the server sees no mirror.
-    return testImages.map((_, i) => argmax(probs.subarray(i * data.views * data.classes, (i * data.views + 1) * data.classes)));
-  });
+  const test = standardize(selectImages(data.features, testImages, data.views), standardizer);
+  const probs = predictProbabilities(head, test);
+  // Only the first (original) view of each test image is scored: the server sees no mirror.
+  return testImages.map((_, i) => argmax(probs.subarray(i * data.views * data.classes, (i * data.views + 1) * data.classes)));
 }
 
 export function argmax(values: ArrayLike<number>): number {
@@ -70,29 +64,20 @@ export function argmax(values: ArrayLike<number>): number {
 
 export interface CvScore {
   readonly l2: number;
-  /** Accuracy on the training features. */
   readonly accuracy: number;
-  /** One per `scoredOn` feature set beyond the first (e.g. int8 features). */
-  readonly alsoScored: readonly number[];
 }
 
-/**
- * Cross-validated accuracy for each candidate L2 strength; the best is chosen on train only,
- * by the accuracy on the training features.
- */
-export function crossValidateL2(data: FoldedData, candidates: readonly number[], folds: number, seed: string, base: Omit<TrainOptions, 'l2'>, alsoScoredOn: readonly FeatureMatrix[] = []) {
+/** Cross-validated accuracy for each candidate L2 strength; the best is chosen on train only. */
+export function crossValidateL2(data: FoldedData, candidates: readonly number[], folds: number, seed: string, base: Omit<TrainOptions, 'l2'>) {
   const split = stratifiedFolds(data.labels, folds, seed);
-  const scoredOn = [data.features, ...alsoScoredOn];
   const scores: CvScore[] = candidates.map((l2) => {
-    const correct = scoredOn.map(() => 0);
+    let correct = 0;
     split.forEach((testImages, f) => {
       const trainImages = split.filter((_, g) => g !== f).flat();
-      fitAndPredict(data, trainImages, testImages, { ...base, l2 }, scoredOn).forEach((predicted, set) => {
-        predicted.forEach((p, i) => (correct[set]! += p === data.labels[testImages[i]!] ? 1 : 0));
-      });
+      const predicted = fitAndPredict(data, trainImages, testImages, { ...base, l2 });
+      predicted.forEach((p, i) => (correct += p === data.labels[testImages[i]!] ? 1 : 0));
     });
-    const [accuracy, ...alsoScored] = correct.map((c) => c / data.labels.length);
-    return { l2, accuracy: accuracy!, alsoScored };
+    return { l2, accuracy: correct / data.labels.length };
   });
   // Ties go to the stronger regularisation: the simpler model generalises no worse.
   const best = scores.reduce((a, b) => (b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.l2 > a.l2) ? b : a));

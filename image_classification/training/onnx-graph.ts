@@ -41,17 +41,36 @@ function setInputSize(graph: onnx.GraphProto, size: number): void {
   dims[3] = { dimValue: size };
 }
 
+/** features := concat(features, GlobalAveragePool(extra)): an intermediate block's pooled activations beside the final ones. */
+function appendPooled(graph: onnx.GraphProto, featuresOutput: string, extra: string): void {
+  const producer = graph.node.find((n) => (n.output ?? []).includes(featuresOutput))!;
+  producer.output = producer.output!.map((o) => (o === featuresOutput ? `${featuresOutput}_final` : o));
+  graph.node.push(
+    onnx.NodeProto.create({ name: 'extra_pool', opType: 'GlobalAveragePool', input: [extra], output: ['extra_pooled'] }),
+    onnx.NodeProto.create({ name: 'extra_flatten', opType: 'Flatten', input: ['extra_pooled'], output: ['extra_flat'] }),
+    onnx.NodeProto.create({
+      name: 'features_concat',
+      opType: 'Concat',
+      input: [`${featuresOutput}_final`, 'extra_flat'],
+      output: [featuresOutput],
+      attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 })],
+    }),
+  );
+  graph.output[0]!.type = { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } };
+}
+
 /**
  * The backbone at the served resolution with only its features output (the ImageNet
  * classifier pruned): what features are extracted with, quantized, and the head appended to.
  */
-export function featureBackbone(backbone: Uint8Array, size: number, featuresOutput: string): Uint8Array {
+export function featureBackbone(backbone: Uint8Array, size: number, featuresOutput: string, pooledExtra?: string): Uint8Array {
   const model = onnx.ModelProto.decode(backbone);
   const graph = model.graph as onnx.GraphProto;
   setInputSize(graph, size);
   const features = graph.output.find((o) => o.name === featuresOutput);
   if (!features) throw new Error(`the backbone has no output '${featuresOutput}' (outputs: ${graph.output.map((o) => o.name).join(', ')})`);
   graph.output = [features];
+  if (pooledExtra) appendPooled(graph, featuresOutput, pooledExtra);
   pruneToOutputs(graph);
   return onnx.ModelProto.encode(model).finish();
 }

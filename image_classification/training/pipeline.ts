@@ -31,6 +31,8 @@ export interface PipelineOptions {
   readonly threads: number;
   readonly views: number;
   readonly trainOnly: boolean;
+  /** Experimental: a block's output to pool and append to the features (see model/EVAL.md). */
+  readonly pooledExtra?: string;
   readonly calibration: { readonly images: number; readonly statistic: CalibrationStatistic; readonly weightBits: 7 | 8 };
 }
 
@@ -41,26 +43,31 @@ interface Split {
   readonly int8?: FeatureMatrix;
 }
 
-export interface ValResult {
-  readonly float: Evaluation;
-  readonly int8?: Evaluation;
-  /** Share of val images where the int8 and float32 models give the same top-1 class. */
-  readonly agreement?: number;
+/** What one graph (one backbone precision, its own head) scored. */
+export interface PrecisionResult {
+  readonly cv: { readonly scores: readonly CvScore[]; readonly best: CvScore };
+  /** Val split, head fit on train only. */
+  readonly val?: Evaluation;
 }
 
 export interface PipelineResult {
   readonly classes: readonly string[];
   readonly trainImages: number;
   readonly valImages: number;
-  readonly cv: { readonly scores: readonly CvScore[]; readonly best: CvScore };
-  readonly val?: ValResult;
+  readonly float: PrecisionResult;
+  readonly int8?: PrecisionResult;
+  /** Share of val images where the int8 and float32 models give the same top-1 class. */
+  readonly agreement?: number;
   readonly shippedOn: 'train' | 'train + val';
   readonly quantized?: { readonly convs: number; readonly adds: number; readonly calibrationImages: number };
   readonly exportDiff: { readonly model: number; readonly cuda?: number };
 }
 
-function folded(split: Split, views: number): FoldedData {
-  return { features: split.float, labels: split.dataset.items.map((i) => i.label), views, classes: split.dataset.classes.length };
+/** Which backbone's features: the float32 one or its int8 quantization. */
+type FeatureSet = 'float' | 'int8';
+
+function folded(split: Split, views: number, precision: FeatureSet): FoldedData {
+  return { features: split[precision]!, labels: split.dataset.items.map((i) => i.label), views, classes: split.dataset.classes.length };
 }
 
 /** Fit standardiser + head on every image of `data`, all views. */
@@ -73,11 +80,12 @@ function fitHead(data: FoldedData, l2: number, iterations: number) {
 
 type FittedHead = ReturnType<typeof fitHead>;
 
-/** Probabilities of the first (unmirrored) view of each image, as the server would see it. */
+/** Probabilities of every view of the first `images` rows' images. */
 function probabilitiesOf(fitted: FittedHead, features: FeatureMatrix, images: number, views: number): Float64Array {
   return predictProbabilities(fitted.head, standardize(selectImages(features, Array.from({ length: images }, (_, i) => i), views), fitted.standardizer));
 }
 
+/** The class of the first (unmirrored) view of each image, as the server would see it. */
 function predictedClasses(probs: Float64Array, views: number, classes: number): number[] {
   return Array.from({ length: probs.length / (views * classes) }, (_, i) => argmax(probs.subarray(i * views * classes, (i * views + 1) * classes)));
 }
@@ -97,13 +105,13 @@ function mergeSplits(a: Split, b: Split): Split {
  * quantizing), L2 by cross-validation on train, the val report, the shipped head, the packed
  * model and its check against the training-time maths.
  *
- * The head is always trained on float32 features: one head serves the int8 graph (CPU) and the
- * float32 graph (CUDA), and the int8 figures measure exactly what quantization costs.
+ * When quantizing, the int8 graph (model.onnx, CPU) and the float32 graph (model.cuda.onnx)
+ * are two models: the same backbone in two precisions, each with a head fit on its own features.
  */
 export async function trainPipeline(options: PipelineOptions, timer: StageTimer): Promise<PipelineResult> {
   const spec = mobileNetV2Spec(options.size);
   const { views, iterations } = options;
-  const floatBackbone = featureBackbone(await readFile(options.backbone), options.size, DEFAULT_FEATURES_OUTPUT);
+  const floatBackbone = featureBackbone(await readFile(options.backbone), options.size, DEFAULT_FEATURES_OUTPUT, options.pooledExtra);
   const trainSet = await readDataset(options.data);
   const valSet = options.val ? await readDataset(options.val, trainSet.classes) : undefined;
   const calibrationFiles = calibrationImages(trainSet.items.map((i) => i.file), options.calibration.images);
@@ -132,43 +140,47 @@ export async function trainPipeline(options: PipelineOptions, timer: StageTimer)
   const train = await split(trainSet, 'train');
   const val = valSet && (await split(valSet, 'val'));
 
-  const cv = await timer.time('cross-validate L2 on train', () =>
-    crossValidateL2(folded(train, views), options.l2Candidates, options.folds, options.seed, { ...DEFAULT_TRAIN_OPTIONS, iterations }, train.int8 ? [train.int8] : []),
-  );
+  // Each graph gets a head fit on its own backbone's features: the int8 backbone's features
+  // are the float ones plus a fixed distortion, and a head that sees it makes up for most of it.
+  const precisions: FeatureSet[] = quantized ? ['float', 'int8'] : ['float'];
+  const truth = val?.dataset.items.map((i) => i.label) ?? [];
   const classes = trainSet.classes.length;
-  let valResult: ValResult | undefined;
-  if (val) {
-    const onTrain = await timer.time('fit head on train', () => fitHead(folded(train, views), cv.best.l2, iterations));
-    const truth = val.dataset.items.map((i) => i.label);
-    const floatPredicted = predictedClasses(probabilitiesOf(onTrain, val.float, truth.length, views), views, classes);
-    const int8Predicted = val.int8 && predictedClasses(probabilitiesOf(onTrain, val.int8, truth.length, views), views, classes);
-    valResult = {
-      float: evaluatePredictions(truth, floatPredicted, trainSet.classes),
-      int8: int8Predicted && evaluatePredictions(truth, int8Predicted, trainSet.classes),
-      agreement: int8Predicted && int8Predicted.filter((p, i) => p === floatPredicted[i]).length / truth.length,
-    };
-  }
-
   const final = val && !options.trainOnly ? mergeSplits(train, val) : train;
-  const shipped = await timer.time(`fit shipped head on ${final === train ? 'train' : 'train+val'}`, () => fitHead(folded(final, views), cv.best.l2, iterations));
-  const headWeights = { ...foldStandardizer(shipped.head, shipped.standardizer), dim: shipped.head.dim, classes: shipped.head.classes };
-  const floatModel = appendClassifierHead(floatBackbone, DEFAULT_FEATURES_OUTPUT, headWeights, options.size);
-  const int8Model = quantized && appendClassifierHead(quantized.model, DEFAULT_FEATURES_OUTPUT, headWeights, options.size);
+  const results = new Map<FeatureSet, PrecisionResult & { shipped: FittedHead; valPredicted?: number[] }>();
+  for (const precision of precisions) {
+    const label = precision === 'float' ? 'float32' : 'int8';
+    const cv = await timer.time(`cross-validate L2 on train (${label})`, () => crossValidateL2(folded(train, views, precision), options.l2Candidates, options.folds, options.seed, { ...DEFAULT_TRAIN_OPTIONS, iterations }));
+    let valPredicted: number[] | undefined;
+    if (val) {
+      const onTrain = await timer.time(`fit head on train (${label})`, () => fitHead(folded(train, views, precision), cv.best.l2, iterations));
+      valPredicted = predictedClasses(probabilitiesOf(onTrain, val[precision]!, truth.length, views), views, classes);
+    }
+    const shipped = await timer.time(`fit shipped head on ${final === train ? 'train' : 'train+val'} (${label})`, () => fitHead(folded(final, views, precision), cv.best.l2, iterations));
+    results.set(precision, { cv, val: valPredicted && evaluatePredictions(truth, valPredicted, trainSet.classes), shipped, valPredicted });
+  }
+  const float = results.get('float')!;
+  const int8 = results.get('int8');
+
+  const withHead = (backbone: Uint8Array, fitted: FittedHead) =>
+    appendClassifierHead(backbone, DEFAULT_FEATURES_OUTPUT, { ...foldStandardizer(fitted.head, fitted.standardizer), dim: fitted.head.dim, classes: fitted.head.classes }, options.size);
+  const floatModel = withHead(floatBackbone, float.shipped);
+  const int8Model = quantized && int8 && withHead(quantized.model, int8.shipped);
   const exportDiff = await timer.time('pack + verify', async () => {
     await packModel(options.out, int8Model ? { model: int8Model, cuda: floatModel } : { model: floatModel }, trainSet.classes, mobileNetV2SpecOverrides(options.size));
     const sample = val ?? train;
     const files = sample.dataset.items.slice(0, 24).map((i) => i.file);
-    const expected = (features: FeatureMatrix) => probabilitiesOf(shipped, features, files.length, views);
-    const model = await verifyExport(options.out, files, expected(sample.int8 ?? sample.float), views);
-    const cuda = int8Model ? await verifyExport(options.out, files, expected(sample.float), views, CUDA_MODEL_FILE) : undefined;
-    return { model, cuda };
+    const model = int8 ? await verifyExport(options.out, files, probabilitiesOf(int8.shipped, sample.int8!, files.length, views), views) : undefined;
+    const cuda = await verifyExport(options.out, files, probabilitiesOf(float.shipped, sample.float, files.length, views), views, int8 ? CUDA_MODEL_FILE : undefined);
+    return model === undefined ? { model: cuda } : { model, cuda };
   });
+  const agreement = float.valPredicted && int8?.valPredicted && int8.valPredicted.filter((p, i) => p === float.valPredicted![i]).length / truth.length;
   return {
     classes: trainSet.classes,
     trainImages: trainSet.items.length,
     valImages: valSet?.items.length ?? 0,
-    cv,
-    val: valResult,
+    float: { cv: float.cv, val: float.val },
+    int8: int8 && { cv: int8.cv, val: int8.val },
+    agreement,
     shippedOn: final === train ? 'train' : 'train + val',
     quantized: quantized && { convs: quantized.quantizedConvs, adds: quantized.quantizedAdds, calibrationImages: calibrationFiles.length },
     exportDiff,

@@ -13,31 +13,31 @@ async function frontierSection(outDir: string): Promise<string[]> {
 }
 
 function quantizationSection(options: PipelineOptions, result: PipelineResult): string[] {
-  if (!result.quantized) return [];
-  const { val } = result;
+  const { int8, float, quantized, agreement } = result;
+  if (!int8 || !quantized) return [];
   const { calibration } = options;
-  const best = result.cv.best;
+  const row = (name: string, a: number, b: number) => `| ${name} | ${pct(a)} | ${pct(b)} | ${(100 * (b - a)).toFixed(1)} points |`;
   return [
     '## int8 vs float32',
     '',
-    `model.onnx is int8 (QDQ): ${result.quantized.convs} Conv and ${result.quantized.adds} Add layers, weights per-channel symmetric ${calibration.weightBits}-bit, activations uint8 calibrated with **${calibration.statistic}** on ${result.quantized.calibrationImages} training photos. model.cuda.onnx is the float32 graph with the same head (for the CUDA provider). The head is trained on float32 features; the int8 figures score it on the int8 backbone's features of the same photos.`,
+    `model.onnx is int8 (QDQ): ${quantized.convs} Conv and ${quantized.adds} Add layers, weights per-channel symmetric ${calibration.weightBits}-bit, activations uint8 calibrated with **${calibration.statistic}** on ${quantized.calibrationImages} training photos. model.cuda.onnx is the float32 graph (for the CUDA provider). Each has a head fit on its own backbone's features, L2 chosen by its own CV.`,
     '',
     '| | float32 | int8 | difference |',
     '|---|---:|---:|---:|',
-    `| ${options.folds}-fold CV on train (L2 = ${best.l2}) | ${pct(best.accuracy)} | ${pct(best.alsoScored[0]!)} | ${(100 * (best.alsoScored[0]! - best.accuracy)).toFixed(1)} points |`,
-    ...(val?.int8 ? [`| val accuracy (head trained on train) | ${pct(val.float.accuracy)} | ${pct(val.int8.accuracy)} | ${(100 * (val.int8.accuracy - val.float.accuracy)).toFixed(1)} points |`] : []),
-    ...(val?.agreement !== undefined ? [`| val top-1 agreement int8 vs float32 | | | ${pct(val.agreement)} (${Math.round(val.agreement * val.float.total)}/${val.float.total}) |`] : []),
+    row(`${options.folds}-fold CV on train (best L2: ${float.cv.best.l2} / ${int8.cv.best.l2})`, float.cv.best.accuracy, int8.cv.best.accuracy),
+    ...(float.val && int8.val ? [row('val accuracy (head trained on train)', float.val.accuracy, int8.val.accuracy)] : []),
+    ...(agreement !== undefined && float.val ? [`| val top-1 agreement int8 vs float32 | | | ${pct(agreement)} (${Math.round(agreement * float.val.total)}/${float.val.total}) |`] : []),
     '',
   ];
 }
 
 export async function evalMarkdown(options: PipelineOptions, result: PipelineResult, command: string, stageTable: string): Promise<string> {
   const outDir = path.dirname(options.out);
-  const served = result.val?.int8 ?? result.val?.float;
+  const served = result.int8 ?? result.float;
   const cvTable = [
-    '| L2 | CV accuracy (float32) |' + (result.quantized ? ' CV accuracy (int8) |' : ''),
-    '|---:|---:|' + (result.quantized ? '---:|' : ''),
-    ...result.cv.scores.map((s) => `| ${s.l2} | ${pct(s.accuracy)} |` + (result.quantized ? ` ${pct(s.alsoScored[0]!)} |` : '')),
+    '| L2 | CV accuracy (float32) |' + (result.int8 ? ' CV accuracy (int8) |' : ''),
+    '|---:|---:|' + (result.int8 ? '---:|' : ''),
+    ...result.float.cv.scores.map((s, i) => `| ${s.l2} | ${pct(s.accuracy)} |` + (result.int8 ? ` ${pct(result.int8.cv.scores[i]!.accuracy)} |` : '')),
   ].join('\n');
   return [
     '# Evaluation',
@@ -50,9 +50,9 @@ export async function evalMarkdown(options: PipelineOptions, result: PipelineRes
     '',
     cvTable,
     '',
-    `Chosen: L2 = ${result.cv.best.l2}.`,
+    `Chosen: L2 = ${result.float.cv.best.l2}${result.int8 ? ` (float32), ${result.int8.cv.best.l2} (int8)` : ''}.`,
     '',
-    ...(served ? [`## Validation split, the served ${result.val?.int8 ? 'int8' : 'float32'} model (head trained on train only)`, '', formatEvaluation(served), '', '![confusion matrix](confusion-matrix.png)', ''] : []),
+    ...(served.val ? [`## Validation split, the served ${result.int8 ? 'int8' : 'float32'} model (head trained on train only)`, '', formatEvaluation(served.val), '', '![confusion matrix](confusion-matrix.png)', ''] : []),
     ...quantizationSection(options, result),
     ...(await frontierSection(outDir)),
     '## Shipped model',
