@@ -55,7 +55,7 @@ function table(points: Point[], command: string): string {
   return [
     '## Resolution frontier',
     '',
-    `Command: \`${command}\`. The same pipeline at each size; ms: ONNX Runtime alone, one image, 1 thread (median); images/s: the compute limit (decode + preprocess + infer, ${os.availableParallelism()} sessions × 1 thread, batch 1) on ${os.cpus()[0]?.model ?? 'this CPU'}, ${os.availableParallelism()} cores.`,
+    `Command: \`${command}\`. The same pipeline at each size, on the final 1280 features only (\`--pooled-extra none\`: the resolution alone is compared); ms: ONNX Runtime alone, one image, 1 thread (median); images/s: the compute limit (decode + preprocess + infer, ${os.availableParallelism()} sessions × 1 thread, batch 1) on ${os.cpus()[0]?.model ?? 'this CPU'}, ${os.availableParallelism()} cores.`,
     '',
     '| input | precision | CV accuracy (train, 5-fold) | val accuracy | val agreement with float32 | ms / image (1 thread) | images/s (compute limit) | relative cost |',
     '|---:|---|---:|---:|---:|---:|---:|---:|',

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_BACKBONE, DEFAULT_INPUT_SIZE } from '../training/backbone';
+import { DEFAULT_BACKBONE, DEFAULT_INPUT_SIZE, DEFAULT_POOLED_EXTRA } from '../training/backbone';
 import { writeConfusionPng } from '../training/confusion-png';
 import { evalMarkdown } from '../training/report';
 import { trainPipeline, type PipelineOptions } from '../training/pipeline';
@@ -11,12 +11,15 @@ import { parseCli, runCli, StageTimer } from './args';
 
 const USAGE = `usage: npm run train -- --data DIR [--val DIR] [--backbone FILE] [--out model/model.tar.gz]
        [--size ${DEFAULT_INPUT_SIZE}] [--precision int8|float32] [--seed S] [--folds K] [--l2 a,b,c]
-       [--iterations N] [--threads N] [--no-flip] [--train-only] ${CALIBRATION_USAGE}
+       [--iterations N] [--threads N] [--no-flip] [--train-only] [--pooled-extra TENSOR|none]
+       ${CALIBRATION_USAGE}
 DIR holds one folder of images per class. The L2 strength is chosen by K-fold
 cross-validation on --data only; --val is then reported (EVAL.md + confusion-matrix.png
 next to --out) and, unless --train-only, added to the data the shipped head is fit on.
 --precision int8 (the default) ships an int8 model.onnx (calibrated on --data) and the
-float32 graph as model.cuda.onnx; float32 ships the float32 graph alone as model.onnx.`;
+float32 graph as model.cuda.onnx; float32 ships the float32 graph alone as model.onnx.
+--pooled-extra: a backbone tensor whose average-pooled channels are appended to the features
+(default ${DEFAULT_POOLED_EXTRA}, a stride-16 block of the shipped MobileNetV2; none: off).`;
 
 runCli(async () => {
   const { values } = parseCli(
@@ -37,7 +40,7 @@ runCli(async () => {
       'calibration-images': { type: 'string', default: String(DEFAULT_CALIBRATION_IMAGES) },
       statistic: { type: 'string', default: 'minmax' },
       'weight-bits': { type: 'string', default: '7' },
-      'pooled-extra': { type: 'string' },
+      'pooled-extra': { type: 'string', default: DEFAULT_POOLED_EXTRA },
       help: { type: 'boolean' },
     },
     USAGE,
@@ -59,7 +62,7 @@ runCli(async () => {
     views: values['no-flip'] ? 1 : 2,
     trainOnly: values['train-only'],
     calibration: parseCalibrationOptions(values),
-    pooledExtra: values['pooled-extra'],
+    pooledExtra: values['pooled-extra'] === 'none' ? undefined : values['pooled-extra'],
   };
   const timer = new StageTimer();
   await mkdir(path.dirname(options.out), { recursive: true });

@@ -31,7 +31,7 @@ export interface PipelineOptions {
   readonly threads: number;
   readonly views: number;
   readonly trainOnly: boolean;
-  /** Experimental: a block's output to pool and append to the features (see model/EVAL.md). */
+  /** A backbone tensor whose average-pooled channels are appended to the features. */
   readonly pooledExtra?: string;
   readonly calibration: { readonly images: number; readonly statistic: CalibrationStatistic; readonly weightBits: 7 | 8 };
 }

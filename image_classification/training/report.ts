@@ -44,7 +44,7 @@ export async function evalMarkdown(options: PipelineOptions, result: PipelineRes
     '',
     `Command: \`${command}\``,
     '',
-    `Classes: ${result.classes.join(', ')}. Train: ${result.trainImages} images; val: ${result.valImages}. Input ${options.size}×${options.size}. Views per image: ${options.views} (original${options.views > 1 ? ' + mirror' : ''}). Seed ${options.seed}.`,
+    `Classes: ${result.classes.join(', ')}. Train: ${result.trainImages} images; val: ${result.valImages}. Input ${options.size}×${options.size}. Features: ${options.pooledExtra ? `the final 1280 + \`${options.pooledExtra}\` average-pooled (the frontier below is without it)` : 'the final 1280'}. Views per image: ${options.views} (original${options.views > 1 ? ' + mirror' : ''}). Seed ${options.seed}.`,
     '',
     `## L2 chosen by ${options.folds}-fold cross-validation on train only`,
     '',
