@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { DEFAULT_BACKBONE, DEFAULT_FEATURES_OUTPUT, DEFAULT_POOLED_EXTRA } from '../../image_classification/training/backbone';
+import { featureBackbone } from '../../image_classification/training/onnx-graph';
 import { stratifiedFolds, selectImages, expandLabels } from '../../image_classification/training/cross-validation';
 import { flipHorizontal } from '../../image_classification/training/features';
 import { evaluatePredictions, formatEvaluation } from '../../image_classification/training/metrics';
@@ -76,4 +80,20 @@ test('metrics: accuracy, precision, recall and the confusion matrix', () => {
   assert.equal(ev.accuracy, 3 / 5);
   assert.deepEqual(ev.perClass.map((m) => [m.precision, m.recall]), [[0.5, 0.5], [2 / 3, 1], [0, 0]]);
   assert.match(formatEvaluation(ev), /Accuracy: \*\*60\.0%\*\* \(3\/5\)/);
+});
+
+test('feature backbone: the ImageNet classifier pruned; a pooled block appended to the features when asked', async () => {
+  const backbone = await readFile(DEFAULT_BACKBONE);
+  const run = async (model: Uint8Array) => {
+    const session = await ort.InferenceSession.create(model);
+    const input = new ort.Tensor('float32', Float32Array.from({ length: 3 * 96 * 96 }, (_, i) => Math.sin(i)), [1, 3, 96, 96]);
+    const out = await session.run({ [session.inputNames[0]!]: input });
+    assert.deepEqual(session.outputNames, [DEFAULT_FEATURES_OUTPUT]);
+    return out[DEFAULT_FEATURES_OUTPUT]!.data as Float32Array;
+  };
+  const final = await run(featureBackbone(backbone, 96, DEFAULT_FEATURES_OUTPUT));
+  const richer = await run(featureBackbone(backbone, 96, DEFAULT_FEATURES_OUTPUT, DEFAULT_POOLED_EXTRA));
+  assert.equal(final.length, 1280);
+  assert.equal(richer.length, 1280 + 96, 'the last 96-channel block, pooled');
+  assert.deepEqual(richer.subarray(0, 1280), final, 'the final features come first, unchanged');
 });
