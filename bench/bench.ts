@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseCli, runCli } from '../image_classification/cli/args';
@@ -123,4 +123,5 @@ runCli(async () => {
   const result = { machine, seconds, images: { small: '640x480', large: '1920x1080 (upscaled)', count: images.mixed.length }, compute, floatCompute, naive, product: served, targets };
   console.log(await writeResult('bench', result));
   console.log(await renderChart(naive, served.load, compute.best.imagesPerSecond));
+  await Promise.all([modelDir, floatDir].map((dir) => rm(dir, { recursive: true, force: true })));
 });

@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { parseCli, runCli, StageTimer } from '../image_classification/cli/args';
 import { DEFAULT_CALIBRATION_IMAGES } from '../image_classification/cli/quantize-options';
 import { CUDA_MODEL_FILE, readModelBundle, unpackArchive, type ModelBundle } from '../image_classification/model/model-dir';
+import { packageRoot } from '../image_classification/paths';
 import { DEFAULT_BACKBONE } from '../image_classification/training/backbone';
 import { trainPipeline, type PipelineResult } from '../image_classification/training/pipeline';
 import { DEFAULT_TRAIN_OPTIONS } from '../image_classification/training/softmax-regression';
@@ -14,7 +15,7 @@ import { benchImages } from './images';
 const USAGE = `usage: npm run frontier -- --data DIR --val DIR [--sizes 224,288,320,384] [--seconds 8]
 Trains the model at each input size (the same pipeline as npm run train, int8 and float32)
 and measures each graph on this machine: ONNX Runtime alone, one image, 1 thread (median ms),
-and images/s of the compute limit (decode + preprocess + infer, 2 sessions × 1 thread).
+and images/s of the compute limit (decode + preprocess + infer, one 1-thread session per core).
 Writes model/frontier.md, which npm run train copies into EVAL.md.`;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -88,7 +89,7 @@ runCli(async () => {
     await rm(work, { recursive: true, force: true });
   }
   const markdown = table(points, `npm run frontier -- ${process.argv.slice(2).join(' ')}`);
-  await writeFile(path.join('model', 'frontier.md'), `${markdown}\n`);
-  await writeFile(path.join('bench', 'results', 'frontier.json'), `${JSON.stringify(points, null, 2)}\n`);
+  await writeFile(path.join(packageRoot(), 'model', 'frontier.md'), `${markdown}\n`);
+  await writeFile(path.join(packageRoot(), 'bench', 'results', 'frontier.json'), `${JSON.stringify(points, null, 2)}\n`);
   console.log(markdown);
 });

@@ -130,29 +130,27 @@ export class Predictor {
   async scores(images: readonly Buffer[], signal?: AbortSignal): Promise<Float32Array[]> {
     const rows: Float32Array[] = [];
     let running: Promise<Float32Array[]> | undefined;
-    try {
-      for (let start = 0; start < images.length; start += this.batching.maxBatchSize) {
-        signal?.throwIfAborted();
-        const part = images.slice(start, start + this.batching.maxBatchSize);
-        // While these decode, an idle batcher may wait (MODEL_SERVER_MAX_BATCH_DELAY_MS) for them.
-        const arrival = this.batcher.expect(part.length);
-        let tensor: Float32Array;
-        try {
-          tensor = await preprocessBatch(part, this.bundle.spec, this.layout, this.decodeLimits.maxPixels, this.decodeLimits.timeoutSeconds);
-          if (running) rows.push(...(await running));
-        } catch (error) {
-          // Announced but never submitted: withdraw it, or an idle batcher would wait for it.
-          arrival.cancel();
-          throw error;
-        }
-        running = arrival.submit(tensor, signal);
+    for (let start = 0; start < images.length; start += this.batching.maxBatchSize) {
+      signal?.throwIfAborted();
+      const part = images.slice(start, start + this.batching.maxBatchSize);
+      // While these decode, an idle batcher may wait (MODEL_SERVER_MAX_BATCH_DELAY_MS) for them.
+      const arrival = this.batcher.expect(part.length);
+      let tensor: Float32Array;
+      try {
+        tensor = await preprocessBatch(part, this.bundle.spec, this.layout, this.decodeLimits.maxPixels, this.decodeLimits.timeoutSeconds);
+        if (running) rows.push(...(await running));
+      } catch (error) {
+        // Announced but never submitted: withdraw it, or an idle batcher would wait for it.
+        arrival.cancel();
+        throw error;
       }
-      rows.push(...(await running!));
-      running = undefined;
-    } finally {
-      // A part that failed to decode leaves the one before it running: nobody awaits it now.
-      void running?.catch(() => undefined);
+      running = arrival.submit(tensor, signal);
+      // Awaited only once the next part has decoded, or never if that decode fails: a
+      // rejection meanwhile (the request aborted while this part was queued) must not count
+      // as unhandled, which would end the worker process.
+      running.catch(() => undefined);
     }
+    rows.push(...(await running!));
     return rows;
   }
 

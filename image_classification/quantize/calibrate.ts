@@ -29,7 +29,8 @@ export const DEFAULT_PERCENTILE_TAIL = 1e-4;
 function withOutputs(model: Uint8Array, tensors: readonly string[]): Uint8Array {
   const decoded = onnx.ModelProto.decode(model);
   const graph = decoded.graph as onnx.GraphProto;
-  const existing = new Set(graph.output.map((o) => o.name));
+  // A graph input is measured from the batches themselves, not exposed as an output.
+  const existing = new Set([...graph.output, ...graph.input].map((o) => o.name));
   for (const name of tensors) {
     if (!existing.has(name)) graph.output.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
   }
