@@ -3,12 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { parseCli, runCli, StageTimer } from '../image_classification/cli/args';
-import { DEFAULT_CALIBRATION_IMAGES } from '../image_classification/cli/quantize-options';
 import { CUDA_MODEL_FILE, readModelBundle, unpackArchive, type ModelBundle } from '../image_classification/model/model-dir';
 import { packageRoot } from '../image_classification/paths';
 import { DEFAULT_BACKBONE } from '../image_classification/training/backbone';
-import { trainPipeline, type PipelineResult } from '../image_classification/training/pipeline';
-import { DEFAULT_TRAIN_OPTIONS } from '../image_classification/training/softmax-regression';
+import { PIPELINE_DEFAULTS, trainPipeline, type PipelineResult } from '../image_classification/training/pipeline';
 import { throughput } from './compute-limit';
 import { benchImages } from './images';
 
@@ -73,11 +71,7 @@ runCli(async () => {
     const work = await mkdtemp(path.join(os.tmpdir(), `frontier-${size}-`));
     const out = path.join(work, 'model.tar.gz');
     const result: PipelineResult = await trainPipeline(
-      {
-        data: values.data, val: values.val, backbone: DEFAULT_BACKBONE, out, size, precision: 'int8', seed: '42', folds: 5,
-        l2Candidates: [0.003, 0.01, 0.03, 0.1], iterations: DEFAULT_TRAIN_OPTIONS.iterations, threads: os.availableParallelism(), views: 2, trainOnly: false,
-        calibration: { images: DEFAULT_CALIBRATION_IMAGES, statistic: 'minmax', weightBits: 7 },
-      },
+      { ...PIPELINE_DEFAULTS, data: values.data, val: values.val, backbone: DEFAULT_BACKBONE, out, size, precision: 'int8', threads: os.availableParallelism() },
       new StageTimer(),
     );
     const int8 = await readModelBundle(await unpackArchive(out));

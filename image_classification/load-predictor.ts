@@ -1,16 +1,35 @@
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { createLogger } from './logger';
 import { materialise, readModelBundle, resolveModelDir } from './model/model-dir';
 import { Predictor } from './predictor';
 import { DEFAULT_MAX_IMAGE_PIXELS } from './preprocess/limits';
 
 /**
- * A Predictor for command-line use: the given model dir or model.tar.gz, else the same
- * resolution as the server (SM_MODEL_DIR, /opt/ml/model, the shipped model). CPU, all cores.
+ * Run `use` with a Predictor for command-line use: the given model dir or model.tar.gz, else
+ * the same resolution as the server (SM_MODEL_DIR, /opt/ml/model, the shipped model). CPU,
+ * all cores. `graphFile` picks another graph of the directory (model.cuda.onnx, run on the
+ * CPU). Afterwards the predictor is closed and an archive's unpacked copy removed.
  */
-export async function loadPredictor(location: string | undefined): Promise<Predictor> {
-  const dir = location ? await materialise(location) : (await resolveModelDir(process.env.SM_MODEL_DIR)).dir;
-  const bundle = await readModelBundle(dir);
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
-  return Predictor.load(bundle, { device: 'cpu', intraOpThreads: os.availableParallelism(), maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS, batching: { maxBatchSize: 8, maxDelayMs: 0 } }, logger);
+export async function withPredictor<T>(location: string | undefined, use: (predictor: Predictor) => Promise<T>, graphFile?: string): Promise<T> {
+  const resolved = location ? await materialiseAt(location) : await resolveModelDir(process.env.SM_MODEL_DIR);
+  try {
+    const bundle = await readModelBundle(resolved.dir);
+    const graph = graphFile ? { ...bundle, onnxPath: path.join(bundle.dir, graphFile) } : bundle;
+    const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+    const predictor = await Predictor.load(graph, { device: 'cpu', intraOpThreads: os.availableParallelism(), maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS, batching: { maxBatchSize: 8, maxDelayMs: 0 } }, logger);
+    try {
+      return await use(predictor);
+    } finally {
+      await predictor.close();
+    }
+  } finally {
+    if (resolved.unpacked) await rm(resolved.dir, { recursive: true, force: true });
+  }
+}
+
+async function materialiseAt(location: string): Promise<{ dir: string; unpacked: boolean }> {
+  const dir = await materialise(location);
+  return { dir, unpacked: dir !== location };
 }

@@ -5,7 +5,7 @@ import { evaluatePredictions, formatEvaluation, type Evaluation } from '../train
 import { argmax } from '../training/cross-validation';
 import type { Predictor } from '../predictor';
 import { parseCli, runCli } from './args';
-import { loadPredictor } from '../load-predictor';
+import { withPredictor } from '../load-predictor';
 
 const USAGE = `usage: npm run evaluate -- --data DIR [--model DIR|model.tar.gz] [--png FILE]
 DIR holds one folder per class (names as in the model's labels.json). Prints accuracy,
@@ -31,10 +31,8 @@ if (require.main === module) {
       USAGE,
     );
     if (!values.data) throw new Error(`--data is required\n\n${USAGE}`);
-    const predictor = await loadPredictor(values.model);
-    const evaluation = await evaluateModel(predictor, values.data);
+    const evaluation = await withPredictor(values.model, (predictor) => evaluateModel(predictor, values.data!));
     console.log(formatEvaluation(evaluation));
     if (values.png) await writeConfusionPng(evaluation, `${values.model ?? 'model'} on ${values.data}`, values.png);
-    await predictor.close();
   });
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseCli, runCli } from './args';
-import { loadPredictor } from '../load-predictor';
+import { withPredictor } from '../load-predictor';
 
 const USAGE = `usage: npm run predict -- [--model DIR|model.tar.gz] FILE...
 Classifies each image in-process (no server) and prints one JSON line per file,
@@ -12,17 +12,17 @@ runCli(async () => {
     console.error(USAGE);
     process.exit(2);
   }
-  const predictor = await loadPredictor(values.model);
   let failed = 0;
-  for (const file of positionals) {
-    try {
-      const [predictions] = await predictor.predict([await readFile(file)]);
-      console.log(JSON.stringify({ file, predictions }));
-    } catch (error) {
-      failed++;
-      console.log(JSON.stringify({ file, error: { message: (error as Error).message } }));
+  await withPredictor(values.model, async (predictor) => {
+    for (const file of positionals) {
+      try {
+        const [predictions] = await predictor.predict([await readFile(file)]);
+        console.log(JSON.stringify({ file, predictions }));
+      } catch (error) {
+        failed++;
+        console.log(JSON.stringify({ file, error: { message: (error as Error).message } }));
+      }
     }
-  }
-  await predictor.close();
+  });
   process.exitCode = failed ? 1 : 0;
 });

@@ -1,7 +1,12 @@
 import type { CalibrationStatistic } from '../quantize/calibrate';
+import { DEFAULT_CALIBRATION_IMAGES } from '../quantize/image-batches';
 
-/** The calibration flags `npm run train` and `npm run quantize` share. */
-export const DEFAULT_CALIBRATION_IMAGES = 100;
+/** parseArgs entries for the calibration flags `npm run train` and `npm run quantize` share. */
+export const CALIBRATION_FLAGS = {
+  'calibration-images': { type: 'string', default: String(DEFAULT_CALIBRATION_IMAGES) },
+  statistic: { type: 'string', default: 'minmax' },
+  'weight-bits': { type: 'string', default: '7' },
+} as const;
 
 export const CALIBRATION_USAGE = '[--calibration-images 100] [--statistic minmax|percentile] [--weight-bits 7|8]';
 

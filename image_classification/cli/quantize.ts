@@ -8,7 +8,7 @@ import { DEFAULT_MAX_IMAGE_PIXELS } from '../preprocess/limits';
 import { calibrationImages, imageBatches } from '../quantize/image-batches';
 import { quantizeModel } from '../quantize/quantize';
 import { listImages } from '../training/dataset';
-import { CALIBRATION_USAGE, DEFAULT_CALIBRATION_IMAGES, parseCalibrationOptions } from './quantize-options';
+import { CALIBRATION_USAGE, CALIBRATION_FLAGS, parseCalibrationOptions } from './quantize-options';
 import { parseCli, runCli, StageTimer } from './args';
 
 const USAGE = `usage: npm run quantize -- --model DIR|model.tar.gz --calibration DIR [--out DIR|model.tar.gz]
@@ -28,9 +28,7 @@ runCli(async () => {
       out: { type: 'string' },
       'keep-float': { type: 'string', default: '' },
       threads: { type: 'string', default: String(os.availableParallelism()) },
-      'calibration-images': { type: 'string', default: String(DEFAULT_CALIBRATION_IMAGES) },
-      statistic: { type: 'string', default: 'minmax' },
-      'weight-bits': { type: 'string', default: '7' },
+      ...CALIBRATION_FLAGS,
       help: { type: 'boolean' },
     },
     USAGE,
@@ -43,22 +41,21 @@ runCli(async () => {
   try {
     const bundle = await readModelBundle(source);
     const float = await readFile(bundle.onnxPath);
-    if (float.includes('QuantizeLinear')) throw new Error(`${MODEL_FILE} already holds QuantizeLinear nodes: quantize its float32 export instead`);
     const files = calibrationImages(await listImages(values.calibration), calibration.images);
     const result = await timer.time(`calibrate on ${files.length} images + quantize`, () =>
       quantizeModel(float, imageBatches(files, bundle.spec, DEFAULT_MAX_IMAGE_PIXELS), {
-        statistic: calibration.statistic,
-        weightMaxLevel: calibration.weightBits === 8 ? 127 : 63,
+        ...calibration,
         keepFloat: new Set(values['keep-float'].split(',').filter(Boolean)),
         threads: Number(values.threads),
       }),
     );
-    await cp(source, staging, { recursive: true });
-    await writeFile(path.join(staging, MODEL_FILE), result.model);
-    if (!existsSync(path.join(staging, CUDA_MODEL_FILE))) await writeFile(path.join(staging, CUDA_MODEL_FILE), float);
     const out = values.out ?? `${values.model.replace(/(\.tar\.gz|\.tgz)$/, '').replace(/\/+$/, '')}-int8`;
-    if (out.endsWith('.tar.gz')) await packDirectory(staging, out);
-    else await cp(staging, out, { recursive: true });
+    // A directory is written in place; an archive is packed from a staging copy.
+    const target = out.endsWith('.tar.gz') ? staging : out;
+    await cp(source, target, { recursive: true });
+    await writeFile(path.join(target, MODEL_FILE), result.model);
+    if (!existsSync(path.join(target, CUDA_MODEL_FILE))) await writeFile(path.join(target, CUDA_MODEL_FILE), float);
+    if (target === staging) await packDirectory(staging, out);
     console.error(`${result.quantizedConvs} Conv and ${result.quantizedAdds} Add layers quantized (${result.calibratedTensors} activation ranges, ${calibration.statistic}); ${(float.length / 1e6).toFixed(1)} MB float32 -> ${(result.model.length / 1e6).toFixed(1)} MB int8`);
     console.log(out);
   } finally {

@@ -4,9 +4,8 @@ import path from 'node:path';
 import { DEFAULT_BACKBONE, DEFAULT_INPUT_SIZE, DEFAULT_POOLED_EXTRA } from '../training/backbone';
 import { writeConfusionPng } from '../training/confusion-png';
 import { evalMarkdown } from '../training/report';
-import { trainPipeline, type PipelineOptions } from '../training/pipeline';
-import { DEFAULT_TRAIN_OPTIONS } from '../training/softmax-regression';
-import { DEFAULT_CALIBRATION_IMAGES, parseCalibrationOptions, CALIBRATION_USAGE } from './quantize-options';
+import { PIPELINE_DEFAULTS, trainPipeline, type PipelineOptions } from '../training/pipeline';
+import { CALIBRATION_FLAGS, parseCalibrationOptions, CALIBRATION_USAGE } from './quantize-options';
 import { parseCli, runCli, StageTimer } from './args';
 
 const USAGE = `usage: npm run train -- --data DIR [--val DIR] [--backbone FILE] [--out model/model.tar.gz]
@@ -30,16 +29,14 @@ runCli(async () => {
       out: { type: 'string', default: 'model/model.tar.gz' },
       size: { type: 'string', default: String(DEFAULT_INPUT_SIZE) },
       precision: { type: 'string', default: 'int8' },
-      seed: { type: 'string', default: '42' },
-      folds: { type: 'string', default: '5' },
-      l2: { type: 'string', default: '0.003,0.01,0.03,0.1' },
-      iterations: { type: 'string', default: String(DEFAULT_TRAIN_OPTIONS.iterations) },
+      seed: { type: 'string', default: PIPELINE_DEFAULTS.seed },
+      folds: { type: 'string', default: String(PIPELINE_DEFAULTS.folds) },
+      l2: { type: 'string', default: PIPELINE_DEFAULTS.l2Candidates.join(',') },
+      iterations: { type: 'string', default: String(PIPELINE_DEFAULTS.iterations) },
       threads: { type: 'string', default: String(os.availableParallelism()) },
       'no-flip': { type: 'boolean', default: false },
       'train-only': { type: 'boolean', default: false },
-      'calibration-images': { type: 'string', default: String(DEFAULT_CALIBRATION_IMAGES) },
-      statistic: { type: 'string', default: 'minmax' },
-      'weight-bits': { type: 'string', default: '7' },
+      ...CALIBRATION_FLAGS,
       'pooled-extra': { type: 'string', default: DEFAULT_POOLED_EXTRA },
       help: { type: 'boolean' },
     },
@@ -59,7 +56,7 @@ runCli(async () => {
     l2Candidates: values.l2.split(',').map(Number),
     iterations: Number(values.iterations),
     threads: Number(values.threads),
-    views: values['no-flip'] ? 1 : 2,
+    views: values['no-flip'] ? 1 : PIPELINE_DEFAULTS.views,
     trainOnly: values['train-only'],
     calibration: parseCalibrationOptions(values),
     pooledExtra: values['pooled-extra'] === 'none' ? undefined : values['pooled-extra'],

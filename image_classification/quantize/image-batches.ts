@@ -5,6 +5,9 @@ import { preprocessBatch } from '../preprocess/batch';
 import { batchDims, tensorLayout } from '../preprocess/tensor';
 import type { CalibrationBatches } from './calibrate';
 
+/** Photos calibrated on unless told otherwise: enough for stable min/max ranges, ~10 s at 384 px. */
+export const DEFAULT_CALIBRATION_IMAGES = 100;
+
 /**
  * `count` files spread evenly over `files` (a sorted folder-per-class list, so every class is
  * represented), preprocessed by the server's own code into batches of `batchSize`.

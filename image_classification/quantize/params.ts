@@ -25,11 +25,6 @@ export function activationParams({ min, max }: Range): ActivationParams {
   return { scale, zeroPoint: clamp(Math.round(-low / scale), 0, 255) };
 }
 
-/** The values a uint8 tensor with these params can hold: [scale·(0−zp), scale·(255−zp)]. */
-export function representableRange({ scale, zeroPoint }: ActivationParams): Range {
-  return { min: scale * (0 - zeroPoint), max: scale * (255 - zeroPoint) };
-}
-
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;

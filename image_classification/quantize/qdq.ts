@@ -14,10 +14,11 @@ export interface QuantizeOptions {
   /** Layers to leave in float, by node name or output tensor name (many exporters leave nodes unnamed). */
   readonly keepFloat?: ReadonlySet<string>;
   /**
-   * 63 (default, "reduce range", 7-bit): exact on every x86 CPU. 127: the full int8 range, for
-   * CPUs with VNNI only: the AVX2 u8×s8 kernel sums products in pairs in int16 and saturates.
+   * 7 (default, "reduce range", levels ±63): the same answers on every x86 CPU. 8: the full
+   * int8 range, for CPUs with VNNI only: the AVX2 u8×s8 kernel sums products in pairs in int16
+   * and saturates.
    */
-  readonly weightMaxLevel?: number;
+  readonly weightBits?: 7 | 8;
 }
 
 /** One activation tensor to quantize: `tensor` is what consumers read and calibration measures. */
@@ -42,7 +43,8 @@ function attribute(node: onnx.INodeProto, name: string): onnx.IAttributeProto | 
 
 function scalarInitializer(initializers: Map<string, onnx.ITensorProto>, name: string | undefined): number | undefined {
   const t = name ? initializers.get(name) : undefined;
-  return isFloatInitializer(t) && floatValues(t).length === 1 ? floatValues(t)[0] : undefined;
+  const values = isFloatInitializer(t) ? floatValues(t) : undefined;
+  return values?.length === 1 ? values[0] : undefined;
 }
 
 /** [low, high] of a Relu or a Clip with constant bounds; undefined for anything else. */
@@ -61,7 +63,7 @@ function consumersOf(graph: onnx.IGraphProto): Map<string, onnx.INodeProto[]> {
   return consumers;
 }
 
-export function opsetOf(model: onnx.IModelProto): number {
+function opsetOf(model: onnx.IModelProto): number {
   return Number(model.opsetImport?.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
 }
 
@@ -69,6 +71,10 @@ export function opsetOf(model: onnx.IModelProto): number {
 export function planQuantization(model: onnx.IModelProto, options: QuantizeOptions = {}): QuantizationPlan {
   if (opsetOf(model) < MIN_OPSET) throw new Error(`quantization needs opset ${MIN_OPSET} or later (the model has ${opsetOf(model)}); re-export it`);
   const graph = model.graph!;
+  // Quantizing twice would calibrate int8 values as if they were float: refuse instead.
+  if ((graph.node ?? []).some((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear')) {
+    throw new Error('the model already holds QuantizeLinear nodes: quantize its float32 export instead');
+  }
   const initializers = new Map((graph.initializer ?? []).map((t) => [t.name!, t]));
   const consumers = consumersOf(graph);
   const outputs = new Set((graph.output ?? []).map((o) => o.name!));
@@ -153,7 +159,7 @@ export function applyQuantization(model: onnx.IModelProto, plan: QuantizationPla
     const current = original as onnx.NodeProto;
     const inputParams = params.get(current.input[0] ?? '');
     current.input = current.input.map((input) => (params.has(input) ? dequantize(input) : input));
-    if (plan.convs.has(current)) quantizeConvWeights(current, initializers, inputParams!, added, nodes, options.weightMaxLevel ?? 63);
+    if (plan.convs.has(current)) quantizeConvWeights(current, initializers, inputParams!, added, nodes, options.weightBits === 8 ? 127 : 63);
     nodes.push(current);
     for (const output of current.output ?? []) {
       // A quantized graph output keeps its name for callers: the float tensor is renamed.

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { CUDA_MODEL_FILE } from '../model/model-dir';
 import { DEFAULT_MAX_IMAGE_PIXELS } from '../preprocess/limits';
 import type { CalibrationStatistic } from '../quantize/calibrate';
-import { calibrationImages, imageBatches } from '../quantize/image-batches';
+import { calibrationImages, DEFAULT_CALIBRATION_IMAGES, imageBatches } from '../quantize/image-batches';
 import { quantizeModel } from '../quantize/quantize';
 import type { StageTimer } from '../cli/args';
 import { DEFAULT_FEATURES_OUTPUT, mobileNetV2Spec, mobileNetV2SpecOverrides } from './backbone';
@@ -35,6 +35,17 @@ export interface PipelineOptions {
   readonly pooledExtra?: string;
   readonly calibration: { readonly images: number; readonly statistic: CalibrationStatistic; readonly weightBits: 7 | 8 };
 }
+
+/** What `npm run train` (and `npm run frontier`) use unless told otherwise. */
+export const PIPELINE_DEFAULTS = {
+  seed: '42',
+  folds: 5,
+  l2Candidates: [0.003, 0.01, 0.03, 0.1],
+  iterations: DEFAULT_TRAIN_OPTIONS.iterations,
+  views: 2,
+  trainOnly: false,
+  calibration: { images: DEFAULT_CALIBRATION_IMAGES, statistic: 'minmax', weightBits: 7 },
+} as const satisfies Partial<PipelineOptions>;
 
 /** Float features, and the int8 backbone's features of the same images when quantizing. */
 interface Split {
@@ -118,11 +129,7 @@ export async function trainPipeline(options: PipelineOptions, timer: StageTimer)
   const quantized =
     options.precision === 'int8'
       ? await timer.time('quantize backbone (calibrated on train)', () =>
-          quantizeModel(floatBackbone, imageBatches(calibrationFiles, spec, DEFAULT_MAX_IMAGE_PIXELS), {
-            statistic: options.calibration.statistic,
-            weightMaxLevel: options.calibration.weightBits === 8 ? 127 : 63,
-            threads: options.threads,
-          }),
+          quantizeModel(floatBackbone, imageBatches(calibrationFiles, spec, DEFAULT_MAX_IMAGE_PIXELS), { ...options.calibration, threads: options.threads }),
         )
       : undefined;
   const extract = (backbone: Uint8Array, dataset: Dataset, label: string) =>
