@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseCli, runCli } from '../image_classification/cli/args';
 import { CUDA_MODEL_FILE, LABELS_FILE, MODEL_FILE, readModelBundle, SPEC_FILE, unpackArchive } from '../image_classification/model/model-dir';
-import { freePort, SHIPPED_ARCHIVE, waitFor } from '../test/helpers';
+import { freePort, SHIPPED_ARCHIVE, waitFor } from '../harness/env';
 import { renderChart } from './chart';
 import { measureComputeLimit } from './compute-limit';
 import { benchImages } from './images';
 import { printTable, runLoad, writeResult, type LoadResult } from './load';
-import { startServe, workerPids, workerSockets } from './serve-process';
+import { startServe, workerPids, workerSockets } from '../harness/serve-process';
 import { evaluateTargets } from './targets';
 
 const USAGE = `usage: npm run bench -- [--seconds 15] [--concurrency 1,4,16,64]

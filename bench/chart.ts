@@ -1,6 +1,6 @@
 import path from 'node:path';
 import sharp from 'sharp';
-import { ROOT } from '../test/helpers';
+import { ROOT } from '../harness/env';
 import type { LoadResult } from './load';
 
 /**

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { createLogger } from '../image_classification/logger';
 import type { ModelBundle } from '../image_classification/model/model-dir';
-import { Predictor } from '../image_classification/predictor';
+import { Predictor } from '../image_classification/classifier/predictor';
 import { preprocessBatch } from '../image_classification/preprocess/batch';
 import { batchDims, tensorLayout } from '../image_classification/preprocess/tensor';
 import { ndarray } from '../image_classification/codecs/ndarray';
@@ -76,11 +76,11 @@ async function stages(bundle: ModelBundle, small: readonly Buffer[], large: read
   const layout = tensorLayout(bundle.spec);
   const preprocess = async (images: readonly Buffer[]) => {
     const times: number[] = [];
-    for (const image of images) times.push(await timed(() => preprocessBatch([image], bundle.spec, layout, DEFAULT_MAX_IMAGE_PIXELS)));
+    for (const image of images) times.push(await timed(() => preprocessBatch([image], bundle.spec, layout, { maxPixels: DEFAULT_MAX_IMAGE_PIXELS })));
     return median(times);
   };
   const predictor = await load(bundle, os.availableParallelism(), batch);
-  const batchTensor = ndarray('float32', batchDims(layout, batch), await preprocessBatch(small.slice(0, batch), bundle.spec, layout, DEFAULT_MAX_IMAGE_PIXELS));
+  const batchTensor = ndarray('float32', batchDims(layout, batch), await preprocessBatch(small.slice(0, batch), bundle.spec, layout, { maxPixels: DEFAULT_MAX_IMAGE_PIXELS }));
   const one = ndarray('float32', batchDims(layout, 1), batchTensor.data.slice(0, batchTensor.data.length / batch));
   const inferOne: number[] = [];
   const inferBatch: number[] = [];

@@ -1,11 +1,11 @@
 import os from 'node:os';
 import { parseCli, runCli } from '../image_classification/cli/args';
 import { unpackArchive } from '../image_classification/model/model-dir';
-import { SHIPPED_ARCHIVE } from '../test/helpers';
-import { formatResult, runHostileCase } from '../test/robustness/hostile';
-import { buildHostileCases, HOSTILE_SERVE_ENV } from '../test/robustness/hostile-cases';
+import { SHIPPED_ARCHIVE } from '../harness/env';
+import { formatResult, runHostileCase } from '../harness/hostile/hostile';
+import { buildHostileCases, HOSTILE_SERVE_ENV } from '../harness/hostile/hostile-cases';
 import { writeResult } from './load';
-import { startServe, workerSockets } from './serve-process';
+import { startServe, workerSockets } from '../harness/serve-process';
 
 const USAGE = `usage: npm run hostile
 Starts serve with its defaults (request timeout 5 s) and sends each hostile request of the

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { FIXTURE_TREE } from '../test/helpers';
+import { FIXTURE_TREE } from '../harness/env';
 
 /**
  * The bench images: the 12 TrashNet validation photos in test/fixtures (512x384 originals),

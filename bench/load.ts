@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { ROOT } from '../test/helpers';
+import { ROOT } from '../harness/env';
 
 /** One autocannon run POSTing an image to /invocations on loopback. */
 export interface LoadResult {

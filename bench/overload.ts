@@ -1,9 +1,9 @@
 import os from 'node:os';
 import { parseCli, runCli } from '../image_classification/cli/args';
 import { unpackArchive } from '../image_classification/model/model-dir';
-import { sample, SHIPPED_ARCHIVE } from '../test/helpers';
+import { sample, SHIPPED_ARCHIVE } from '../harness/env';
 import { runLoad, printTable, writeResult } from './load';
-import { startServe } from './serve-process';
+import { startServe } from '../harness/serve-process';
 
 const USAGE = `usage: npm run overload -- [--connections 256] [--seconds 15]
 Starts serve with its defaults, measures it at a normal load (c=4), drives it far past

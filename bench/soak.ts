@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseCli, runCli } from '../image_classification/cli/args';
 import { unpackArchive } from '../image_classification/model/model-dir';
-import { sample, SHIPPED_ARCHIVE } from '../test/helpers';
+import { sample, SHIPPED_ARCHIVE } from '../harness/env';
 import { printTable, runLoad, writeResult } from './load';
-import { startServe, workerPids } from './serve-process';
+import { startServe, workerPids } from '../harness/serve-process';
 
 const USAGE = `usage: npm run soak -- [--minutes 10] [--interval 30] [--load 0.7]
 Measures capacity (c=16), then holds ~70% of it (fixed request rate) for the given minutes,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
-import { StartupError } from './errors';
+import { ConfigError } from './errors';
 import { DEFAULT_MAX_MODEL_MB } from './model/model-dir';
 import { DEFAULT_MAX_IMAGE_PIXELS } from './preprocess/limits';
 
@@ -41,12 +41,6 @@ const schema = z.object({
 });
 
 export type Config = z.infer<typeof schema> & { readonly maxPayloadBytes: number; readonly maxModelBytes: number };
-
-export class ConfigError extends StartupError {
-  constructor(message: string) {
-    super('config_invalid', message);
-  }
-}
 
 const DEFAULT_THREADS = 2;
 

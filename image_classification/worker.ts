@@ -9,8 +9,9 @@ import { ModelState } from './http/model-state';
 import { createLogger, type Logger } from './logger';
 import { resolveModelDir } from './model/model-dir';
 import { workerSocketPath } from './paths';
-import { HandlerPipeline, pipelineOptions, sessionOptions } from './handler/pipeline';
+import { HandlerPipeline } from './handler/pipeline';
 import { configureOnnxModels } from './runtime/onnx-model';
+import { pipelineOptions, sessionOptions } from './settings';
 import { SOCKET_DIR_ENV } from './worker-env';
 
 /**
@@ -38,7 +39,7 @@ async function loadModel(config: Config, state: ModelState, logger: Logger, onIn
     const { dir, source, pipeline } = await Promise.race([loading, limit.expired]);
     state.ready(pipeline);
     logger.info(
-      { modelDir: dir, source, handler: pipeline.handlerFile ?? 'built-in', ...pipeline.predictor?.info, threads: config.ortIntraOpThreads, ms: Math.round(performance.now() - started) },
+      { modelDir: dir, source, handler: pipeline.summary.handlerFile ?? 'built-in', ...pipeline.summary.model, threads: config.ortIntraOpThreads, ms: Math.round(performance.now() - started) },
       'model loaded and warmed',
     );
   } catch (error) {

@@ -1,22 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
 import { loadConfig, type Config } from '../image_classification/config';
-import { HandlerPipeline, pipelineOptions } from '../image_classification/handler/pipeline';
+import { HandlerPipeline } from '../image_classification/handler/pipeline';
 import { createApp } from '../image_classification/http/app';
 import type { ModelState } from '../image_classification/http/model-state';
 import { createLogger } from '../image_classification/logger';
 import { readModelBundle, unpackArchive, type ModelBundle } from '../image_classification/model/model-dir';
-import { packageRoot } from '../image_classification/paths';
+import { pipelineOptions } from '../image_classification/settings';
+import { SHIPPED_ARCHIVE } from '../harness/env';
 
-export const ROOT = packageRoot();
-export const DATA_DIR = path.join(ROOT, 'data');
-export const SHIPPED_ARCHIVE = path.join(ROOT, 'model', 'model.tar.gz');
-export const FIXTURE_TREE = path.join(ROOT, 'test', 'fixtures', 'trashnet-mini');
+export * from '../harness/env';
+
 export const silentLogger = createLogger('silent');
 
 let shipped: Promise<ModelBundle> | undefined;
@@ -49,27 +48,6 @@ export async function loadShippedPipeline(env: Record<string, string> = {}, mode
 
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ ...env }, 2);
-}
-
-export const sample = (name: string) => readFile(path.join(DATA_DIR, name));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 /** The promise's value, or 'timeout' after `ms`; the timer never keeps the process alive. */

@@ -3,9 +3,9 @@ import { readDataset } from '../training/dataset';
 import { writeConfusionPng } from '../training/confusion-png';
 import { evaluatePredictions, formatEvaluation, type Evaluation } from '../training/metrics';
 import { argmax } from '../training/cross-validation';
-import type { Predictor } from '../predictor';
+import type { Predictor } from '../classifier/predictor';
 import { parseCli, runCli } from './args';
-import { withPredictor } from '../load-predictor';
+import { withPredictor } from '../classifier/load-predictor';
 
 const USAGE = `usage: npm run evaluate -- --data DIR [--model DIR|model.tar.gz] [--png FILE]
 DIR holds one folder per class (names as in the model's labels.json). Prints accuracy,

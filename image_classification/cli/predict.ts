@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseCli, runCli } from './args';
-import { withPredictor } from '../load-predictor';
+import { withPredictor } from '../classifier/load-predictor';
 
 const USAGE = `usage: npm run predict -- [--model DIR|model.tar.gz] FILE...
 Classifies each image in-process (no server) and prints one JSON line per file,

@@ -9,7 +9,8 @@ import { calibrationImages, imageBatches } from '../quantize/image-batches';
 import { quantizeModel } from '../quantize/quantize';
 import { listImages } from '../training/dataset';
 import { CALIBRATION_USAGE, CALIBRATION_FLAGS, parseCalibrationOptions } from './quantize-options';
-import { parseCli, runCli, StageTimer } from './args';
+import { StageTimer } from '../training/stage-timer';
+import { parseCli, runCli } from './args';
 
 const USAGE = `usage: npm run quantize -- --model DIR|model.tar.gz --calibration DIR [--out DIR|model.tar.gz]
        [--keep-float NODE,…] [--threads N] ${CALIBRATION_USAGE}

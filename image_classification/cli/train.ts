@@ -6,7 +6,8 @@ import { writeConfusionPng } from '../training/confusion-png';
 import { evalMarkdown } from '../training/report';
 import { PIPELINE_DEFAULTS, trainPipeline, type PipelineOptions } from '../training/pipeline';
 import { CALIBRATION_FLAGS, parseCalibrationOptions, CALIBRATION_USAGE } from './quantize-options';
-import { parseCli, runCli, StageTimer } from './args';
+import { StageTimer } from '../training/stage-timer';
+import { parseCli, runCli } from './args';
 
 const USAGE = `usage: npm run train -- --data DIR [--val DIR] [--backbone FILE] [--out model/model.tar.gz]
        [--size ${DEFAULT_INPUT_SIZE}] [--precision int8|float32] [--seed S] [--folds K] [--l2 a,b,c]

@@ -69,3 +69,17 @@ export function encodeCsv(array: NdArray): string {
   for (let start = 0; start < values.length; start += width) lines.push(values.slice(start, start + width).join(','));
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * One CSV row of labelled values. A text starting with `=`, `+`, `-`, `@` or a tab is a
+ * formula to a spreadsheet (CSV injection): it is prefixed with `'`, as OWASP advises.
+ * Numbers are left alone.
+ */
+export function csvRow(fields: readonly (string | number)[]): string {
+  return fields
+    .map((value) => {
+      const text = typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : String(value);
+      return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+    })
+    .join(',');
+}

@@ -1,7 +1,5 @@
 import { BadRequestError } from '../errors';
-
-/** More images than this in one request is refused rather than silently truncated. */
-export const MAX_IMAGES_PER_REQUEST = 64;
+import { MAX_IMAGES_PER_REQUEST } from './limits';
 
 export interface DecodedInput {
   readonly images: Buffer[];

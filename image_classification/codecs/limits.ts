@@ -1,5 +1,5 @@
 /**
- * Limits on what a tensor body may make a worker hold or do, whatever its header claims.
+ * Limits on what a body may make a worker hold or do, whatever its header claims.
  * Every codec checks them before it allocates or loops on a client's numbers. The README's
  * "Limits" table lists them; numpy's own reader is the model for the NPY header ones.
  */
@@ -21,3 +21,6 @@ export const MAX_NPZ_UNPACKED_BYTES = 64 * 1024 * 1024;
 
 /** Nesting of a JSON tensor (a list of lists …), the same cap as the NPY dimensions. */
 export const MAX_JSON_TENSOR_DEPTH = MAX_TENSOR_DIMS;
+
+/** Images in one request (a JSON list, or a tensor's batch axis); more are refused, never truncated. */
+export const MAX_IMAGES_PER_REQUEST = 64;

@@ -1,11 +1,12 @@
-import { Classifications, encodePrediction, RESPONSE_TYPES, type ResponseType } from '../codecs/encoders';
+import { Classifications } from '../classifier/classifications';
+import { Predictor, type PredictorOptions } from '../classifier/predictor';
+import { encodePrediction, RESPONSE_TYPES, type ResponseType } from '../codecs/encoders';
 import { decodeBody, type DecodedBody } from '../codecs/input';
+import { negotiateResponseType } from '../codecs/negotiation';
 import { isNdArray, type NdArray } from '../codecs/ndarray';
 import { BadRequestError } from '../errors';
-import { negotiateResponseType } from '../http/negotiation';
 import type { Logger } from '../logger';
 import { readModelBundle } from '../model/model-dir';
-import { Predictor, type PredictorOptions } from '../predictor';
 import type { InferenceHandler } from './api';
 
 /** Pick the tensor for the model's input: by name, or the only one sent. */

@@ -1,14 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { StartupError } from '../errors';
+import { HandlerLoadError } from '../errors';
 import { HOOK_NAMES, snakeCaseName, type HookName, type InferenceHandler } from './api';
-
-export class HandlerLoadError extends StartupError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('handler_invalid', message, options);
-  }
-}
 
 export interface HandlerSettings {
   /** SAGEMAKER_SUBMIT_DIRECTORY; default `<model dir>/code`. */

@@ -1,14 +1,12 @@
-import type { Config } from '../config';
-import { RESPONSE_TYPES, type ResponseType } from '../codecs/encoders';
+import { Predictor, type PredictorInfo, type PredictorOptions } from '../classifier/predictor';
 import { inputKindOf, mediaTypeOf } from '../codecs/content-types';
-import { InferenceError, InternalError, isHandlerError, StartupError } from '../errors';
-import { negotiateResponseType } from '../http/negotiation';
+import { RESPONSE_TYPES, type ResponseType } from '../codecs/encoders';
+import { acceptOrDefault, negotiateResponseType } from '../codecs/negotiation';
+import { HandlerFailedError, HandlerLoadError, InferenceError, InternalError, isHandlerError, StartupError } from '../errors';
 import type { Logger } from '../logger';
-import { Predictor, type PredictorOptions } from '../predictor';
-import type { SessionOptions } from '../runtime/session';
 import type { InferenceHandler, OutputResult, RequestContext } from './api';
 import { builtInHandler } from './builtin';
-import { HandlerLoadError, importHandler, locateHandler, type HandlerSettings } from './loader';
+import { importHandler, locateHandler, type HandlerSettings } from './loader';
 
 export interface PipelineOptions extends HandlerSettings {
   readonly predictor: PredictorOptions;
@@ -21,17 +19,13 @@ export interface EncodedResponse {
   readonly contentType: string;
 }
 
-/** ONNX Runtime's settings from the server config, for the built-in model and handler models alike. */
-export function sessionOptions(config: Config): Required<SessionOptions> {
-  return { device: config.inferenceDevice, intraOpThreads: config.ortIntraOpThreads, allowSpinning: config.ortAllowSpinning };
-}
-
-/** The pipeline's settings from the server config. */
-export function pipelineOptions(config: Config, onInferenceFailure?: (error: Error) => void): PipelineOptions {
-  const { submitDirectory, program, defaultAccept, maxImagePixels } = config;
-  const batching = { ...(config.maxBatchSize ? { maxBatchSize: config.maxBatchSize } : {}), maxDelayMs: config.maxBatchDelayMs };
-  const predictor = { ...sessionOptions(config), maxImagePixels, decodeTimeoutSeconds: config.timeoutSeconds, batching, ...(onInferenceFailure ? { onInferenceFailure } : {}) };
-  return { submitDirectory, program, defaultAccept, predictor };
+/** What /ping and the start-up log say about the loaded pipeline. */
+export interface PipelineSummary {
+  readonly handler: 'custom' | 'built-in';
+  /** The handler module, when there is one. */
+  readonly handlerFile?: string;
+  /** The built-in model, when the built-in modelFn loaded it. */
+  readonly model?: PredictorInfo;
 }
 
 type Hooks = Required<Omit<InferenceHandler, 'warmupFn' | 'transformFn'>> & Pick<InferenceHandler, 'transformFn'>;
@@ -51,7 +45,7 @@ async function userHook<T>(hook: unknown, name: string, run: () => T | Promise<T
     return await run();
   } catch (error) {
     if (!hook || error instanceof StartupError) throw error;
-    throw new StartupError('handler_failed', `${name} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new HandlerFailedError(name, error);
   }
 }
 
@@ -73,7 +67,7 @@ export class HandlerPipeline {
     private readonly model: unknown,
     readonly modelDir: string,
     /** The handler module, or undefined for the built-in handler. */
-    readonly handlerFile: string | undefined,
+    private readonly handlerFile: string | undefined,
     private readonly defaultAccept: string,
     /** Which ends of the request the built-in hooks handle (and so validate up front). */
     private readonly builtIn: { readonly input: boolean; readonly output: boolean },
@@ -102,8 +96,13 @@ export class HandlerPipeline {
   }
 
   /** The built-in model's predictor, when the built-in modelFn loaded it. */
-  get predictor(): Predictor | undefined {
+  private get predictor(): Predictor | undefined {
     return this.model instanceof Predictor ? this.model : undefined;
+  }
+
+  get summary(): PipelineSummary {
+    const model = this.predictor?.info;
+    return { handler: this.handlerFile ? 'custom' : 'built-in', ...(this.handlerFile ? { handlerFile: this.handlerFile } : {}), ...(model ? { model } : {}) };
   }
 
   /**
@@ -115,7 +114,7 @@ export class HandlerPipeline {
   requestTypes(contentTypeHeader: string | undefined, acceptHeader: string | undefined): { contentType: string; accept: string } {
     const mediaType = mediaTypeOf(contentTypeHeader);
     if (this.builtIn.input) inputKindOf(mediaType);
-    const asked = !acceptHeader?.trim() || acceptHeader.trim() === '*/*' ? this.defaultAccept : acceptHeader;
+    const asked = acceptOrDefault(acceptHeader, this.defaultAccept);
     const accept = this.builtIn.output ? negotiateResponseType(asked, RESPONSE_TYPES, this.defaultAccept as ResponseType) : asked;
     return { contentType: mediaType ?? 'application/octet-stream', accept };
   }

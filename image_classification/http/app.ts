@@ -30,7 +30,8 @@ export function createApp({ config, state, logger }: AppDependencies): Express {
     const status = state.status;
     const pipeline = state.pipeline;
     if (pipeline) {
-      res.json({ status: 'healthy', provider: pipeline.predictor?.provider, handler: pipeline.handlerFile ? 'custom' : 'built-in' });
+      const { handler, model } = pipeline.summary;
+      res.json({ status: 'healthy', provider: model?.provider, handler });
       return;
     }
     if (status === 'loading') res.setHeader('Retry-After', '1');

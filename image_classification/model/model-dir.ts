@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
-import { StartupError } from '../errors';
+import { ModelDirError } from '../errors';
 import { modelSpecSchema, labelsSchema, type ModelSpec } from './spec';
 import { packageRoot } from '../paths';
 
@@ -17,12 +17,6 @@ export const SPEC_FILE = 'preprocessing.json';
 export const ARCHIVE_FILE = 'model.tar.gz';
 
 export const SAGEMAKER_MODEL_DIR = '/opt/ml/model';
-
-export class ModelDirError extends StartupError {
-  constructor(message: string, code: 'model_not_found' | 'model_invalid' | 'model_archive_invalid' = 'model_invalid') {
-    super(code, message);
-  }
-}
 
 export interface ModelBundle {
   readonly dir: string;

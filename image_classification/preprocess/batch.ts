@@ -1,24 +1,31 @@
 import { ndarray, type NdArray } from '../codecs/ndarray';
 import { modelSpecSchema, type ModelSpec } from '../model/spec';
-import { decodeToRgb } from './image';
+import { decodeToRgb, mirrorHorizontally } from './image';
 import { DEFAULT_MAX_IMAGE_PIXELS } from './limits';
 import { batchDims, imageTensorLength, tensorLayout, writeImageToBatch, type TensorLayout } from './tensor';
 
+export interface BatchOptions {
+  readonly maxPixels: number;
+  /** libvips' time limit per image (0: none). */
+  readonly timeoutSeconds?: number;
+  /** Also write each image's mirror after it (slots image, mirror, …): training's augmented view. */
+  readonly withMirrors?: boolean;
+}
+
 /**
  * Decode every image concurrently (sharp works on libuv's thread pool) and write each into
- * its slot of one batch tensor as soon as it is ready. Shared by the server and training, so
- * the model is trained on exactly what it is served.
+ * its slot of one batch tensor as soon as it is ready. Shared by the server, training and
+ * calibration, so the model is trained on exactly what it is served.
  */
-export async function preprocessBatch(
-  images: readonly Buffer[],
-  spec: ModelSpec,
-  layout: TensorLayout,
-  maxPixels: number,
-  timeoutSeconds = 0,
-): Promise<Float32Array> {
-  const batch = new Float32Array(images.length * imageTensorLength(layout));
+export async function preprocessBatch(images: readonly Buffer[], spec: ModelSpec, layout: TensorLayout, options: BatchOptions): Promise<Float32Array> {
+  const views = options.withMirrors ? 2 : 1;
+  const batch = new Float32Array(images.length * views * imageTensorLength(layout));
   await Promise.all(
-    images.map(async (image, index) => writeImageToBatch(await decodeToRgb(image, spec, maxPixels, timeoutSeconds), batch, index, layout)),
+    images.map(async (image, index) => {
+      const rgb = await decodeToRgb(image, spec, options.maxPixels, options.timeoutSeconds);
+      writeImageToBatch(rgb, batch, index * views, layout);
+      if (options.withMirrors) writeImageToBatch(mirrorHorizontally(rgb, spec.crop_size), batch, index * views + 1, layout);
+    }),
   );
   return batch;
 }
@@ -30,5 +37,5 @@ export async function preprocessBatch(
 export async function imagesToTensor(images: readonly Buffer[], recipe: Partial<ModelSpec> = {}, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): Promise<NdArray> {
   const spec = modelSpecSchema.parse(recipe);
   const layout = tensorLayout(spec);
-  return ndarray('float32', batchDims(layout, images.length), await preprocessBatch(images, spec, layout, maxPixels));
+  return ndarray('float32', batchDims(layout, images.length), await preprocessBatch(images, spec, layout, { maxPixels }));
 }

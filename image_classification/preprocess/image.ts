@@ -116,3 +116,19 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
     throw new InvalidImageError(`the image could not be decoded (${(error as Error).message})`);
   }
 }
+
+/** An HWC RGB square mirrored left↔right. */
+export function mirrorHorizontally(rgb: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(rgb.length);
+  for (let y = 0; y < size; y++) {
+    const row = y * size * 3;
+    for (let x = 0; x < size; x++) {
+      const src = row + x * 3;
+      const dst = row + (size - 1 - x) * 3;
+      out[dst] = rgb[src]!;
+      out[dst + 1] = rgb[src + 1]!;
+      out[dst + 2] = rgb[src + 2]!;
+    }
+  }
+  return out;
+}

@@ -23,7 +23,7 @@ export function imageBatches(files: readonly string[], spec: ModelSpec, maxPixel
     for (let start = 0; start < files.length; start += batchSize) {
       const slice = files.slice(start, start + batchSize);
       const images = await Promise.all(slice.map((f) => readFile(f)));
-      yield new ort.Tensor('float32', await preprocessBatch(images, spec, layout, maxPixels), batchDims(layout, slice.length));
+      yield new ort.Tensor('float32', await preprocessBatch(images, spec, layout, { maxPixels }), batchDims(layout, slice.length));
     }
   };
 }

@@ -1,15 +1,9 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { NdArray } from '../codecs/ndarray';
-import { StartupError } from '../errors';
+import { ModelLoadError } from '../errors';
 import { feedArrays, transferList, type Feeds, type RunReply, type RunRequest, type ThreadInit, type ThreadReady } from './inference-protocol';
 import type { ExecutionProvider, ModelGraphs, SessionOptions } from './session';
-
-export class ModelLoadError extends StartupError {
-  constructor(message: string) {
-    super('model_load_failed', message);
-  }
-}
 
 /** The event-loop side of an inference thread: a session whose run() never blocks the caller. */
 export class InferenceClient {

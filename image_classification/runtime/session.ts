@@ -1,17 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { StartupError } from '../errors';
+import { ExecutionProviderError } from '../errors';
 import type { Logger } from '../logger';
 
 export type InferenceDevice = 'auto' | 'cpu' | 'gpu';
 export type ExecutionProvider = 'cuda' | 'cpu';
-
-export class ExecutionProviderError extends StartupError {
-  constructor(message: string) {
-    super('provider_unavailable', message);
-  }
-}
 
 export interface SessionOptions {
   readonly device: InferenceDevice;
@@ -27,11 +21,14 @@ export interface SessionOptions {
  * for CUDA beside it.
  */
 export interface ModelGraphs {
-  readonly default: string;
-  readonly cuda?: string;
+  readonly default: GraphSource;
+  readonly cuda?: GraphSource;
 }
 
-export function graphFor(provider: ExecutionProvider, graphs: ModelGraphs): string {
+/** An ONNX file's path, or its bytes (a graph built in memory, as training's backbone is). */
+export type GraphSource = string | Uint8Array;
+
+export function graphFor(provider: ExecutionProvider, graphs: ModelGraphs): GraphSource {
   return provider === 'cuda' ? (graphs.cuda ?? graphs.default) : graphs.default;
 }
 
@@ -69,14 +66,16 @@ export function cudaProviderInstalled(): boolean {
  * `auto` tries CUDA and falls back to the CPU when onnxruntime-node cannot create a CUDA
  * session (no GPU, or the CUDA provider was not installed); `gpu` refuses to fall back.
  */
-export async function createSession(graph: string | ModelGraphs, options: SessionOptions, logger: Logger): Promise<LoadedSession> {
-  const graphs = typeof graph === 'string' ? { default: graph } : graph;
+export async function createSession(graph: GraphSource | ModelGraphs, options: SessionOptions, logger: Logger): Promise<LoadedSession> {
+  const graphs = typeof graph === 'string' || graph instanceof Uint8Array ? { default: graph } : graph;
+  const open = (source: GraphSource, providers: ort.InferenceSession.SessionOptions) =>
+    typeof source === 'string' ? ort.InferenceSession.create(source, providers) : ort.InferenceSession.create(source, providers);
   const base = baseOptions(options.intraOpThreads, options.allowSpinning ?? true);
   const tryCuda = options.device === 'gpu' || (options.device === 'auto' && cudaProviderInstalled());
   if (options.device === 'auto' && !tryCuda) logger.info('CUDA execution provider not installed; using the CPU');
   if (tryCuda) {
     try {
-      const session = await ort.InferenceSession.create(graphFor('cuda', graphs), { ...base, executionProviders: ['cuda', 'cpu'] });
+      const session = await open(graphFor('cuda', graphs), { ...base, executionProviders: ['cuda', 'cpu'] });
       return { session, provider: 'cuda' };
     } catch (error) {
       const reason = (error as Error).message.split('\n')[0];
@@ -86,6 +85,6 @@ export async function createSession(graph: string | ModelGraphs, options: Sessio
       logger.info({ reason }, 'CUDA execution provider unavailable; using the CPU');
     }
   }
-  const session = await ort.InferenceSession.create(graphFor('cpu', graphs), { ...base, executionProviders: ['cpu'] });
+  const session = await open(graphFor('cpu', graphs), { ...base, executionProviders: ['cpu'] });
   return { session, provider: 'cpu' };
 }

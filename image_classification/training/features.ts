@@ -1,25 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { SingleBar, Presets } from 'cli-progress';
+import { Presets, SingleBar } from 'cli-progress';
 import * as ort from 'onnxruntime-node';
+import { createLogger } from '../logger';
 import type { ModelSpec } from '../model/spec';
-import { decodeToRgb } from '../preprocess/image';
-import { batchDims, imageTensorLength, tensorLayout, writeImageToBatch } from '../preprocess/tensor';
-
-/** Mirror an HWC RGB square left↔right: the augmented view for training. */
-export function flipHorizontal(rgb: Uint8Array, size: number): Uint8Array {
-  const out = new Uint8Array(rgb.length);
-  for (let y = 0; y < size; y++) {
-    const row = y * size * 3;
-    for (let x = 0; x < size; x++) {
-      const src = row + x * 3;
-      const dst = row + (size - 1 - x) * 3;
-      out[dst] = rgb[src]!;
-      out[dst + 1] = rgb[src + 1]!;
-      out[dst + 2] = rgb[src + 2]!;
-    }
-  }
-  return out;
-}
+import { preprocessBatch } from '../preprocess/batch';
+import { batchDims, tensorLayout } from '../preprocess/tensor';
+import { createSession } from '../runtime/session';
 
 export interface FeatureMatrix {
   /** Row-major [rows, dim]. */
@@ -43,15 +29,12 @@ export interface ExtractOptions {
 
 /**
  * Backbone features for every file, decoded and preprocessed by exactly the code the server
- * runs (decodeToRgb + writeImageToBatch), in batches, with a progress bar on stderr.
+ * runs (preprocessBatch, the runtime's session settings on the CPU), in batches, with a
+ * progress bar on stderr.
  */
 export async function extractFeatures(files: readonly string[], options: ExtractOptions): Promise<FeatureMatrix> {
-  const session = await ort.InferenceSession.create(options.backbone, {
-    intraOpNumThreads: options.threads,
-    graphOptimizationLevel: 'all',
-  });
+  const { session } = await createSession(options.backbone, { device: 'cpu', intraOpThreads: options.threads }, createLogger('warn'));
   const layout = tensorLayout(options.spec);
-  const size = options.spec.crop_size;
   const views = options.withFlips ? 2 : 1;
   const batchSize = options.batchSize ?? 16;
   const bar = new SingleBar({ format: `${options.label ?? 'features'} [{bar}] {value}/{total} images | {eta}s left`, stream: process.stderr }, Presets.shades_classic);
@@ -61,14 +44,8 @@ export async function extractFeatures(files: readonly string[], options: Extract
   try {
     for (let start = 0; start < files.length; start += batchSize) {
       const slice = files.slice(start, start + batchSize);
-      const batch = new Float32Array(slice.length * views * imageTensorLength(layout));
-      await Promise.all(
-        slice.map(async (file, i) => {
-          const rgb = await decodeToRgb(await readFile(file), options.spec, options.maxPixels);
-          writeImageToBatch(rgb, batch, i * views, layout);
-          if (options.withFlips) writeImageToBatch(flipHorizontal(rgb, size), batch, i * views + 1, layout);
-        }),
-      );
+      const images = await Promise.all(slice.map((file) => readFile(file)));
+      const batch = await preprocessBatch(images, options.spec, layout, { maxPixels: options.maxPixels, withMirrors: options.withFlips });
       const input = new ort.Tensor('float32', batch, batchDims(layout, slice.length * views));
       const result = await session.run({ [session.inputNames[0]!]: input }, [options.outputName]);
       const output = result[options.outputName]!;

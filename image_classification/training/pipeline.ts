@@ -4,7 +4,7 @@ import { DEFAULT_MAX_IMAGE_PIXELS } from '../preprocess/limits';
 import type { CalibrationStatistic } from '../quantize/calibrate';
 import { calibrationImages, DEFAULT_CALIBRATION_IMAGES, imageBatches } from '../quantize/image-batches';
 import { quantizeModel } from '../quantize/quantize';
-import type { StageTimer } from '../cli/args';
+import type { StageTimer } from './stage-timer';
 import { DEFAULT_FEATURES_OUTPUT, mobileNetV2Spec, mobileNetV2SpecOverrides } from './backbone';
 import { argmax, crossValidateL2, expandLabels, selectImages, type CvScore, type FoldedData } from './cross-validation';
 import { mergeDatasets, readDataset, type Dataset } from './dataset';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { withPredictor } from '../load-predictor';
+import { withPredictor } from '../classifier/load-predictor';
 
 /**
  * Load one graph of the packed model exactly as the server does (model.onnx unless `graphFile`

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { startServe } from '../../bench/serve-process';
+import { startServe } from '../../harness/serve-process';
 import { DATA_DIR, modelDirWithHandler, ROOT, waitFor } from '../helpers';
 
 /**

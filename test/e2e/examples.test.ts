@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { decodeNpy, encodeNpy, imagesToTensor, loadOnnxModel, toNumbers, type NdArray, type PreprocessingRecipe } from '../../image_classification';
-import { startServe, type Served } from '../../bench/serve-process';
+import { startServe, type Served } from '../../harness/serve-process';
 import { ROOT, sample, waitFor } from '../helpers';
 
 /** The examples run against the ImageNet backbone shipped in model/backbone/. */

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { DATA_DIR, hasCommand, ROOT, sample, SHIPPED_ARCHIVE, withDeadline } from '../helpers';
-import { invoke, startServe as startHarness, type Served } from '../../bench/serve-process';
+import { invoke, startServe as startHarness, type Served } from '../../harness/serve-process';
 
 let modelDir: string;
 const startServe = (env: Record<string, string> = {}) => startHarness({ SM_MODEL_DIR: modelDir, ...env });

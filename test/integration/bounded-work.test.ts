@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import request from 'supertest';
-import { HandlerPipeline, pipelineOptions } from '../../image_classification/handler/pipeline';
+import { HandlerPipeline } from '../../image_classification/handler/pipeline';
+import { pipelineOptions } from '../../image_classification/settings';
 import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
-import { Predictor } from '../../image_classification/predictor';
+import { Predictor } from '../../image_classification/classifier/predictor';
 import { DEFAULT_MAX_IMAGE_PIXELS } from '../../image_classification/preprocess/limits';
 import { modelDirWithHandler, sample, shippedBundle, silentLogger, testConfig } from '../helpers';
-import { tinyJpegList } from '../robustness/hostile-bodies';
+import { tinyJpegList } from '../../harness/hostile/hostile-bodies';
 
 /**
  * Work per request is bounded by settings, not by what a request holds: ONNX Runtime runs

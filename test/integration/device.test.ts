@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cudaProviderInstalled, createSession, ExecutionProviderError } from '../../image_classification/runtime/session';
+import { ExecutionProviderError } from '../../image_classification/errors';
+import { cudaProviderInstalled, createSession } from '../../image_classification/runtime/session';
 import { shippedBundle, silentLogger } from '../helpers';
 
 test('INFERENCE_DEVICE=auto falls back to the CPU without a CUDA provider', { skip: cudaProviderInstalled() && 'CUDA provider installed' }, async () => {

@@ -6,7 +6,8 @@ import type { Worker } from 'node:worker_threads';
 import { test } from 'node:test';
 import { ndarray, toNumbers } from '../../image_classification/codecs/ndarray';
 import { loadOnnxModel } from '../../image_classification/runtime/onnx-model';
-import { InferenceClient, ModelLoadError } from '../../image_classification/runtime/inference-client';
+import { ModelLoadError } from '../../image_classification/errors';
+import { InferenceClient } from '../../image_classification/runtime/inference-client';
 import { shippedBundle } from '../helpers';
 
 const options = { device: 'cpu' as const, intraOpThreads: 1 };

@@ -38,7 +38,7 @@ function assertError(res: request.Response, status: number, code: string): void 
 
 before(async () => {
   pipeline = await loadShippedPipeline();
-  labels = pipeline.predictor!.info.labels;
+  labels = pipeline.summary.model!.labels;
   app = appWith({});
   jpeg = await sample('paper.jpg');
 });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { LABELS_FILE, MODEL_FILE, readModelBundle, SPEC_FILE, unpackArchive, type ModelBundle } from '../../image_classification/model/model-dir';
-import { Predictor } from '../../image_classification/predictor';
+import { Predictor } from '../../image_classification/classifier/predictor';
 import { DEFAULT_MAX_IMAGE_PIXELS } from '../../image_classification/preprocess/limits';
 import { readDataset } from '../../image_classification/training/dataset';
 import { FIXTURE_TREE, ROOT, SHIPPED_ARCHIVE, silentLogger } from '../helpers';

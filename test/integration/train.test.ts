@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { materialise, readModelBundle } from '../../image_classification/model/model-dir';
-import { Predictor } from '../../image_classification/predictor';
+import { Predictor } from '../../image_classification/classifier/predictor';
 import { readDataset } from '../../image_classification/training/dataset';
 import { FIXTURE_TREE, ROOT, silentLogger } from '../helpers';
 import { DEFAULT_MAX_IMAGE_PIXELS } from '../../image_classification/preprocess/limits';

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { sample, SHIPPED_ARCHIVE } from '../helpers';
-import { invoke, startServe, workerPids, workerSockets, type Served } from '../../bench/serve-process';
+import { invoke, startServe, workerPids, workerSockets, type Served } from '../../harness/serve-process';
 import { buildCorpus, type Case } from './corpus';
-import { httpRequest } from './hostile';
+import { httpRequest } from '../../harness/hostile/hostile';
 
 const MAX_PAYLOAD_MB = 1;
 const MAX_PAYLOAD_BYTES = MAX_PAYLOAD_MB * 1024 * 1024;

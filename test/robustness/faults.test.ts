@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { sample, SHIPPED_ARCHIVE, waitFor, withDeadline } from '../helpers';
-import { invoke, startServe, workerPids, type Served } from '../../bench/serve-process';
+import { invoke, startServe, workerPids, type Served } from '../../harness/serve-process';
 
 /** Closed-loop load: `concurrency` clients sending images back to back until stopped. */
 function load(url: string, image: Buffer, concurrency: number) {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { SHIPPED_ARCHIVE } from '../helpers';
-import { startServe, workerPids, workerSockets, type Served } from '../../bench/serve-process';
-import { formatResult, runHostileCase, WORKER_RSS_BOUND_MB } from './hostile';
-import { buildHostileCases, HOSTILE_SERVE_ENV } from './hostile-cases';
+import { startServe, workerPids, workerSockets, type Served } from '../../harness/serve-process';
+import { formatResult, runHostileCase, WORKER_RSS_BOUND_MB } from '../../harness/hostile/hostile';
+import { buildHostileCases, HOSTILE_SERVE_ENV } from '../../harness/hostile/hostile-cases';
 
 /**
  * Hostile shapes through real nginx + pm2 workers with the default settings (but a 5 s request

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { packDirectory } from '../../image_classification/model/archive';
-import { startServe, workerPids, type Served } from '../../bench/serve-process';
+import { startServe, workerPids, type Served } from '../../harness/serve-process';
 import { modelDirWithHandler, sample, shippedModelCopy, waitFor, withDeadline } from '../helpers';
 
 /**

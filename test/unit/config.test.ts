@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../../image_classification/config';
+import { loadConfig } from '../../image_classification/config';
+import { ConfigError } from '../../image_classification/errors';
 
 test('defaults follow the SageMaker contract', () => {
   const config = loadConfig({}, 4);

@@ -7,7 +7,7 @@ import { decodeNpy } from '../../image_classification/codecs/npy';
 import { decodeNpz } from '../../image_classification/codecs/npz';
 import { decodeCsv } from '../../image_classification/codecs/csv';
 import { BadRequestError, errorBody } from '../../image_classification/errors';
-import { deepJson, npyManyUnitDims, npyRepeatedShapeKey, npyWithHeader, npzDeclaring, npzLyingAboutSize, zip64ClaimingEntries } from '../robustness/hostile-bodies';
+import { deepJson, npyManyUnitDims, npyRepeatedShapeKey, npyWithHeader, npzDeclaring, npzLyingAboutSize, zip64ClaimingEntries } from '../../harness/hostile/hostile-bodies';
 
 /**
  * Bodies that claim more than they are. Each used to freeze a worker's event loop for seconds

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inputKindOf, mediaTypeOf } from '../../image_classification/codecs/content-types';
 import { RESPONSE_TYPES } from '../../image_classification/codecs/encoders';
-import { negotiateResponseType } from '../../image_classification/http/negotiation';
+import { negotiateResponseType } from '../../image_classification/codecs/negotiation';
 import { NotAcceptableError, UnsupportedMediaTypeError } from '../../image_classification/errors';
 
 const negotiate = (accept: string | undefined) => negotiateResponseType(accept, RESPONSE_TYPES, 'application/json');

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeJsonImages, MAX_IMAGES_PER_REQUEST, parseJsonBody } from '../../image_classification/codecs/image-input';
-import { Classifications, encodePrediction } from '../../image_classification/codecs/encoders';
+import { Classifications } from '../../image_classification/classifier/classifications';
+import { encodePrediction } from '../../image_classification/codecs/encoders';
+import { decodeJsonImages, parseJsonBody } from '../../image_classification/codecs/image-input';
+import { MAX_IMAGES_PER_REQUEST } from '../../image_classification/codecs/limits';
 import { BadRequestError } from '../../image_classification/errors';
-import { isDistribution, softmax, toPrediction } from '../../image_classification/postprocess/classify';
+import { isDistribution, softmax, toPrediction } from '../../image_classification/classifier/classify';
 
 test('softmax is stable for large logits and sums to one', () => {
   const p = softmax([1000, 1001, 1002]);

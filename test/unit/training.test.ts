@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { DEFAULT_BACKBONE, DEFAULT_FEATURES_OUTPUT, DEFAULT_POOLED_EXTRA } from '../../image_classification/training/backbone';
 import { featureBackbone } from '../../image_classification/training/onnx-graph';
 import { stratifiedFolds, selectImages, expandLabels } from '../../image_classification/training/cross-validation';
-import { flipHorizontal } from '../../image_classification/training/features';
+import { mirrorHorizontally } from '../../image_classification/preprocess/image';
 import { evaluatePredictions, formatEvaluation } from '../../image_classification/training/metrics';
 import {
   crossEntropy,
@@ -71,7 +71,7 @@ test('both views of an image travel together', () => {
   const x = { data: Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]), rows: 4, dim: 2 };
   assert.deepEqual([...selectImages(x, [1], 2).data], [2, 2, 3, 3]);
   assert.deepEqual([...expandLabels([7, 9], [1, 0], 2)], [9, 9, 7, 7]);
-  assert.deepEqual([...flipHorizontal(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), 2)], [4, 5, 6, 1, 2, 3, 10, 11, 12, 7, 8, 9]);
+  assert.deepEqual([...mirrorHorizontally(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), 2)], [4, 5, 6, 1, 2, 3, 10, 11, 12, 7, 8, 9]);
 });
 
 test('metrics: accuracy, precision, recall and the confusion matrix', () => {

@@ -4,7 +4,7 @@ import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { workerSocketPath } from '../image_classification/paths';
-import { freePort, ROOT, waitFor } from '../test/helpers';
+import { freePort, ROOT, waitFor } from './env';
 
 /** A real `serve` (nginx + pm2-runtime + workers) on a free loopback port. */
 export interface Served {

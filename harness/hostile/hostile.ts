@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { workerPids, type Served } from '../../bench/serve-process';
+import { workerPids, type Served } from '../serve-process';
 
 /**
  * The harness for hostile requests, shared by test/robustness/hostile.test.ts (asserts) and

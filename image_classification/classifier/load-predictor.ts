@@ -1,10 +1,10 @@
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger } from './logger';
-import { materialise, readModelBundle, resolveModelDir } from './model/model-dir';
+import { createLogger } from '../logger';
+import { materialise, readModelBundle, resolveModelDir } from '../model/model-dir';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '../preprocess/limits';
 import { Predictor } from './predictor';
-import { DEFAULT_MAX_IMAGE_PIXELS } from './preprocess/limits';
 
 /**
  * Run `use` with a Predictor for command-line use: the given model dir or model.tar.gz, else

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import sharp from 'sharp';
-import type { Served } from '../../bench/serve-process';
-import { sample } from '../helpers';
+import type { Served } from '../serve-process';
+import { sample } from '../env';
 import { post, rawRequest, type Answer, type HostileCase } from './hostile';
 import {
   deepJson,

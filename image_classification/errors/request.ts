@@ -1,54 +1,4 @@
-/**
- * Why a worker cannot serve, found while it starts: each code is stable, and it is what
- * /ping's failure answer and the log line carry. The message must be fit for a client:
- * `publicStartupFailure` strips absolute paths from it; details belong in the log.
- */
-export type StartupCode =
-  | 'config_invalid'
-  | 'model_not_found'
-  | 'model_invalid'
-  | 'model_archive_invalid'
-  | 'handler_invalid'
-  | 'handler_failed'
-  | 'model_load_failed'
-  | 'model_mismatch'
-  | 'provider_unavailable'
-  | 'load_timeout';
-
-export class StartupError extends Error {
-  constructor(
-    readonly code: StartupCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
-
-export class LoadTimeoutError extends StartupError {
-  constructor(seconds: number) {
-    super('load_timeout', `the model (modelFn, warmupFn or the handler module) did not load within ${seconds} s (MODEL_SERVER_LOAD_TIMEOUT)`);
-  }
-}
-
-export interface StartupFailure {
-  readonly code: StartupCode;
-  readonly reason: string;
-}
-
-/** Absolute paths, whose last part is kept: `/tmp/model-x/labels.json` → `labels.json`. */
-const ABSOLUTE_PATH = /(?<![\w.])(?:\/[^\s/'"`,;:()]+)+\/([^\s/'"`,;:()]+)/g;
-
-/**
- * What /ping may say about a start-up failure: the code, and the message without absolute
- * paths, clipped. Anything that is not a StartupError gets the `fallback` code.
- */
-export function publicStartupFailure(error: unknown, fallback: StartupCode): StartupFailure {
-  const code = error instanceof StartupError ? error.code : fallback;
-  const message = error instanceof Error ? error.message : String(error);
-  return { code, reason: clip(message.replace(ABSOLUTE_PATH, '$1'), 300) };
-}
+import { clip } from './clip';
 
 /**
  * One error hierarchy for everything a request can fail with. Each class carries its HTTP
@@ -201,13 +151,4 @@ const MAX_MESSAGE_LENGTH = 1000;
 
 export function errorBody(error: InferenceError): HttpErrorBody {
   return { error: { code: error.code, message: clip(error.message, MAX_MESSAGE_LENGTH) } };
-}
-
-/**
- * A client's value as an error message may quote it: control characters replaced, at most
- * `max` characters, so an error never echoes a header or a body back at length.
- */
-export function clip(value: string, max = 64): string {
-  const printable = value.replace(/[\u0000-\u001f\u007f]/g, '?');
-  return printable.length <= max ? printable : `${printable.slice(0, max)}… (${value.length} characters)`;
 }

@@ -1,15 +1,15 @@
 import sharp from 'sharp';
-import { MAX_IMAGES_PER_REQUEST } from './codecs/image-input';
-import type { NdArray } from './codecs/ndarray';
-import { BadRequestError, clip, StartupError } from './errors';
-import type { Logger } from './logger';
-import type { ModelBundle } from './model/model-dir';
-import { preprocessBatch } from './preprocess/batch';
-import { batchDims, imageTensorLength, tensorLayout, type TensorLayout } from './preprocess/tensor';
-import { isDistribution, toPrediction, type ClassPrediction } from './postprocess/classify';
-import { DEFAULT_MAX_BATCH, DynamicBatcher, type BatchingOptions } from './runtime/batcher';
-import { InferenceClient } from './runtime/inference-client';
-import type { ExecutionProvider, InferenceDevice } from './runtime/session';
+import { MAX_IMAGES_PER_REQUEST } from '../codecs/limits';
+import type { NdArray } from '../codecs/ndarray';
+import { BadRequestError, clip, ModelMismatchError } from '../errors';
+import type { Logger } from '../logger';
+import type { ModelBundle } from '../model/model-dir';
+import { preprocessBatch } from '../preprocess/batch';
+import { batchDims, imageTensorLength, tensorLayout, type TensorLayout } from '../preprocess/tensor';
+import { DEFAULT_MAX_BATCH, DynamicBatcher, type BatchingOptions } from '../runtime/batcher';
+import { InferenceClient } from '../runtime/inference-client';
+import type { ExecutionProvider, InferenceDevice } from '../runtime/session';
+import { isDistribution, toPrediction, type ClassPrediction } from './classify';
 
 export interface PredictorOptions {
   readonly device: InferenceDevice;
@@ -23,12 +23,6 @@ export interface PredictorOptions {
   readonly onInferenceFailure?: (error: Error) => void;
   /** Told the size of every ONNX Runtime run, as it starts. */
   readonly onBatch?: (images: number) => void;
-}
-
-export class ModelMismatchError extends StartupError {
-  constructor(message: string) {
-    super('model_mismatch', message);
-  }
 }
 
 export interface PredictorInfo {
@@ -137,7 +131,7 @@ export class Predictor {
       const arrival = this.batcher.expect(part.length);
       let tensor: Float32Array;
       try {
-        tensor = await preprocessBatch(part, this.bundle.spec, this.layout, this.decodeLimits.maxPixels, this.decodeLimits.timeoutSeconds);
+        tensor = await preprocessBatch(part, this.bundle.spec, this.layout, this.decodeLimits);
         if (running) rows.push(...(await running));
       } catch (error) {
         // Announced but never submitted: withdraw it, or an idle batcher would wait for it.

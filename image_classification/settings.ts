@@ -1,0 +1,27 @@
+import type { Config } from './config';
+import type { PipelineOptions } from './handler/pipeline';
+import type { SessionOptions } from './runtime/session';
+
+/**
+ * The composition root's mapping from the server's Config to what each component takes:
+ * below this, no module sees Config's names or the environment.
+ */
+
+/** ONNX Runtime's settings, for the built-in model and handler models alike. */
+export function sessionOptions(config: Config): Required<SessionOptions> {
+  return { device: config.inferenceDevice, intraOpThreads: config.ortIntraOpThreads, allowSpinning: config.ortAllowSpinning };
+}
+
+/** The request pipeline's settings: handler location, default Accept, the built-in predictor's limits and batching. */
+export function pipelineOptions(config: Config, onInferenceFailure?: (error: Error) => void): PipelineOptions {
+  const { submitDirectory, program, defaultAccept, maxImagePixels } = config;
+  const batching = { ...(config.maxBatchSize ? { maxBatchSize: config.maxBatchSize } : {}), maxDelayMs: config.maxBatchDelayMs };
+  const predictor = {
+    ...sessionOptions(config),
+    maxImagePixels,
+    decodeTimeoutSeconds: config.timeoutSeconds,
+    batching,
+    ...(onInferenceFailure ? { onInferenceFailure } : {}),
+  };
+  return { submitDirectory, program, defaultAccept, predictor };
+}
