@@ -2,7 +2,7 @@ import express, { type RequestHandler, type Response } from 'express';
 import multer from 'multer';
 import type { Config } from '../config';
 import { deadline } from '../deadline';
-import { BadRequestError, ClientClosedRequestError, InferenceError, ModelNotReadyError, PayloadTooLargeError, RequestTimeoutError } from '../errors';
+import { BadRequestError, ClientClosedRequestError, type InferenceError, ModelNotReadyError, PayloadTooLargeError, RequestTimeoutError } from '../errors';
 import type { HandlerPipeline } from '../handler/pipeline';
 import { Admission, type Slot } from './admission';
 import type { ModelState } from './model-state';
