@@ -39,8 +39,15 @@ const layerRules = Object.entries(LAYERS).map(([layer, allowed]) => {
         'error',
         {
           patterns: [
-            { regex: naming('../', forbidden), message: `${layer}/ may import only ${allowed.join(', ') || 'nothing of the package'} (ARCHITECTURE.md)` },
-            { regex: naming('../', ['config']), allowTypeImports: true, message: 'the environment is read in the composition root; take the Config type or options' },
+            {
+              regex: naming('../', forbidden),
+              message: `${layer}/ may import only ${allowed.join(', ') || 'nothing of the package'} (ARCHITECTURE.md)`,
+            },
+            {
+              regex: naming('../', ['config']),
+              allowTypeImports: true,
+              message: 'the environment is read in the composition root; take the Config type or options',
+            },
           ],
         },
       ],
@@ -48,7 +55,10 @@ const layerRules = Object.entries(LAYERS).map(([layer, allowed]) => {
   };
 });
 
-const restrict = (files, regex, message) => ({ files, rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ regex, message }] }] } });
+const restrict = (files, regex, message) => ({
+  files,
+  rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ regex, message }] }] },
+});
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'lambda/dist/**', 'model/**', 'data/**', 'docs/**'] },
@@ -80,7 +90,10 @@ export default tseslint.config(
   ...layerRules,
   restrict(
     ['image_classification/{logger,paths,deadline,worker-env}.ts'],
-    naming('./', PACKAGE.filter((name) => name !== 'errors')),
+    naming(
+      './',
+      PACKAGE.filter((name) => name !== 'errors'),
+    ),
     'the bottom modules import nothing of the package but errors/',
   ),
   restrict(['harness/**/*.ts'], '^(\\.\\./)+(test|bench)(/|$)', 'harness/ is shared by test/ and bench/ and imports neither'),

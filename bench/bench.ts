@@ -3,7 +3,14 @@ import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseCli, runCli } from '../image_classification/cli/args';
-import { CUDA_MODEL_FILE, LABELS_FILE, MODEL_FILE, readModelBundle, SPEC_FILE, unpackArchive } from '../image_classification/model/model-dir';
+import {
+  CUDA_MODEL_FILE,
+  LABELS_FILE,
+  MODEL_FILE,
+  readModelBundle,
+  SPEC_FILE,
+  unpackArchive,
+} from '../image_classification/model/model-dir';
 import { freePort, SHIPPED_ARCHIVE, waitFor } from '../harness/env';
 import { renderChart } from './chart';
 import { measureComputeLimit } from './compute-limit';
@@ -63,7 +70,11 @@ async function naiveBaseline(modelDir: string, images: Buffer[], levels: number[
 async function product(modelDir: string, images: Buffer[], levels: number[], seconds: number) {
   const started = performance.now();
   // Blank = unset: serve's own defaults, not the test harness's worker count.
-  const served = await startServe({ SM_MODEL_DIR: modelDir, SAGEMAKER_MODEL_SERVER_WORKERS: process.env.SAGEMAKER_MODEL_SERVER_WORKERS ?? '', LOG_LEVEL: 'error' });
+  const served = await startServe({
+    SM_MODEL_DIR: modelDir,
+    SAGEMAKER_MODEL_SERVER_WORKERS: process.env.SAGEMAKER_MODEL_SERVER_WORKERS ?? '',
+    LOG_LEVEL: 'error',
+  });
   const coldStartMs = Math.round(performance.now() - started);
   try {
     const pids = workerPids(served);
@@ -71,25 +82,57 @@ async function product(modelDir: string, images: Buffer[], levels: number[], sec
     const load = await sweep(served.url, images, levels, seconds);
     const after = await Promise.all(pids.map(memoryMb));
     // The same 16 connections straight to the workers' sockets, split evenly: what nginx costs.
-    const direct = await Promise.all(workerSockets(served, pids.length).map((socketPath) => runLoad(served.url, images, { connections: 16 / pids.length, seconds, socketPath })));
-    const withoutNginx = { rps: Math.round(direct.reduce((sum, r) => sum + r.rps, 0) * 10) / 10, p50: Math.max(...direct.map((r) => r.p50)), p99: Math.max(...direct.map((r) => r.p99)) };
+    const direct = await Promise.all(
+      workerSockets(served, pids.length).map((socketPath) =>
+        runLoad(served.url, images, { connections: 16 / pids.length, seconds, socketPath }),
+      ),
+    );
+    const withoutNginx = {
+      rps: Math.round(direct.reduce((sum, r) => sum + r.rps, 0) * 10) / 10,
+      p50: Math.max(...direct.map((r) => r.p50)),
+      p99: Math.max(...direct.map((r) => r.p99)),
+    };
     const rss = (samples: { rss: number }[]) => samples.map((m) => m.rss);
     const pss = (samples: { pss: number }[]) => samples.map((m) => m.pss);
-    return { coldStartMs, workers: pids.length, rssBefore: rss(before), rssAfter: rss(after), pssBefore: pss(before), pssAfter: pss(after), load, withoutNginx };
+    return {
+      coldStartMs,
+      workers: pids.length,
+      rssBefore: rss(before),
+      rssAfter: rss(after),
+      pssBefore: pss(before),
+      pssAfter: pss(after),
+      load,
+      withoutNginx,
+    };
   } finally {
     served.killAll();
   }
 }
 
-const row = (name: string, r: LoadResult) => ({ server: name, c: r.connections, 'img/s': r.rps, p50: r.p50, p99: r.p99, errors: r.requests - r.ok });
+const row = (name: string, r: LoadResult) => ({
+  server: name,
+  c: r.connections,
+  'img/s': r.rps,
+  p50: r.p50,
+  p99: r.p99,
+  errors: r.requests - r.ok,
+});
 
 runCli(async () => {
-  const { values } = parseCli({ seconds: { type: 'string', default: '15' }, concurrency: { type: 'string', default: '1,4,16,64' }, help: { type: 'boolean' } }, USAGE);
+  const { values } = parseCli(
+    { seconds: { type: 'string', default: '15' }, concurrency: { type: 'string', default: '1,4,16,64' }, help: { type: 'boolean' } },
+    USAGE,
+  );
   const seconds = Number(values.seconds);
   const levels = values.concurrency.split(',').map(Number);
   const modelDir = await unpackArchive(SHIPPED_ARCHIVE);
   const images = await benchImages();
-  const machine = { cpus: os.availableParallelism(), model: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+  const machine = {
+    cpus: os.availableParallelism(),
+    model: os.cpus()[0]?.model,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+  };
   console.log(`machine: ${machine.cpus} cores (${machine.model}), ${machine.memoryGb} GB, Node ${machine.node}`);
 
   const floatDir = await float32Export(modelDir);
@@ -103,9 +146,20 @@ runCli(async () => {
   const served = await product(modelDir, images.mixed, levels, seconds);
 
   const rounded = (_k: string, v: unknown) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v);
-  printTable(compute.tried.map((c, i) => ({ 'compute config': `${c.sessions} session(s) x ${c.threads} thread(s), batch ${c.batch}`, 'int8 img/s': Math.round(c.imagesPerSecond * 10) / 10, 'float32 img/s': Math.round(floatCompute.tried[i]!.imagesPerSecond * 10) / 10 })));
-  for (const [name, limit] of [['int8 (shipped)', compute], ['float32 export', floatCompute]] as const) {
-    console.log(`${name} compute limit: ${limit.best.imagesPerSecond.toFixed(1)} img/s; one image ${limit.singleImageMs.toFixed(1)} ms; stages (ms): ${JSON.stringify(limit.stagesMs, rounded)}`);
+  printTable(
+    compute.tried.map((c, i) => ({
+      'compute config': `${c.sessions} session(s) x ${c.threads} thread(s), batch ${c.batch}`,
+      'int8 img/s': Math.round(c.imagesPerSecond * 10) / 10,
+      'float32 img/s': Math.round(floatCompute.tried[i]!.imagesPerSecond * 10) / 10,
+    })),
+  );
+  for (const [name, limit] of [
+    ['int8 (shipped)', compute],
+    ['float32 export', floatCompute],
+  ] as const) {
+    console.log(
+      `${name} compute limit: ${limit.best.imagesPerSecond.toFixed(1)} img/s; one image ${limit.singleImageMs.toFixed(1)} ms; stages (ms): ${JSON.stringify(limit.stagesMs, rounded)}`,
+    );
   }
   printTable([...naive.map((r) => row('naive', r)), ...served.load.map((r) => row('product', r))]);
   console.log(
@@ -120,7 +174,16 @@ runCli(async () => {
   const targets = evaluateTargets(compute, floatCompute, naive, served);
   printTable(targets.map((t) => ({ target: t.name, measured: t.measured, goal: t.goal, met: t.met ? 'yes' : 'NO' })));
 
-  const result = { machine, seconds, images: { small: '640x480', large: '1920x1080 (upscaled)', count: images.mixed.length }, compute, floatCompute, naive, product: served, targets };
+  const result = {
+    machine,
+    seconds,
+    images: { small: '640x480', large: '1920x1080 (upscaled)', count: images.mixed.length },
+    compute,
+    floatCompute,
+    naive,
+    product: served,
+    targets,
+  };
   console.log(await writeResult('bench', result));
   console.log(await renderChart(naive, served.load, compute.best.imagesPerSecond));
   await Promise.all([modelDir, floatDir].map((dir) => rm(dir, { recursive: true, force: true })));

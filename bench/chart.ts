@@ -25,8 +25,16 @@ export async function renderChart(naive: LoadResult[], product: LoadResult[], co
         width: 360,
         height: 260,
         layer: [
-          { data: { values: series }, mark: { type: 'line', point: true }, encoding: { x, y: { field: 'rps', type: 'quantitative', title: 'images / s' }, color: { field: 'server' } } },
-          { data: { values: [{ limit: computeLimit }] }, mark: { type: 'rule', strokeDash: [4, 4] }, encoding: { y: { field: 'limit', type: 'quantitative' } } },
+          {
+            data: { values: series },
+            mark: { type: 'line', point: true },
+            encoding: { x, y: { field: 'rps', type: 'quantitative', title: 'images / s' }, color: { field: 'server' } },
+          },
+          {
+            data: { values: [{ limit: computeLimit }] },
+            mark: { type: 'rule', strokeDash: [4, 4] },
+            encoding: { y: { field: 'limit', type: 'quantitative' } },
+          },
         ],
       },
       {

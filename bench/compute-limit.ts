@@ -23,7 +23,12 @@ export interface ComputeLimit {
   readonly tried: (ComputeConfig & { readonly imagesPerSecond: number })[];
   /** One image at a time through decode + preprocess + infer, all cores on it (median ms). */
   readonly singleImageMs: number;
-  readonly stagesMs: { readonly preprocessSmall: number; readonly preprocessLarge: number; readonly inferOne: number; readonly inferPerImageInBatch: number };
+  readonly stagesMs: {
+    readonly preprocessSmall: number;
+    readonly preprocessLarge: number;
+    readonly inferOne: number;
+    readonly inferPerImageInBatch: number;
+  };
 }
 
 const logger = createLogger('warn');
@@ -32,7 +37,17 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 /** ORT threads spin only when they do not share cores (as serve decides for its workers). */
 function load(bundle: ModelBundle, threads: number, batch: number, sessions = 1): Promise<Predictor> {
   const allowSpinning = sessions * threads <= os.availableParallelism();
-  return Predictor.load(bundle, { device: 'cpu', intraOpThreads: threads, allowSpinning, maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS, batching: { maxBatchSize: batch, maxDelayMs: 0 } }, logger);
+  return Predictor.load(
+    bundle,
+    {
+      device: 'cpu',
+      intraOpThreads: threads,
+      allowSpinning,
+      maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS,
+      batching: { maxBatchSize: batch, maxDelayMs: 0 },
+    },
+    logger,
+  );
 }
 
 async function timed(work: () => Promise<unknown>): Promise<number> {
@@ -43,7 +58,9 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 
 /** Images/s with enough single-image requests in flight to keep every session's batches full. */
 export async function throughput(bundle: ModelBundle, images: readonly Buffer[], config: ComputeConfig, seconds: number): Promise<number> {
-  const predictors = await Promise.all(Array.from({ length: config.sessions }, () => load(bundle, config.threads, config.batch, config.sessions)));
+  const predictors = await Promise.all(
+    Array.from({ length: config.sessions }, () => load(bundle, config.threads, config.batch, config.sessions)),
+  );
   let next = 0;
   let done = 0;
   const feed = async (predictor: Predictor, deadline: number) => {
@@ -76,11 +93,16 @@ async function stages(bundle: ModelBundle, small: readonly Buffer[], large: read
   const layout = tensorLayout(bundle.spec);
   const preprocess = async (images: readonly Buffer[]) => {
     const times: number[] = [];
-    for (const image of images) times.push(await timed(() => preprocessBatch([image], bundle.spec, layout, { maxPixels: DEFAULT_MAX_IMAGE_PIXELS })));
+    for (const image of images)
+      times.push(await timed(() => preprocessBatch([image], bundle.spec, layout, { maxPixels: DEFAULT_MAX_IMAGE_PIXELS })));
     return median(times);
   };
   const predictor = await load(bundle, os.availableParallelism(), batch);
-  const batchTensor = ndarray('float32', batchDims(layout, batch), await preprocessBatch(small.slice(0, batch), bundle.spec, layout, { maxPixels: DEFAULT_MAX_IMAGE_PIXELS }));
+  const batchTensor = ndarray(
+    'float32',
+    batchDims(layout, batch),
+    await preprocessBatch(small.slice(0, batch), bundle.spec, layout, { maxPixels: DEFAULT_MAX_IMAGE_PIXELS }),
+  );
   const one = ndarray('float32', batchDims(layout, 1), batchTensor.data.slice(0, batchTensor.data.length / batch));
   const inferOne: number[] = [];
   const inferBatch: number[] = [];
@@ -89,7 +111,12 @@ async function stages(bundle: ModelBundle, small: readonly Buffer[], large: read
     inferBatch.push((await timed(() => predictor.predictTensor(batchTensor))) / batch);
   }
   await predictor.close();
-  return { preprocessSmall: await preprocess(small), preprocessLarge: await preprocess(large), inferOne: median(inferOne), inferPerImageInBatch: median(inferBatch) };
+  return {
+    preprocessSmall: await preprocess(small),
+    preprocessLarge: await preprocess(large),
+    inferOne: median(inferOne),
+    inferPerImageInBatch: median(inferBatch),
+  };
 }
 
 async function singleImage(bundle: ModelBundle, images: readonly Buffer[]): Promise<number> {
@@ -105,11 +132,20 @@ async function singleImage(bundle: ModelBundle, images: readonly Buffer[]): Prom
   return median(times);
 }
 
-export async function measureComputeLimit(bundle: ModelBundle, images: { small: Buffer[]; large: Buffer[]; mixed: Buffer[] }, seconds: number): Promise<ComputeLimit> {
+export async function measureComputeLimit(
+  bundle: ModelBundle,
+  images: { small: Buffer[]; large: Buffer[]; mixed: Buffer[] },
+  seconds: number,
+): Promise<ComputeLimit> {
   const tried: ComputeLimit['tried'] = [];
   for (const config of candidates(os.availableParallelism())) {
     tried.push({ ...config, imagesPerSecond: await throughput(bundle, images.mixed, config, seconds) });
   }
   const best = tried.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
-  return { best, tried, singleImageMs: await singleImage(bundle, images.mixed), stagesMs: await stages(bundle, images.small, images.large, best.batch) };
+  return {
+    best,
+    tried,
+    singleImageMs: await singleImage(bundle, images.mixed),
+    stagesMs: await stages(bundle, images.small, images.large, best.batch),
+  };
 }

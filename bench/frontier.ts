@@ -22,7 +22,11 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 /** ONNX Runtime alone on one preprocessed-size input, 1 intra-op thread: median of 30 runs. */
 async function msPerImage(onnxPath: string, size: number): Promise<number> {
   const session = await ort.InferenceSession.create(onnxPath, { intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
-  const input = new ort.Tensor('float32', Float32Array.from({ length: 3 * size * size }, (_, i) => Math.sin(i) * 0.9), [1, 3, size, size]);
+  const input = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: 3 * size * size }, (_, i) => Math.sin(i) * 0.9),
+    [1, 3, size, size],
+  );
   const times: number[] = [];
   for (let i = 0; i < 35; i++) {
     const start = performance.now();
@@ -59,12 +63,24 @@ function table(points: Point[], command: string): string {
     '',
     '| input | precision | CV accuracy (train, 5-fold) | val accuracy | val agreement with float32 | ms / image (1 thread) | images/s (compute limit) | relative cost |',
     '|---:|---|---:|---:|---:|---:|---:|---:|',
-    ...points.map((p) => `| ${p.size} | ${p.precision} | ${(100 * p.cv).toFixed(1)}% | ${(100 * p.val).toFixed(1)}% | ${p.agreement === undefined ? '' : `${(100 * p.agreement).toFixed(1)}%`} | ${p.ms.toFixed(1)} | ${p.imagesPerSecond.toFixed(1)} | ${(best / p.imagesPerSecond).toFixed(2)}× |`),
+    ...points.map(
+      (p) =>
+        `| ${p.size} | ${p.precision} | ${(100 * p.cv).toFixed(1)}% | ${(100 * p.val).toFixed(1)}% | ${p.agreement === undefined ? '' : `${(100 * p.agreement).toFixed(1)}%`} | ${p.ms.toFixed(1)} | ${p.imagesPerSecond.toFixed(1)} | ${(best / p.imagesPerSecond).toFixed(2)}× |`,
+    ),
   ].join('\n');
 }
 
 runCli(async () => {
-  const { values } = parseCli({ data: { type: 'string' }, val: { type: 'string' }, sizes: { type: 'string', default: '224,288,320,384' }, seconds: { type: 'string', default: '8' }, help: { type: 'boolean' } }, USAGE);
+  const { values } = parseCli(
+    {
+      data: { type: 'string' },
+      val: { type: 'string' },
+      sizes: { type: 'string', default: '224,288,320,384' },
+      seconds: { type: 'string', default: '8' },
+      help: { type: 'boolean' },
+    },
+    USAGE,
+  );
   if (!values.data || !values.val) throw new Error(`--data and --val are required\n\n${USAGE}`);
   const images = (await benchImages()).mixed;
   const points: Point[] = [];
@@ -72,13 +88,35 @@ runCli(async () => {
     const work = await mkdtemp(path.join(os.tmpdir(), `frontier-${size}-`));
     const out = path.join(work, 'model.tar.gz');
     const result: PipelineResult = await trainPipeline(
-      { ...PIPELINE_DEFAULTS, data: values.data, val: values.val, backbone: DEFAULT_BACKBONE, out, size, precision: 'int8', threads: os.availableParallelism() },
+      {
+        ...PIPELINE_DEFAULTS,
+        data: values.data,
+        val: values.val,
+        backbone: DEFAULT_BACKBONE,
+        out,
+        size,
+        precision: 'int8',
+        threads: os.availableParallelism(),
+      },
       new StageTimer(),
     );
     const int8 = await readModelBundle(await unpackArchive(out));
     const float = { ...int8, onnxPath: path.join(int8.dir, CUDA_MODEL_FILE) };
-    points.push({ size, precision: 'float32', cv: result.float.cv.best.accuracy, val: result.float.val!.accuracy, ...(await measure(float, size, images, Number(values.seconds))) });
-    points.push({ size, precision: 'int8', cv: result.int8!.cv.best.accuracy, val: result.int8!.val!.accuracy, agreement: result.agreement, ...(await measure(int8, size, images, Number(values.seconds))) });
+    points.push({
+      size,
+      precision: 'float32',
+      cv: result.float.cv.best.accuracy,
+      val: result.float.val!.accuracy,
+      ...(await measure(float, size, images, Number(values.seconds))),
+    });
+    points.push({
+      size,
+      precision: 'int8',
+      cv: result.int8!.cv.best.accuracy,
+      val: result.int8!.val!.accuracy,
+      agreement: result.agreement,
+      ...(await measure(int8, size, images, Number(values.seconds))),
+    });
     console.log(JSON.stringify(points.slice(-2)));
     await rm(int8.dir, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });

@@ -20,7 +20,11 @@ export interface LoadResult {
 }
 
 /** POST `images` (one, or several in turn) to /invocations on loopback, or on a unix socket (`socketPath`, url ignored but for the Host). */
-export async function runLoad(url: string, images: Buffer | readonly Buffer[], options: { connections: number; seconds: number; rate?: number; timeoutSeconds?: number; socketPath?: string }): Promise<LoadResult> {
+export async function runLoad(
+  url: string,
+  images: Buffer | readonly Buffer[],
+  options: { connections: number; seconds: number; rate?: number; timeoutSeconds?: number; socketPath?: string },
+): Promise<LoadResult> {
   const bodies = Buffer.isBuffer(images) ? [images] : images;
   let next = 0;
   const result = await autocannon({

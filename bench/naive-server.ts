@@ -17,7 +17,12 @@ async function main(): Promise<void> {
   const app = express();
   app.post('/invocations', express.raw({ type: () => true, limit: '6mb' }), async (req, res) => {
     try {
-      const { data } = await sharp(req.body as Buffer).rotate().resize(size, size, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const { data } = await sharp(req.body as Buffer)
+        .rotate()
+        .resize(size, size, { fit: 'cover' })
+        .removeAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       const input = new Float32Array(3 * size * size);
       for (let p = 0; p < size * size; p++) {
         for (let c = 0; c < 3; c++) input[c * size * size + p] = (data[p * 3 + c]! * rescale - mean[c]!) / std[c]!;

@@ -26,7 +26,10 @@ function startProbe(url: string, image: Buffer, intervalMs: number) {
 }
 
 runCli(async () => {
-  const { values } = parseCli({ connections: { type: 'string', default: '256' }, seconds: { type: 'string', default: '15' }, help: { type: 'boolean' } }, USAGE);
+  const { values } = parseCli(
+    { connections: { type: 'string', default: '256' }, seconds: { type: 'string', default: '15' }, help: { type: 'boolean' } },
+    USAGE,
+  );
   const served = await startServe({ SM_MODEL_DIR: await unpackArchive(SHIPPED_ARCHIVE), LOG_LEVEL: 'error' });
   try {
     const image = await sample('paper.jpg');
@@ -35,15 +38,44 @@ runCli(async () => {
     // An independent client during the overload, 5 requests/s: how long do the requests that
     // are served take, and how many of its requests are refused?
     const probe = startProbe(served.url, image, 200);
-    const overload = { phase: `overload (c=${values.connections})`, ...(await runLoad(served.url, image, { connections: Number(values.connections), seconds: Number(values.seconds) })) };
+    const overload = {
+      phase: `overload (c=${values.connections})`,
+      ...(await runLoad(served.url, image, { connections: Number(values.connections), seconds: Number(values.seconds) })),
+    };
     const probed = await probe.stop();
     const after = { phase: 'right after (c=4)', ...(await runLoad(served.url, image, { connections: 4, seconds: 5 })) };
     const phases = [before, overload, after];
-    console.log(`machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model}; serve defaults; 512×384 JPEG (data/paper.jpg); latencies in ms`);
-    printTable(phases.map(({ phase, requests, ok, overloaded, otherErrors, timeouts, rps, p50, p90, p99, max }) => ({ phase, requests, '200': ok, '503': overloaded, other: otherErrors, timeouts, 'ok/s': rps, p50, p90, p99, max })));
-    const served200 = probed.filter((p) => p.status === 200).map((p) => p.ms).sort((a, b) => a - b);
+    console.log(
+      `machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model}; serve defaults; 512×384 JPEG (data/paper.jpg); latencies in ms`,
+    );
+    printTable(
+      phases.map(({ phase, requests, ok, overloaded, otherErrors, timeouts, rps, p50, p90, p99, max }) => ({
+        phase,
+        requests,
+        '200': ok,
+        '503': overloaded,
+        other: otherErrors,
+        timeouts,
+        'ok/s': rps,
+        p50,
+        p90,
+        p99,
+        max,
+      })),
+    );
+    const served200 = probed
+      .filter((p) => p.status === 200)
+      .map((p) => p.ms)
+      .sort((a, b) => a - b);
     const pct = (q: number) => served200[Math.min(served200.length - 1, Math.floor(q * served200.length))] ?? NaN;
-    const probeSummary = { requests: probed.length, served: served200.length, refused: probed.filter((p) => p.status === 503).length, servedP50: pct(0.5), servedP99: pct(0.99), servedMax: served200.at(-1) };
+    const probeSummary = {
+      requests: probed.length,
+      served: served200.length,
+      refused: probed.filter((p) => p.status === 503).length,
+      servedP50: pct(0.5),
+      servedP99: pct(0.99),
+      servedMax: served200.at(-1),
+    };
     console.log(`probe during overload: ${JSON.stringify(probeSummary)}`);
     console.log(`written ${await writeResult('overload', { phases, probe: probeSummary })}`);
   } finally {

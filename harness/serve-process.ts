@@ -26,7 +26,14 @@ export async function startServe(env: Record<string, string>, options: { waitFor
   // NODE_TEST_CONTEXT would make every node process below report to this test runner.
   const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
   const child = spawn(path.join(ROOT, 'serve'), [], {
-    env: { ...inherited, TMPDIR: tmpDir, SAGEMAKER_BIND_TO_PORT: String(port), SAGEMAKER_MODEL_SERVER_WORKERS: '2', LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...inherited,
+      TMPDIR: tmpDir,
+      SAGEMAKER_BIND_TO_PORT: String(port),
+      SAGEMAKER_MODEL_SERVER_WORKERS: '2',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -58,12 +65,21 @@ export async function startServe(env: Record<string, string>, options: { waitFor
 export function workerPids(served: Served): number[] {
   const children = (parent: number) => {
     try {
-      return execFileSync('pgrep', ['-P', String(parent)]).toString().trim().split('\n').filter(Boolean).map(Number);
+      return execFileSync('pgrep', ['-P', String(parent)])
+        .toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
     } catch {
       return [];
     }
   };
-  const pm2 = children(served.child.pid!).filter((pid) => execFileSync('ps', ['-o', 'args=', '-p', String(pid)]).toString().includes('pm2-runtime'));
+  const pm2 = children(served.child.pid!).filter((pid) =>
+    execFileSync('ps', ['-o', 'args=', '-p', String(pid)])
+      .toString()
+      .includes('pm2-runtime'),
+  );
   return pm2.flatMap(children).sort((a, b) => a - b);
 }
 

@@ -44,7 +44,13 @@ function nginxErrors(config: Config): NginxError[] {
     { from: [411], status: 411, code: 'length_required', message: 'a request body needs Content-Length or chunked Transfer-Encoding' },
     fromError([413], new PayloadTooLargeError(config.maxPayloadBytes)),
     { from: [414], status: 414, code: 'uri_too_long', message: 'the request line is too long' },
-    { from: [429], status: 429, code: 'too_many_connections', message: `this client already has ${config.maxConnectionsPerClient} requests open; retry shortly`, retryAfter: true },
+    {
+      from: [429],
+      status: 429,
+      code: 'too_many_connections',
+      message: `this client already has ${config.maxConnectionsPerClient} requests open; retry shortly`,
+      retryAfter: true,
+    },
     { from: [500], status: 500, code: 'internal_error', message: 'internal server error' },
     { from: [501], status: 501, code: 'not_implemented', message: 'this Transfer-Encoding or method is not supported' },
     { from: [502], status: 502, code: 'bad_gateway', message: 'the worker handling this request failed; retry' },
@@ -64,7 +70,10 @@ function errorPages(config: Config): string {
     .flatMap(({ from, status, code, message, retryAfter }) => {
       const body = JSON.stringify({ error: { code, message } }).replaceAll("'", "\\'");
       const header = retryAfter ? 'add_header Retry-After 1 always; ' : '';
-      return [`    error_page ${from.join(' ')} /__error/${status};`, `    location = /__error/${status} { internal; ${header}return ${status} '${body}'; }`];
+      return [
+        `    error_page ${from.join(' ')} /__error/${status};`,
+        `    location = /__error/${status} { internal; ${header}return ${status} '${body}'; }`,
+      ];
     })
     .join('\n');
 }
@@ -85,7 +94,10 @@ const DEMO_FILES = [
 function demoLocations(config: Config, webDir: string): string {
   if (!config.demoPage) return '';
   const headers = `add_header Content-Security-Policy "${DEMO_CSP}" always; add_header X-Content-Type-Options nosniff always; add_header Cache-Control no-cache always;`;
-  const files = DEMO_FILES.map(({ uri, file, type }) => `    location = ${uri} { root ${webDir}; try_files /${file} =404; default_type ${type}; charset utf-8; ${headers} }`);
+  const files = DEMO_FILES.map(
+    ({ uri, file, type }) =>
+      `    location = ${uri} { root ${webDir}; try_files /${file} =404; default_type ${type}; charset utf-8; ${headers} }`,
+  );
   // Browsers ask for it on every page: no icon, rather than a 404 in the console.
   return [...files, '    location = /favicon.ico { return 204; }'].join('\n');
 }

@@ -39,12 +39,22 @@ async function loadModel(config: Config, state: ModelState, logger: Logger, onIn
     const { dir, source, pipeline } = await Promise.race([loading, limit.expired]);
     state.ready(pipeline);
     logger.info(
-      { modelDir: dir, source, handler: pipeline.summary.handlerFile ?? 'built-in', ...pipeline.summary.model, threads: config.ortIntraOpThreads, ms: Math.round(performance.now() - started) },
+      {
+        modelDir: dir,
+        source,
+        handler: pipeline.summary.handlerFile ?? 'built-in',
+        ...pipeline.summary.model,
+        threads: config.ortIntraOpThreads,
+        ms: Math.round(performance.now() - started),
+      },
       'model loaded and warmed',
     );
   } catch (error) {
     // A load that finishes after its timeout is not served: release what it holds.
-    void loading.then(({ pipeline }) => pipeline.close(), () => undefined);
+    void loading.then(
+      ({ pipeline }) => pipeline.close(),
+      () => undefined,
+    );
     const failure = publicStartupFailure(error, 'model_load_failed');
     state.fail(failure);
     logger.error({ ...failure, err: error }, 'model failed to load; /ping will answer 503');
@@ -93,13 +103,18 @@ function main(): void {
   const onInferenceFailure = exitOnInferenceFailure(logger);
   configureOnnxModels({ session: sessionOptions(config), logLevel: config.logLevel, onFailure: onInferenceFailure });
   const state = new ModelState();
-  const server = http.createServer({ maxHeaderSize: MAX_REQUEST_HEADER_BYTES, requireHostHeader: false }, createApp({ config, state, logger }));
+  const server = http.createServer(
+    { maxHeaderSize: MAX_REQUEST_HEADER_BYTES, requireHostHeader: false },
+    createApp({ config, state, logger }),
+  );
   server.on('clientError', answerClientError);
   server.requestTimeout = config.timeoutSeconds * 1000;
   // Longer than nginx's upstream keepalive_timeout (60 s), so nginx always closes first.
   server.keepAliveTimeout = 75_000;
   shutDownOnSignal(server, state, config, logger);
-  void loadModel(config, state, logger, onInferenceFailure).then(() => logger.info({ listen: listen(server, config), status: state.status }, 'worker listening'));
+  void loadModel(config, state, logger, onInferenceFailure).then(() =>
+    logger.info({ listen: listen(server, config), status: state.status }, 'worker listening'),
+  );
 }
 
 if (require.main === module) main();

@@ -13,7 +13,17 @@ async function main(): Promise<void> {
   const outDir = path.join(root, 'dist');
   await mkdir(outDir, { recursive: true });
   const bundle = path.join(outDir, 'index.js');
-  await build({ entryPoints: [path.join(root, 'src', 'index.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, sourcemap: false, outfile: bundle, logLevel: 'warning' });
+  await build({
+    entryPoints: [path.join(root, 'src', 'index.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    sourcemap: false,
+    outfile: bundle,
+    logLevel: 'warning',
+  });
   const zipFile = path.join(outDir, 'lambda.zip');
   // archiver is ESM-only.
   const { ZipArchive } = await import('archiver');

@@ -43,7 +43,13 @@ export function deployRequests(o: DeployOptions): DeployRequests {
     createEndpointConfig: {
       EndpointConfigName: configName,
       ProductionVariants: [
-        { VariantName: 'AllTraffic', ModelName: modelName, InstanceType: o.instanceType as ProductionVariantInstanceType, InitialInstanceCount: o.instanceCount, InitialVariantWeight: 1 },
+        {
+          VariantName: 'AllTraffic',
+          ModelName: modelName,
+          InstanceType: o.instanceType as ProductionVariantInstanceType,
+          InitialInstanceCount: o.instanceCount,
+          InitialVariantWeight: 1,
+        },
       ],
     },
     createEndpoint: { EndpointName: o.name, EndpointConfigName: configName },

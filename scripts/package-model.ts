@@ -19,13 +19,23 @@ function parseS3Uri(uri: string): { Bucket: string; Key: string } {
 
 runCli(async () => {
   const { values } = parseCli(
-    { dir: { type: 'string' }, out: { type: 'string', default: 'model.tar.gz' }, upload: { type: 'string' }, region: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, help: { type: 'boolean' } },
+    {
+      dir: { type: 'string' },
+      out: { type: 'string', default: 'model.tar.gz' },
+      upload: { type: 'string' },
+      region: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      help: { type: 'boolean' },
+    },
     USAGE,
   );
   if (!values.dir) throw new Error(`--dir is required\n\n${USAGE}`);
   // With a handler (which may load the model its own way) the built-in files are checked only if present.
   const handlerFile = locateHandler({ submitDirectory: undefined, program: undefined }, values.dir);
-  const builtIn = !handlerFile || existsSync(path.join(values.dir, MODEL_FILE)) ? `${(await readModelBundle(values.dir)).labels.length} classes` : undefined;
+  const builtIn =
+    !handlerFile || existsSync(path.join(values.dir, MODEL_FILE))
+      ? `${(await readModelBundle(values.dir)).labels.length} classes`
+      : undefined;
   const contents = [builtIn, handlerFile && `handler ${path.relative(values.dir, handlerFile)}`].filter(Boolean).join(', ');
   await packDirectory(values.dir, values.out);
   console.error(`packed ${values.dir} (${contents}) into ${values.out} (${(await stat(values.out)).size} bytes)`);

@@ -74,7 +74,13 @@ export async function listenApp(state: ModelState): Promise<{ server: http.Serve
 
 /** A real S3-compatible server (s3rver) on loopback with one bucket; s3rver only accepts its own keys. */
 export async function startS3rver(bucket: string): Promise<{ s3rver: S3rver; endpoint: string }> {
-  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: await mkdtemp(path.join(os.tmpdir(), 's3rver-')), configureBuckets: [{ name: bucket }] });
+  const s3rver = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory: await mkdtemp(path.join(os.tmpdir(), 's3rver-')),
+    configureBuckets: [{ name: bucket }],
+  });
   const { port } = await s3rver.run();
   return { s3rver, endpoint: `http://127.0.0.1:${port}` };
 }

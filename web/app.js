@@ -26,7 +26,9 @@ const SENTENCES = {
 function sentenceFor(error, file) {
   const known = error && SENTENCES[error.code];
   if (known) return known(file);
-  return error && error.message ? `The server could not classify this photo: ${error.message}` : 'The server could not classify this photo.';
+  return error && error.message
+    ? `The server could not classify this photo: ${error.message}`
+    : 'The server could not classify this photo.';
 }
 
 function setStatus(state, text) {

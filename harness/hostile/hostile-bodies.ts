@@ -82,9 +82,29 @@ export async function npzDeclaring(bytes: number): Promise<Buffer> {
 
 /** A ~100-byte zip whose zip64 end record claims `entries` members (and a central directory at 0). */
 export function zip64ClaimingEntries(entries: number): Buffer {
-  const record = Buffer.concat([u32(0x06064b50), u64(44), u16(45), u16(45), u32(0), u32(0), u64(entries), u64(entries), u64(46 * entries), u64(0)]);
+  const record = Buffer.concat([
+    u32(0x06064b50),
+    u64(44),
+    u16(45),
+    u16(45),
+    u32(0),
+    u32(0),
+    u64(entries),
+    u64(entries),
+    u64(46 * entries),
+    u64(0),
+  ]);
   const locator = Buffer.concat([u32(0x07064b50), u32(0), u64(0), u32(1)]);
-  const end = Buffer.concat([u32(0x06054b50), u16(0xffff), u16(0xffff), u16(0xffff), u16(0xffff), u32(0xffffffff), u32(0xffffffff), u16(0)]);
+  const end = Buffer.concat([
+    u32(0x06054b50),
+    u16(0xffff),
+    u16(0xffff),
+    u16(0xffff),
+    u16(0xffff),
+    u32(0xffffffff),
+    u32(0xffffffff),
+    u16(0),
+  ]);
   return Buffer.concat([record, locator, end]);
 }
 
@@ -95,11 +115,15 @@ export function deepJson(depth: number): Buffer {
 
 /** `count` 1×1 JPEGs as a JSON list of base64 strings (~23 kB for 64). */
 export async function tinyJpegList(count: number): Promise<Buffer> {
-  const jpeg = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#888' } }).jpeg().toBuffer();
+  const jpeg = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#888' } })
+    .jpeg()
+    .toBuffer();
   return Buffer.from(JSON.stringify({ images: Array.from({ length: count }, () => jpeg.toString('base64')) }));
 }
 
 /** A `width`×`height` single-colour PNG: kilobytes on the wire, megapixels to decode. */
 export function bigFlatPng(width: number, height: number): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: '#4a6' } }).png({ compressionLevel: 9 }).toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: '#4a6' } })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
 }

@@ -58,7 +58,10 @@ export async function buildHostileCases(): Promise<HostileCase[]> {
   const jpeg = await sample('paper.jpg');
   const tinyJpegs = await tinyJpegList(64);
   // One colour, under 1 kB each: 64 MP (over the AVIF cap), and 16 MP (at it; ~0.5 s of decoding).
-  const flatAvif = (side: number) => sharp({ create: { width: side, height: side, channels: 3, background: '#4a6' } }).avif().toBuffer();
+  const flatAvif = (side: number) =>
+    sharp({ create: { width: side, height: side, channels: 3, background: '#4a6' } })
+      .avif()
+      .toBuffer();
   const [hugeAvif, avif] = await Promise.all([flatAvif(8000), flatAvif(4000)]);
   const lyingNpz = await npzLyingAboutSize(GIB);
   const declaringNpz = zipWithOneMember('x.npy', await deflatedZeros(1024 * 1024), GIB);
@@ -69,33 +72,121 @@ export async function buildHostileCases(): Promise<HostileCase[]> {
   const bulky = 'b'.repeat(12_000);
 
   const cases: HostileCase[] = [
-    { name: `64 1×1 JPEGs in ${Math.round(tinyJpegs.length / 1024)} kB of JSON`, expect: [200], run: (s) => post(s, tinyJpegs, 'application/json') },
+    {
+      name: `64 1×1 JPEGs in ${Math.round(tinyJpegs.length / 1024)} kB of JSON`,
+      expect: [200],
+      run: (s) => post(s, tinyJpegs, 'application/json'),
+    },
     { name: 'the same again (memory must not grow)', expect: [200], run: (s) => post(s, tinyJpegs, 'application/json') },
     { name: 'a 64-MP AVIF (847 B; 1.1 GB to decode)', expect: [400], code: 'image_too_large', run: (s) => post(s, hugeAvif, 'image/avif') },
-    { name: `64 × 16-MP AVIFs in ${Math.round(jsonList(avif, 64).length / 1024)} kB (timeout 5 s)`, expect: [504], code: 'timeout', run: (s) => post(s, jsonList(avif, 64), 'application/json') },
-    { name: 'NPZ: zip64 record claims 10 M members', expect: [400], code: 'invalid_npz', run: (s) => post(s, zip64ClaimingEntries(10_000_000), 'application/x-npz') },
-    { name: `NPZ: member says 128 B, inflates to 1 GiB (${Math.round(lyingNpz.length / 1024)} kB)`, expect: [400], code: 'invalid_npz', run: (s) => post(s, lyingNpz, 'application/x-npz') },
+    {
+      name: `64 × 16-MP AVIFs in ${Math.round(jsonList(avif, 64).length / 1024)} kB (timeout 5 s)`,
+      expect: [504],
+      code: 'timeout',
+      run: (s) => post(s, jsonList(avif, 64), 'application/json'),
+    },
+    {
+      name: 'NPZ: zip64 record claims 10 M members',
+      expect: [400],
+      code: 'invalid_npz',
+      run: (s) => post(s, zip64ClaimingEntries(10_000_000), 'application/x-npz'),
+    },
+    {
+      name: `NPZ: member says 128 B, inflates to 1 GiB (${Math.round(lyingNpz.length / 1024)} kB)`,
+      expect: [400],
+      code: 'invalid_npz',
+      run: (s) => post(s, lyingNpz, 'application/x-npz'),
+    },
     { name: 'NPZ: member declares 1 GiB', expect: [400], code: 'tensor_too_large', run: (s) => post(s, declaringNpz, 'application/x-npz') },
-    { name: "NPY: 320 kB header of 'shape': (", expect: [400], code: 'invalid_npy', run: (s) => post(s, npyRepeatedShapeKey(320_000), 'application/x-npy') },
-    { name: "NPY: 10 kB header of 'shape': (", expect: [400], code: 'invalid_npy', run: (s) => post(s, npyRepeatedShapeKey(9_900), 'application/x-npy') },
-    { name: 'NPY: Fortran order, 96,000 dims of 1', expect: [400], code: 'invalid_npy', run: (s) => post(s, npyManyUnitDims(96_000), 'application/x-npy') },
-    { name: 'JSON tensor nested 5,000 deep', expect: [400], code: 'invalid_tensor', run: (s) => post(s, deepJson(5000), 'application/json') },
+    {
+      name: "NPY: 320 kB header of 'shape': (",
+      expect: [400],
+      code: 'invalid_npy',
+      run: (s) => post(s, npyRepeatedShapeKey(320_000), 'application/x-npy'),
+    },
+    {
+      name: "NPY: 10 kB header of 'shape': (",
+      expect: [400],
+      code: 'invalid_npy',
+      run: (s) => post(s, npyRepeatedShapeKey(9_900), 'application/x-npy'),
+    },
+    {
+      name: 'NPY: Fortran order, 96,000 dims of 1',
+      expect: [400],
+      code: 'invalid_npy',
+      run: (s) => post(s, npyManyUnitDims(96_000), 'application/x-npy'),
+    },
+    {
+      name: 'JSON tensor nested 5,000 deep',
+      expect: [400],
+      code: 'invalid_tensor',
+      run: (s) => post(s, deepJson(5000), 'application/json'),
+    },
     { name: 'JSON: 3 M numbers (6 MB)', expect: [400], code: 'wrong_shape', run: (s) => post(s, jsonNumbers, 'application/json') },
     { name: 'CSV: one row of 3 M numbers (6 MB)', expect: [400], code: 'wrong_shape', run: (s) => post(s, csvRow, 'text/csv') },
     { name: 'CSV: a 5 MB cell (not echoed back)', expect: [400], code: 'invalid_csv', run: (s) => post(s, longCell, 'text/csv') },
-    { name: '70 uploads stalled after 1 byte, then a photo', expect: [200], run: (s) => whileUploadsStall(s, 70, () => post(s, jpeg, 'image/jpeg')) },
+    {
+      name: '70 uploads stalled after 1 byte, then a photo',
+      expect: [200],
+      run: (s) => whileUploadsStall(s, 70, () => post(s, jpeg, 'image/jpeg')),
+    },
     { name: 'X-Request-Id of 15 kB', expect: [200], run: (s) => post(s, jpeg, 'image/jpeg', { 'X-Request-Id': 'r'.repeat(15_000) }) },
     {
       name: 'Inference-Id and Target-Variant of 10 kB (endpoint path)',
       expect: [200],
-      run: (s) => post(s, jpeg, 'image/jpeg', { 'X-Amzn-SageMaker-Inference-Id': 'i'.repeat(10_000), 'X-Amzn-SageMaker-Target-Variant': 'v'.repeat(10_000) }, '/endpoints/demo/invocations'),
+      run: (s) =>
+        post(
+          s,
+          jpeg,
+          'image/jpeg',
+          { 'X-Amzn-SageMaker-Inference-Id': 'i'.repeat(10_000), 'X-Amzn-SageMaker-Target-Variant': 'v'.repeat(10_000) },
+          '/endpoints/demo/invocations',
+        ),
     },
-    { name: '36 kB of headers in all', expect: [200], run: (s) => post(s, jpeg, 'image/jpeg', { 'X-A': bulky, 'X-B': bulky, 'X-C': bulky }) },
-    { name: 'a control character in a header', expect: [400], code: 'bad_request', run: (s) => rawRequest(portOf(s), request('POST /invocations HTTP/1.1\r\nHost: x\r\nX-Odd: a\u0001b\r\nContent-Type: image/jpeg\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n')) },
-    { name: 'HTTP/1.0 without Host', expect: [200], run: (s) => rawRequest(portOf(s), request('POST /invocations HTTP/1.0\r\nContent-Type: image/jpeg\r\nContent-Length: {length}\r\n\r\n')) },
-    { name: 'TRACE', expect: [405], code: 'method_not_allowed', run: (s) => rawRequest(portOf(s), 'TRACE /invocations HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n') },
-    { name: 'Transfer-Encoding: gzip, chunked', expect: [501], code: 'not_implemented', run: (s) => rawRequest(portOf(s), 'POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n0\r\n\r\n') },
-    { name: 'HTTP/2.0 request line', expect: [505, 400], run: (s) => rawRequest(portOf(s), 'GET /ping HTTP/2.0\r\nHost: x\r\nConnection: close\r\n\r\n') },
+    {
+      name: '36 kB of headers in all',
+      expect: [200],
+      run: (s) => post(s, jpeg, 'image/jpeg', { 'X-A': bulky, 'X-B': bulky, 'X-C': bulky }),
+    },
+    {
+      name: 'a control character in a header',
+      expect: [400],
+      code: 'bad_request',
+      run: (s) =>
+        rawRequest(
+          portOf(s),
+          request(
+            'POST /invocations HTTP/1.1\r\nHost: x\r\nX-Odd: a\u0001b\r\nContent-Type: image/jpeg\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n',
+          ),
+        ),
+    },
+    {
+      name: 'HTTP/1.0 without Host',
+      expect: [200],
+      run: (s) =>
+        rawRequest(portOf(s), request('POST /invocations HTTP/1.0\r\nContent-Type: image/jpeg\r\nContent-Length: {length}\r\n\r\n')),
+    },
+    {
+      name: 'TRACE',
+      expect: [405],
+      code: 'method_not_allowed',
+      run: (s) => rawRequest(portOf(s), 'TRACE /invocations HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    },
+    {
+      name: 'Transfer-Encoding: gzip, chunked',
+      expect: [501],
+      code: 'not_implemented',
+      run: (s) =>
+        rawRequest(
+          portOf(s),
+          'POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n0\r\n\r\n',
+        ),
+    },
+    {
+      name: 'HTTP/2.0 request line',
+      expect: [505, 400],
+      run: (s) => rawRequest(portOf(s), 'GET /ping HTTP/2.0\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    },
   ];
   return cases;
 }

@@ -66,7 +66,10 @@ function pingSocket(socketPath: string): Promise<void> {
  * Each worker's /ping, every 100 ms, until stopped; a ping still waiting counts its time so
  * far. Each worker's RSS is sampled as often.
  */
-function probe(sockets: readonly string[], pids: readonly number[]): { stop(): Promise<{ maxMs: number; count: number; rssPeakMb: number }> } {
+function probe(
+  sockets: readonly string[],
+  pids: readonly number[],
+): { stop(): Promise<{ maxMs: number; count: number; rssPeakMb: number }> } {
   let running = true;
   let maxMs = 0;
   let count = 0;
@@ -133,7 +136,19 @@ export async function runHostileCase(served: Served, sockets: readonly string[],
   }
   const rssAfterMb = workerPids(served).map(rssMb);
   const peak = Math.max(rssPeakMb, ...rssAfterMb);
-  return { name: c.name, status: answer.status, code, answerBytes: answer.body.length, ms, pingMaxMs: maxMs, pings: count, rssBeforeMb, rssPeakMb: peak, rssAfterMb, problem: judge(c, answer) };
+  return {
+    name: c.name,
+    status: answer.status,
+    code,
+    answerBytes: answer.body.length,
+    ms,
+    pingMaxMs: maxMs,
+    pings: count,
+    rssBeforeMb,
+    rssPeakMb: peak,
+    rssAfterMb,
+    problem: judge(c, answer),
+  };
 }
 
 /** A request as exact bytes on a fresh connection (methods, versions and headers node:http refuses to send). */
@@ -162,17 +177,28 @@ export function httpRequest(
 ): Promise<Answer & { contentType: string }> {
   return new Promise((resolve, reject) => {
     const headers = { 'Content-Length': request.body.length, ...request.headers };
-    const req = http.request({ host: '127.0.0.1', ...target, method: request.method ?? 'POST', path: request.path ?? '/invocations', agent: false, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, contentType: String(res.headers['content-type']), body: Buffer.concat(chunks).toString() }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', ...target, method: request.method ?? 'POST', path: request.path ?? '/invocations', agent: false, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, contentType: String(res.headers['content-type']), body: Buffer.concat(chunks).toString() }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(request.body);
   });
 }
 
 /** POST through nginx. */
-export function post(served: Served, body: Buffer, contentType: string, headers: Record<string, string> = {}, path = '/invocations'): Promise<Answer> {
+export function post(
+  served: Served,
+  body: Buffer,
+  contentType: string,
+  headers: Record<string, string> = {},
+  path = '/invocations',
+): Promise<Answer> {
   return httpRequest({ port: Number(new URL(served.url).port) }, { path, headers: { 'Content-Type': contentType, ...headers }, body });
 }

@@ -12,13 +12,26 @@ import { Predictor } from './predictor';
  * all cores. `graphFile` picks another graph of the directory (model.cuda.onnx, run on the
  * CPU). Afterwards the predictor is closed and an archive's unpacked copy removed.
  */
-export async function withPredictor<T>(location: string | undefined, use: (predictor: Predictor) => Promise<T>, graphFile?: string): Promise<T> {
+export async function withPredictor<T>(
+  location: string | undefined,
+  use: (predictor: Predictor) => Promise<T>,
+  graphFile?: string,
+): Promise<T> {
   const resolved = location ? await materialiseAt(location) : await resolveModelDir(process.env.SM_MODEL_DIR);
   try {
     const bundle = await readModelBundle(resolved.dir);
     const graph = graphFile ? { ...bundle, onnxPath: path.join(bundle.dir, graphFile) } : bundle;
     const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
-    const predictor = await Predictor.load(graph, { device: 'cpu', intraOpThreads: os.availableParallelism(), maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS, batching: { maxBatchSize: 8, maxDelayMs: 0 } }, logger);
+    const predictor = await Predictor.load(
+      graph,
+      {
+        device: 'cpu',
+        intraOpThreads: os.availableParallelism(),
+        maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS,
+        batching: { maxBatchSize: 8, maxDelayMs: 0 },
+      },
+      logger,
+    );
     try {
       return await use(predictor);
     } finally {

@@ -73,7 +73,12 @@ export class Predictor {
   /** Load the session and warm it with one inference through the whole pipeline. */
   static async load(bundle: ModelBundle, options: PredictorOptions, logger: Logger): Promise<Predictor> {
     const sessionOptions = { device: options.device, intraOpThreads: options.intraOpThreads, allowSpinning: options.allowSpinning ?? true };
-    const session = await InferenceClient.start({ default: bundle.onnxPath, cuda: bundle.cudaOnnxPath }, sessionOptions, logger.level, options.onInferenceFailure);
+    const session = await InferenceClient.start(
+      { default: bundle.onnxPath, cuda: bundle.cudaOnnxPath },
+      sessionOptions,
+      logger.level,
+      options.onInferenceFailure,
+    );
     const predictor = new Predictor(
       bundle,
       session,
@@ -171,10 +176,14 @@ export class Predictor {
     const isList = tensor.shape.length === image.length + 1;
     const imageShape = isList ? tensor.shape.slice(1) : tensor.shape;
     if (imageShape.join() !== image.join() || (isList && tensor.shape[0] === 0)) {
-      throw new BadRequestError(`the tensor has shape [${clip(tensor.shape.join(', '))}]; this model takes [N, ${image.join(', ')}] or [${image.join(', ')}]`, 'wrong_shape');
+      throw new BadRequestError(
+        `the tensor has shape [${clip(tensor.shape.join(', '))}]; this model takes [N, ${image.join(', ')}] or [${image.join(', ')}]`,
+        'wrong_shape',
+      );
     }
     const count = isList ? tensor.shape[0]! : 1;
-    if (count > MAX_IMAGES_PER_REQUEST) throw new BadRequestError(`the tensor holds ${count} images; at most ${MAX_IMAGES_PER_REQUEST} per request`, 'too_many_images');
+    if (count > MAX_IMAGES_PER_REQUEST)
+      throw new BadRequestError(`the tensor holds ${count} images; at most ${MAX_IMAGES_PER_REQUEST} per request`, 'too_many_images');
     const rows: Float32Array[] = [];
     const perImage = imageTensorLength(this.layout);
     const { maxBatchSize } = this.batching;

@@ -1,9 +1,15 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** parseArgs with a usage line on error, so every CLI fails the same readable way. */
-type Parsed<T extends NonNullable<ParseArgsConfig['options']>> = ReturnType<typeof parseArgs<{ options: T; allowPositionals: boolean; strict: true }>>;
+type Parsed<T extends NonNullable<ParseArgsConfig['options']>> = ReturnType<
+  typeof parseArgs<{ options: T; allowPositionals: boolean; strict: true }>
+>;
 
-export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(options: T, usage: string, allowPositionals = false): Parsed<T> {
+export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(
+  options: T,
+  usage: string,
+  allowPositionals = false,
+): Parsed<T> {
   try {
     const parsed = parseArgs({ options, allowPositionals, strict: true });
     if ((parsed.values as { help?: boolean }).help) {

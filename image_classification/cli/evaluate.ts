@@ -21,7 +21,11 @@ export async function evaluateModel(predictor: Predictor, dataDir: string, batch
     const rows = await predictor.scores(await Promise.all(slice.map((item) => readFile(item.file))));
     predicted.push(...rows.map((row) => argmax(row)));
   }
-  return evaluatePredictions(dataset.items.map((item) => item.label), predicted, labels);
+  return evaluatePredictions(
+    dataset.items.map((item) => item.label),
+    predicted,
+    labels,
+  );
 }
 
 if (require.main === module) {

@@ -16,7 +16,11 @@ export interface CalibrationFlags {
   readonly weightBits: 7 | 8;
 }
 
-export function parseCalibrationOptions(values: { 'calibration-images': string; statistic: string; 'weight-bits': string }): CalibrationFlags {
+export function parseCalibrationOptions(values: {
+  'calibration-images': string;
+  statistic: string;
+  'weight-bits': string;
+}): CalibrationFlags {
   const images = Number(values['calibration-images']);
   if (!Number.isInteger(images) || images < 1) throw new Error('--calibration-images must be a positive integer');
   if (values.statistic !== 'minmax' && values.statistic !== 'percentile') throw new Error('--statistic must be minmax or percentile');

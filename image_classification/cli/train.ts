@@ -65,10 +65,19 @@ runCli(async () => {
   const timer = new StageTimer();
   await mkdir(path.dirname(options.out), { recursive: true });
   const result = await trainPipeline(options, timer);
-  console.error(`classes: ${result.classes.join(', ')}; train ${result.trainImages} images, val ${result.valImages}; ${options.views} view(s) each`);
-  console.error(`exported graph vs training-time probabilities: max |diff| = ${Math.max(result.exportDiff.model, result.exportDiff.cuda ?? 0).toExponential(2)}`);
+  console.error(
+    `classes: ${result.classes.join(', ')}; train ${result.trainImages} images, val ${result.valImages}; ${options.views} view(s) each`,
+  );
+  console.error(
+    `exported graph vs training-time probabilities: max |diff| = ${Math.max(result.exportDiff.model, result.exportDiff.cuda ?? 0).toExponential(2)}`,
+  );
   const served = (result.int8 ?? result.float).val;
-  if (served) await writeConfusionPng(served, `validation split (${result.int8 ? 'int8' : 'float32'}), head trained on train only`, path.join(path.dirname(options.out), 'confusion-matrix.png'));
+  if (served)
+    await writeConfusionPng(
+      served,
+      `validation split (${result.int8 ? 'int8' : 'float32'}), head trained on train only`,
+      path.join(path.dirname(options.out), 'confusion-matrix.png'),
+    );
   const markdown = await evalMarkdown(options, result, `npm run train -- ${process.argv.slice(2).join(' ')}`, timer.table());
   await writeFile(path.join(path.dirname(options.out), 'EVAL.md'), markdown);
   console.log(markdown);

@@ -37,7 +37,9 @@ function asNdArray(value: unknown, type: ResponseType): NdArray {
 /** JSON for anything: NdArrays become nested lists (also inside objects), under `predictions` when bare. */
 function toJson(value: unknown): string {
   if (isNdArray(value)) return JSON.stringify({ predictions: toNested(value) });
-  return JSON.stringify(value, (_key, item: unknown) => (isNdArray(item) ? toNested(item) : typeof item === 'bigint' ? Number(item) : item));
+  return JSON.stringify(value, (_key, item: unknown) =>
+    isNdArray(item) ? toNested(item) : typeof item === 'bigint' ? Number(item) : item,
+  );
 }
 
 /** The built-in output encoder: a prediction (the classifier's or a handler's) in `type`. */

@@ -10,7 +10,8 @@ import { decodeNpz } from './npz';
  * What the built-in input decoder makes of a body: encoded images to preprocess, or tensors
  * that already are the model's input (by name; '' when the format carries no name).
  */
-export type DecodedBody = ({ readonly kind: 'images' } & DecodedInput) | { readonly kind: 'tensors'; readonly tensors: ReadonlyMap<string, NdArray> };
+export type DecodedBody =
+  ({ readonly kind: 'images' } & DecodedInput) | { readonly kind: 'tensors'; readonly tensors: ReadonlyMap<string, NdArray> };
 
 const unnamed = (tensor: NdArray): DecodedBody => ({ kind: 'tensors', tensors: new Map([['', tensor]]) });
 

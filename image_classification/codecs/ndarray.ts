@@ -56,7 +56,12 @@ export function ndarray(dtype: DType, shape: readonly number[], data?: TypedArra
 export function isNdArray(value: unknown): value is NdArray {
   if (typeof value !== 'object' || value === null) return false;
   const candidate = value as Partial<NdArray>;
-  return typeof candidate.dtype === 'string' && candidate.dtype in TYPED_ARRAYS && Array.isArray(candidate.shape) && ArrayBuffer.isView(candidate.data);
+  return (
+    typeof candidate.dtype === 'string' &&
+    candidate.dtype in TYPED_ARRAYS &&
+    Array.isArray(candidate.shape) &&
+    ArrayBuffer.isView(candidate.data)
+  );
 }
 
 /** Plain numbers for JSON/CSV; 64-bit integers become Numbers (exact up to 2^53). */
@@ -81,7 +86,8 @@ function nestedShape(value: unknown, where: string): number[] {
   let level: unknown = value;
   while (Array.isArray(level)) {
     if (level.length === 0) throw new BadRequestError(`${where} holds an empty list`, 'invalid_tensor');
-    if (shape.length === MAX_JSON_TENSOR_DEPTH) throw new BadRequestError(`${where} is nested more than ${MAX_JSON_TENSOR_DEPTH} lists deep`, 'invalid_tensor');
+    if (shape.length === MAX_JSON_TENSOR_DEPTH)
+      throw new BadRequestError(`${where} is nested more than ${MAX_JSON_TENSOR_DEPTH} lists deep`, 'invalid_tensor');
     shape.push(level.length);
     level = level[0];
   }
@@ -90,7 +96,8 @@ function nestedShape(value: unknown, where: string): number[] {
 
 /** Refuse before allocating: a shape's product, not the body's size, decides the allocation. */
 export function checkElementCount(count: number, where: string): void {
-  if (count > MAX_TENSOR_ELEMENTS) throw new BadRequestError(`${where} holds ${count} values; at most ${MAX_TENSOR_ELEMENTS} are accepted`, 'tensor_too_large');
+  if (count > MAX_TENSOR_ELEMENTS)
+    throw new BadRequestError(`${where} holds ${count} values; at most ${MAX_TENSOR_ELEMENTS} are accepted`, 'tensor_too_large');
 }
 
 /** Nested lists of numbers (or one number) → float32 array; ragged or non-numeric → 400. */
@@ -100,17 +107,25 @@ export function fromNested(value: unknown, where = 'body'): NdArray {
   const data = new Float32Array(elementCount(shape));
   // The index of the node being visited, so a 400 can say where without a string per value.
   const position = new Array<number>(shape.length).fill(0);
-  const at = (axis: number) => `${where}${position.slice(0, axis).map((i) => `[${i}]`).join('')}`;
+  const at = (axis: number) =>
+    `${where}${position
+      .slice(0, axis)
+      .map((i) => `[${i}]`)
+      .join('')}`;
   let next = 0;
   // Recursion depth is the tensor's rank, which nestedShape capped.
   const fill = (node: unknown, axis: number): void => {
     if (axis === shape.length) {
-      if (typeof node !== 'number' || !Number.isFinite(node)) throw new BadRequestError(`${at(axis)} is not a finite number`, 'invalid_tensor');
+      if (typeof node !== 'number' || !Number.isFinite(node))
+        throw new BadRequestError(`${at(axis)} is not a finite number`, 'invalid_tensor');
       data[next++] = node;
       return;
     }
     if (!Array.isArray(node) || node.length !== shape[axis]) {
-      throw new BadRequestError(`${at(axis)} must be a list of ${shape[axis]} (the tensor is ragged or mixes lists and numbers)`, 'invalid_tensor');
+      throw new BadRequestError(
+        `${at(axis)} must be a list of ${shape[axis]} (the tensor is ragged or mixes lists and numbers)`,
+        'invalid_tensor',
+      );
     }
     for (let i = 0; i < node.length; i++) {
       position[axis] = i;

@@ -45,7 +45,10 @@ function parseDescr(descr: string): { dtype: DType; bigEndian: boolean } {
   const match = /^([<>|=]?)([a-z])(\d+)$/.exec(descr);
   const dtype = match ? DTYPES[`${match[2]}${match[3]}`] : undefined;
   if (!match || !dtype) {
-    throw new BadRequestError(`NPY dtype '${clip(descr)}' is not supported; use one of: ${Object.keys(DTYPES).join(', ')}`, 'unsupported_dtype');
+    throw new BadRequestError(
+      `NPY dtype '${clip(descr)}' is not supported; use one of: ${Object.keys(DTYPES).join(', ')}`,
+      'unsupported_dtype',
+    );
   }
   return { dtype, bigEndian: match[1] === '>' };
 }
@@ -74,7 +77,10 @@ function parseHeader(text: string): NpyHeader {
   const fortran = headerValue(text, 'fortran_order', /(True|False)/)?.[1];
   const shapeText = headerValue(text, 'shape', /\(([^)]*)\)/)?.[1];
   if (fortran === undefined || shapeText === undefined) throw invalid('the header lacks fortran_order or shape');
-  const parts = shapeText.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  const parts = shapeText
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
   if (parts.length > MAX_TENSOR_DIMS) throw invalid(`the shape has ${parts.length} dimensions; at most ${MAX_TENSOR_DIMS} are accepted`);
   const shape = parts.map((part) => (/^\d+L?$/.test(part) ? Number.parseInt(part, 10) : Number.NaN));
   if (shape.some((dim) => !Number.isSafeInteger(dim))) throw invalid(`bad shape (${clip(shapeText)})`);
@@ -127,7 +133,8 @@ export function decodeNpy(body: Buffer): NdArray {
   const headerStart = 8 + lengthBytes;
   if (body.length < headerStart) throw invalid('truncated header');
   const headerLength = major === 1 ? body.readUInt16LE(8) : body.readUInt32LE(8);
-  if (headerLength > MAX_NPY_HEADER_BYTES) throw invalid(`the header is ${headerLength} bytes; at most ${MAX_NPY_HEADER_BYTES} are accepted`);
+  if (headerLength > MAX_NPY_HEADER_BYTES)
+    throw invalid(`the header is ${headerLength} bytes; at most ${MAX_NPY_HEADER_BYTES} are accepted`);
   const dataStart = headerStart + headerLength;
   if (body.length < dataStart) throw invalid('truncated header');
   const header = parseHeader(body.subarray(headerStart, dataStart).toString(major === 3 ? 'utf8' : 'latin1'));

@@ -46,13 +46,15 @@ export async function decodeNpz(body: Buffer): Promise<Map<string, NdArray>> {
   try {
     for await (const entry of zip.eachEntry()) {
       if (!entry.fileName.endsWith('.npy')) continue;
-      if (entry.uncompressedSize > budget) throw new BadRequestError(`NPZ unpacks to more than ${MAX_NPZ_UNPACKED_BYTES} bytes`, 'tensor_too_large');
+      if (entry.uncompressedSize > budget)
+        throw new BadRequestError(`NPZ unpacks to more than ${MAX_NPZ_UNPACKED_BYTES} bytes`, 'tensor_too_large');
       const bytes = await inflate(zip, entry);
       budget -= bytes.length;
       try {
         arrays.set(entry.fileName.slice(0, -'.npy'.length), decodeNpy(bytes));
       } catch (error) {
-        if (error instanceof BadRequestError) throw new BadRequestError(`NPZ member '${clip(entry.fileName)}': ${error.message}`, error.code);
+        if (error instanceof BadRequestError)
+          throw new BadRequestError(`NPZ member '${clip(entry.fileName)}': ${error.message}`, error.code);
         throw error;
       }
     }

@@ -49,7 +49,11 @@ export class UnsupportedMediaTypeError extends InferenceError {
 
 export class NotAcceptableError extends InferenceError {
   constructor(accept: string, available: readonly string[], reason?: string) {
-    super(406, 'not_acceptable', `cannot answer with Accept '${clip(accept)}'${reason ? ` (${reason})` : ''}; available: ${available.join(', ')}`);
+    super(
+      406,
+      'not_acceptable',
+      `cannot answer with Accept '${clip(accept)}'${reason ? ` (${reason})` : ''}; available: ${available.join(', ')}`,
+    );
   }
 }
 
@@ -104,7 +108,8 @@ export class HandlerError extends InferenceError {
   readonly [HANDLER_ERROR] = true;
 
   constructor(status: number, message: string, code = 'handler_error') {
-    if (!Number.isInteger(status) || status < 400 || status > 599) throw new RangeError(`HandlerError status must be 400-599, got ${status}`);
+    if (!Number.isInteger(status) || status < 400 || status > 599)
+      throw new RangeError(`HandlerError status must be 400-599, got ${status}`);
     super(status, code, message);
   }
 }

@@ -79,7 +79,10 @@ export class ExecutionProviderError extends StartupError {
 
 export class LoadTimeoutError extends StartupError {
   constructor(seconds: number) {
-    super('load_timeout', `the model (modelFn, warmupFn or the handler module) did not load within ${seconds} s (MODEL_SERVER_LOAD_TIMEOUT)`);
+    super(
+      'load_timeout',
+      `the model (modelFn, warmupFn or the handler module) did not load within ${seconds} s (MODEL_SERVER_LOAD_TIMEOUT)`,
+    );
   }
 }
 
@@ -100,4 +103,3 @@ export function publicStartupFailure(error: unknown, fallback: StartupCode): Sta
   const message = error instanceof Error ? error.message : String(error);
   return { code, reason: clip(message.replace(ABSOLUTE_PATH, '$1'), 300) };
 }
-

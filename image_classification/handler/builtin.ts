@@ -13,7 +13,10 @@ import type { InferenceHandler } from './api';
 function inputTensor(tensors: ReadonlyMap<string, NdArray>, inputName: string): NdArray {
   const named = tensors.get(inputName) ?? (tensors.size === 1 ? [...tensors.values()][0] : undefined);
   if (!named) {
-    throw new BadRequestError(`the body holds tensors ${[...tensors.keys()].join(', ')}; name one after the model input '${inputName}'`, 'wrong_input_name');
+    throw new BadRequestError(
+      `the body holds tensors ${[...tensors.keys()].join(', ')}; name one after the model input '${inputName}'`,
+      'wrong_input_name',
+    );
   }
   return named;
 }
@@ -32,7 +35,9 @@ function normalise(input: BuiltInInput): DecodedBody {
   throw new Error('inputFn returned something the built-in predictFn cannot run: return a Buffer, a list of Buffers or an NdArray');
 }
 
-export type BuiltInHandler = Required<Pick<InferenceHandler<Predictor, BuiltInInput, unknown>, 'modelFn' | 'inputFn' | 'predictFn' | 'outputFn'>>;
+export type BuiltInHandler = Required<
+  Pick<InferenceHandler<Predictor, BuiltInInput, unknown>, 'modelFn' | 'inputFn' | 'predictFn' | 'outputFn'>
+>;
 
 /**
  * The built-in hooks: the image classifier this product ships. Each is used for whichever

@@ -41,10 +41,14 @@ function pickHook(sources: readonly Record<string, unknown>[], hook: HookName, f
 function validate(handler: InferenceHandler, file: string): void {
   const pipeline = (['inputFn', 'predictFn', 'outputFn'] as const).filter((hook) => handler[hook]);
   if (handler.transformFn && pipeline.length > 0) {
-    throw new HandlerLoadError(`${file} exports transformFn and ${pipeline.join(', ')}: transformFn replaces them, export one or the other`);
+    throw new HandlerLoadError(
+      `${file} exports transformFn and ${pipeline.join(', ')}: transformFn replaces them, export one or the other`,
+    );
   }
   if (handler.modelFn && !handler.predictFn && !handler.transformFn) {
-    throw new HandlerLoadError(`${file} exports modelFn but no predictFn or transformFn: the built-in predictFn only runs the built-in model`);
+    throw new HandlerLoadError(
+      `${file} exports modelFn but no predictFn or transformFn: the built-in predictFn only runs the built-in model`,
+    );
   }
 }
 
@@ -61,7 +65,9 @@ export async function importHandler(file: string): Promise<InferenceHandler> {
   }
   const fallback = namespace.default;
   const sources = typeof fallback === 'object' && fallback !== null ? [namespace, fallback as Record<string, unknown>] : [namespace];
-  const handler = Object.fromEntries(HOOK_NAMES.map((hook) => [hook, pickHook(sources, hook, file)]).filter(([, fn]) => fn)) as InferenceHandler;
+  const handler = Object.fromEntries(
+    HOOK_NAMES.map((hook) => [hook, pickHook(sources, hook, file)]).filter(([, fn]) => fn),
+  ) as InferenceHandler;
   if (Object.keys(handler).length === 0) {
     throw new HandlerLoadError(`${file} exports none of ${HOOK_NAMES.join(', ')} (or their snake_case names)`);
   }

@@ -51,7 +51,12 @@ async function userHook<T>(hook: unknown, name: string, run: () => T | Promise<T
 
 function encoded(result: OutputResult, fallbackType: string): EncodedResponse {
   if (typeof result === 'string' || result instanceof Uint8Array) return { body: result, contentType: fallbackType };
-  if (typeof result === 'object' && result !== null && (typeof result.body === 'string' || result.body instanceof Uint8Array) && typeof result.contentType === 'string') {
+  if (
+    typeof result === 'object' &&
+    result !== null &&
+    (typeof result.body === 'string' || result.body instanceof Uint8Array) &&
+    typeof result.contentType === 'string'
+  ) {
     return result;
   }
   throw new Error('outputFn/transformFn must return a string, a Uint8Array/Buffer or { body, contentType }');
@@ -80,7 +85,9 @@ export class HandlerPipeline {
     const hooks = { ...builtIn, ...user } as Hooks;
     const builtInOutput = !hooks.transformFn && hooks.outputFn === builtIn.outputFn;
     if (builtInOutput && !(RESPONSE_TYPES as readonly string[]).includes(options.defaultAccept)) {
-      throw new HandlerLoadError(`SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=${options.defaultAccept} cannot be written by the built-in outputFn (${RESPONSE_TYPES.join(', ')})`);
+      throw new HandlerLoadError(
+        `SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=${options.defaultAccept} cannot be written by the built-in outputFn (${RESPONSE_TYPES.join(', ')})`,
+      );
     }
     if (file) logger.info({ handler: file, hooks: Object.keys(user) }, 'loaded user handler');
     const model = await userHook(user.modelFn, 'modelFn', () => hooks.modelFn(modelDir));
@@ -102,7 +109,11 @@ export class HandlerPipeline {
 
   get summary(): PipelineSummary {
     const model = this.predictor?.info;
-    return { handler: this.handlerFile ? 'custom' : 'built-in', ...(this.handlerFile ? { handlerFile: this.handlerFile } : {}), ...(model ? { model } : {}) };
+    return {
+      handler: this.handlerFile ? 'custom' : 'built-in',
+      ...(this.handlerFile ? { handlerFile: this.handlerFile } : {}),
+      ...(model ? { model } : {}),
+    };
   }
 
   /**

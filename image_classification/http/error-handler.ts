@@ -16,13 +16,15 @@ export function errorHandler(limits: { maxPayloadBytes: number }): ErrorRequestH
     }
     // A body left unread is discarded by Node after the response, keeping the connection to
     // nginx alive; closing it instead makes nginx see EPIPE mid-upload and report the worker.
-    if (httpError.status === 503) res.setHeader('Retry-After', String(httpError instanceof OverloadedError ? httpError.retryAfterSeconds : 1));
+    if (httpError.status === 503)
+      res.setHeader('Retry-After', String(httpError instanceof OverloadedError ? httpError.retryAfterSeconds : 1));
     if (isRuntimeRequest(res)) sendModelError(res, httpError.status, errorBody(httpError));
     else res.status(httpError.status).json(errorBody(httpError));
   };
 }
 
-export const notFound: RequestHandler = (req, _res, next) => next(new NotFoundError(`no route for ${clip(req.method, 16)} ${clip(req.path)}`));
+export const notFound: RequestHandler = (req, _res, next) =>
+  next(new NotFoundError(`no route for ${clip(req.method, 16)} ${clip(req.path)}`));
 
 export function methodNotAllowed(allowed: readonly string[]): RequestHandler {
   return (req, res, next) => {

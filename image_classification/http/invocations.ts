@@ -2,7 +2,14 @@ import express, { type RequestHandler, type Response } from 'express';
 import multer from 'multer';
 import type { Config } from '../config';
 import { deadline } from '../deadline';
-import { BadRequestError, ClientClosedRequestError, type InferenceError, ModelNotReadyError, PayloadTooLargeError, RequestTimeoutError } from '../errors';
+import {
+  BadRequestError,
+  ClientClosedRequestError,
+  type InferenceError,
+  ModelNotReadyError,
+  PayloadTooLargeError,
+  RequestTimeoutError,
+} from '../errors';
 import type { HandlerPipeline } from '../handler/pipeline';
 import { Admission, type Slot } from './admission';
 import type { ModelState } from './model-state';
@@ -46,7 +53,11 @@ function checkRequest(state: ModelState, admission: Admission): RequestHandler {
   return (req, res, next) => {
     const pipeline = state.pipeline;
     if (!pipeline) throw new ModelNotReadyError();
-    const locals: InvocationLocals = { pipeline, ...pipeline.requestTypes(req.get('content-type'), req.get('accept')), slot: admission.admit(res) };
+    const locals: InvocationLocals = {
+      pipeline,
+      ...pipeline.requestTypes(req.get('content-type'), req.get('accept')),
+      slot: admission.admit(res),
+    };
     Object.assign(res.locals, locals);
     next();
   };
@@ -100,7 +111,11 @@ function invoke(config: Config): RequestHandler {
     const work = pipeline.invoke(body, contentType, accept, requestContext(req, res, pipeline.modelDir, cancel.signal));
     slot.holdUntil(work);
     const answer = await Promise.race([work, cancel.timedOut]).finally(cancel.done);
-    res.type(answer.contentType).send(typeof answer.body === 'string' ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
+    res
+      .type(answer.contentType)
+      .send(
+        typeof answer.body === 'string' ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength),
+      );
   };
 }
 

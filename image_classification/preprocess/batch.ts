@@ -17,7 +17,12 @@ export interface BatchOptions {
  * its slot of one batch tensor as soon as it is ready. Shared by the server, training and
  * calibration, so the model is trained on exactly what it is served.
  */
-export async function preprocessBatch(images: readonly Buffer[], spec: ModelSpec, layout: TensorLayout, options: BatchOptions): Promise<Float32Array> {
+export async function preprocessBatch(
+  images: readonly Buffer[],
+  spec: ModelSpec,
+  layout: TensorLayout,
+  options: BatchOptions,
+): Promise<Float32Array> {
   const views = options.withMirrors ? 2 : 1;
   const batch = new Float32Array(images.length * views * imageTensorLength(layout));
   await Promise.all(
@@ -34,7 +39,11 @@ export async function preprocessBatch(images: readonly Buffer[], spec: ModelSpec
  * Images → one model-ready `[N, 3, S, S]` (or NHWC) float32 tensor, with a preprocessing.json
  * style recipe (missing keys take the documented defaults). For handler modules.
  */
-export async function imagesToTensor(images: readonly Buffer[], recipe: Partial<ModelSpec> = {}, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): Promise<NdArray> {
+export async function imagesToTensor(
+  images: readonly Buffer[],
+  recipe: Partial<ModelSpec> = {},
+  maxPixels = DEFAULT_MAX_IMAGE_PIXELS,
+): Promise<NdArray> {
   const spec = modelSpecSchema.parse(recipe);
   const layout = tensorLayout(spec);
   return ndarray('float32', batchDims(layout, images.length), await preprocessBatch(images, spec, layout, { maxPixels }));

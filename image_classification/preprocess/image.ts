@@ -91,7 +91,9 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
   if (!width || !height) throw new InvalidImageError('the image has no dimensions');
   const limit = WHOLE_FRAME_FORMATS.has(meta.format) ? Math.min(maxPixels, MAX_WHOLE_FRAME_PIXELS) : maxPixels;
   if (width * height > limit) {
-    throw new ImageTooLargeError(`the ${meta.format} image is ${width}×${height} pixels; at most ${limit} pixels are accepted for this format`);
+    throw new ImageTooLargeError(
+      `the ${meta.format} image is ${width}×${height} pixels; at most ${limit} pixels are accepted for this format`,
+    );
   }
   const truncated = truncationReason(image, meta.format);
   if (truncated) throw new InvalidImageError(`the image is truncated (${truncated})`);

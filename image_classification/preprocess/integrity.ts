@@ -19,7 +19,9 @@ export function truncationReason(image: Buffer, format: string): string | undefi
     case 'png': {
       // IEND: 4-byte type then a 4-byte CRC, after the last image data chunk.
       const end = image.lastIndexOf('IEND');
-      return end > image.lastIndexOf('IDAT') && end + 8 <= image.length ? undefined : 'the PNG has no complete IEND chunk after its image data';
+      return end > image.lastIndexOf('IDAT') && end + 8 <= image.length
+        ? undefined
+        : 'the PNG has no complete IEND chunk after its image data';
     }
     case 'webp':
       return image.length >= 12 && image.readUInt32LE(4) + 8 <= image.length ? undefined : 'the WebP is shorter than its RIFF header says';

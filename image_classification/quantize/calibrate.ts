@@ -32,12 +32,18 @@ function withOutputs(model: Uint8Array, tensors: readonly string[]): Uint8Array 
   // A graph input is measured from the batches themselves, not exposed as an output.
   const existing = new Set([...graph.output, ...graph.input].map((o) => o.name));
   for (const name of tensors) {
-    if (!existing.has(name)) graph.output.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
+    if (!existing.has(name))
+      graph.output.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
   }
   return onnx.ModelProto.encode(decoded).finish();
 }
 
-async function forEachOutput(session: ort.InferenceSession, batches: CalibrationBatches, tensors: readonly string[], visit: (name: string, values: Float32Array) => void): Promise<void> {
+async function forEachOutput(
+  session: ort.InferenceSession,
+  batches: CalibrationBatches,
+  tensors: readonly string[],
+  visit: (name: string, values: Float32Array) => void,
+): Promise<void> {
   for await (const batch of batches()) {
     const outputs = await session.run({ [session.inputNames[0]!]: batch }, tensors);
     for (const name of tensors) visit(name, outputs[name]!.data as Float32Array);
@@ -66,8 +72,16 @@ function quantileFromHistogram(counts: Float64Array, range: Range, fraction: num
   return range.max;
 }
 
-export async function calibrate(model: Uint8Array, tensors: readonly string[], batches: CalibrationBatches, options: CalibrationOptions): Promise<Map<string, Range>> {
-  const session = await ort.InferenceSession.create(withOutputs(model, tensors), { intraOpNumThreads: options.threads, graphOptimizationLevel: 'all' });
+export async function calibrate(
+  model: Uint8Array,
+  tensors: readonly string[],
+  batches: CalibrationBatches,
+  options: CalibrationOptions,
+): Promise<Map<string, Range>> {
+  const session = await ort.InferenceSession.create(withOutputs(model, tensors), {
+    intraOpNumThreads: options.threads,
+    graphOptimizationLevel: 'all',
+  });
   try {
     const inputName = session.inputNames[0]!;
     // The graph input is measured from the batches themselves: it is not an output of a run.
@@ -92,7 +106,13 @@ export async function calibrate(model: Uint8Array, tensors: readonly string[], b
       tensors.map((name) => {
         const full = ranges.get(name)!;
         const counts = histograms.get(name)!;
-        return [name, { min: Math.max(full.min, quantileFromHistogram(counts, full, tail) - (full.max - full.min) / BINS), max: quantileFromHistogram(counts, full, 1 - tail) }];
+        return [
+          name,
+          {
+            min: Math.max(full.min, quantileFromHistogram(counts, full, tail) - (full.max - full.min) / BINS),
+            max: quantileFromHistogram(counts, full, 1 - tail),
+          },
+        ];
       }),
     );
   } finally {

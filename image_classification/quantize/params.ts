@@ -91,7 +91,11 @@ export function quantizeWeightsPerChannel(weights: Float32Array, dims: readonly 
 }
 
 /** int32 bias for QLinearConv/QGemm: scale = input scale × weight scale of its channel, zero point 0. */
-export function quantizeBias(bias: Float32Array, inputScale: number, weightScales: Float32Array): { values: Int32Array; scales: Float32Array } {
+export function quantizeBias(
+  bias: Float32Array,
+  inputScale: number,
+  weightScales: Float32Array,
+): { values: Int32Array; scales: Float32Array } {
   const scales = weightScales.map((w) => Math.fround(w * inputScale));
   const values = Int32Array.from(bias, (b, c) => clamp(roundHalfEven(b / scales[c]!), -(2 ** 31), 2 ** 31 - 1));
   return { values, scales };

@@ -69,7 +69,8 @@ function opsetOf(model: onnx.IModelProto): number {
 
 /** Which nodes become int8 and which activation tensors need a range (to calibrate). */
 export function planQuantization(model: onnx.IModelProto, options: QuantizeOptions = {}): QuantizationPlan {
-  if (opsetOf(model) < MIN_OPSET) throw new Error(`quantization needs opset ${MIN_OPSET} or later (the model has ${opsetOf(model)}); re-export it`);
+  if (opsetOf(model) < MIN_OPSET)
+    throw new Error(`quantization needs opset ${MIN_OPSET} or later (the model has ${opsetOf(model)}); re-export it`);
   const graph = model.graph!;
   // Quantizing twice would calibrate int8 values as if they were float: refuse instead.
   if ((graph.node ?? []).some((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear')) {
@@ -94,7 +95,12 @@ export function planQuantization(model: onnx.IModelProto, options: QuantizeOptio
     const [x, w, b] = node.input ?? [];
     const output = node.output?.[0];
     if (!output) continue;
-    if (node.opType === 'Conv' && isActivation(x) && isFloatInitializer(initializers.get(w ?? '')) && (!b || isFloatInitializer(initializers.get(b)))) {
+    if (
+      node.opType === 'Conv' &&
+      isActivation(x) &&
+      isFloatInitializer(initializers.get(w ?? '')) &&
+      (!b || isFloatInitializer(initializers.get(b)))
+    ) {
       convs.add(node);
       addActivation(x!);
       const next = consumers.get(output) ?? [];
@@ -117,7 +123,8 @@ export function planQuantization(model: onnx.IModelProto, options: QuantizeOptio
 }
 
 function node(opType: string, inputs: string[], outputs: string[], name: string, axis?: number): onnx.NodeProto {
-  const attribute = axis === undefined ? [] : [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: axis })];
+  const attribute =
+    axis === undefined ? [] : [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: axis })];
   return onnx.NodeProto.create({ opType, input: inputs, output: outputs, name, attribute });
 }
 
@@ -126,7 +133,12 @@ function node(opType: string, inputs: string[], outputs: string[], name: string,
  * reads it through its own DequantizeLinear (one per consumer: ORT fuses node units, and a
  * shared DQ would tie two units together); weights and biases become int8/int32 initializers.
  */
-export function applyQuantization(model: onnx.IModelProto, plan: QuantizationPlan, ranges: ReadonlyMap<string, Range>, options: QuantizeOptions = {}): void {
+export function applyQuantization(
+  model: onnx.IModelProto,
+  plan: QuantizationPlan,
+  ranges: ReadonlyMap<string, Range>,
+  options: QuantizeOptions = {},
+): void {
   const graph = model.graph!;
   const initializers = new Map((graph.initializer ?? []).map((t) => [t.name!, t]));
   const added: onnx.TensorProto[] = [];
@@ -139,14 +151,25 @@ export function applyQuantization(model: onnx.IModelProto, plan: QuantizationPla
     const p = activationParams(range);
     params.set(activation.tensor, p);
     bySource.set(activation.source, activation);
-    added.push(floatTensor(`${activation.tensor}_scale`, [], Float32Array.of(p.scale)), uint8Tensor(`${activation.tensor}_zero_point`, [], Uint8Array.of(p.zeroPoint)));
+    added.push(
+      floatTensor(`${activation.tensor}_scale`, [], Float32Array.of(p.scale)),
+      uint8Tensor(`${activation.tensor}_zero_point`, [], Uint8Array.of(p.zeroPoint)),
+    );
   }
   const qdqInputs = (tensor: string) => [`${tensor}_quantized`, `${tensor}_scale`, `${tensor}_zero_point`];
   const nodes: onnx.NodeProto[] = [];
   let dqCount = 0;
   const quantizeAfter = (tensor: string) => {
     const activation = bySource.get(tensor);
-    if (activation) nodes.push(node('QuantizeLinear', [tensor, `${activation.tensor}_scale`, `${activation.tensor}_zero_point`], [`${activation.tensor}_quantized`], `${activation.tensor}_Q`));
+    if (activation)
+      nodes.push(
+        node(
+          'QuantizeLinear',
+          [tensor, `${activation.tensor}_scale`, `${activation.tensor}_zero_point`],
+          [`${activation.tensor}_quantized`],
+          `${activation.tensor}_Q`,
+        ),
+      );
   };
   const dequantize = (tensor: string, output = `${tensor}_dq${dqCount++}`) => {
     nodes.push(node('DequantizeLinear', qdqInputs(tensor), [output], `${output}_DQ`));
@@ -159,7 +182,8 @@ export function applyQuantization(model: onnx.IModelProto, plan: QuantizationPla
     const current = original as onnx.NodeProto;
     const inputParams = params.get(current.input[0] ?? '');
     current.input = current.input.map((input) => (params.has(input) ? dequantize(input) : input));
-    if (plan.convs.has(current)) quantizeConvWeights(current, initializers, inputParams!, added, nodes, options.weightBits === 8 ? 127 : 63);
+    if (plan.convs.has(current))
+      quantizeConvWeights(current, initializers, inputParams!, added, nodes, options.weightBits === 8 ? 127 : 63);
     nodes.push(current);
     for (const output of current.output ?? []) {
       // A quantized graph output keeps its name for callers: the float tensor is renamed.
@@ -181,19 +205,50 @@ export function applyQuantization(model: onnx.IModelProto, plan: QuantizationPla
   graph.valueInfo = [];
 }
 
-function quantizeConvWeights(conv: onnx.NodeProto, initializers: Map<string, onnx.ITensorProto>, input: ActivationParams, added: onnx.TensorProto[], nodes: onnx.NodeProto[], maxLevel: number): void {
+function quantizeConvWeights(
+  conv: onnx.NodeProto,
+  initializers: Map<string, onnx.ITensorProto>,
+  input: ActivationParams,
+  added: onnx.TensorProto[],
+  nodes: onnx.NodeProto[],
+  maxLevel: number,
+): void {
   const [, weightName, biasName] = conv.input;
   const name = conv.name || conv.output[0]!;
   const weight = initializers.get(weightName!)!;
   const dims = dimsOf(weight);
   const w = quantizeWeightsPerChannel(floatValues(weight), dims, 0, maxLevel);
   const channels = dims[0]!;
-  added.push(int8Tensor(`${name}_w_quantized`, dims, w.values), floatTensor(`${name}_w_scale`, [channels], w.scales), int8Tensor(`${name}_w_zero_point`, [channels], new Int8Array(channels)));
-  nodes.push(node('DequantizeLinear', [`${name}_w_quantized`, `${name}_w_scale`, `${name}_w_zero_point`], [`${name}_w_dequantized`], `${name}_w_DQ`, 0));
+  added.push(
+    int8Tensor(`${name}_w_quantized`, dims, w.values),
+    floatTensor(`${name}_w_scale`, [channels], w.scales),
+    int8Tensor(`${name}_w_zero_point`, [channels], new Int8Array(channels)),
+  );
+  nodes.push(
+    node(
+      'DequantizeLinear',
+      [`${name}_w_quantized`, `${name}_w_scale`, `${name}_w_zero_point`],
+      [`${name}_w_dequantized`],
+      `${name}_w_DQ`,
+      0,
+    ),
+  );
   conv.input[1] = `${name}_w_dequantized`;
   if (!biasName) return;
   const b = quantizeBias(floatValues(initializers.get(biasName)!), input.scale, w.scales);
-  added.push(int32Tensor(`${name}_b_quantized`, [channels], b.values), floatTensor(`${name}_b_scale`, [channels], b.scales), int32Tensor(`${name}_b_zero_point`, [channels], new Int32Array(channels)));
-  nodes.push(node('DequantizeLinear', [`${name}_b_quantized`, `${name}_b_scale`, `${name}_b_zero_point`], [`${name}_b_dequantized`], `${name}_b_DQ`, 0));
+  added.push(
+    int32Tensor(`${name}_b_quantized`, [channels], b.values),
+    floatTensor(`${name}_b_scale`, [channels], b.scales),
+    int32Tensor(`${name}_b_zero_point`, [channels], new Int32Array(channels)),
+  );
+  nodes.push(
+    node(
+      'DequantizeLinear',
+      [`${name}_b_quantized`, `${name}_b_scale`, `${name}_b_zero_point`],
+      [`${name}_b_dequantized`],
+      `${name}_b_DQ`,
+      0,
+    ),
+  );
   conv.input[2] = `${name}_b_dequantized`;
 }

@@ -80,7 +80,8 @@ export class DynamicBatcher {
    * aborts leaves the queue and rejects with the signal's reason; a running one finishes.
    */
   submit(input: Float32Array, count: number, signal?: AbortSignal): Promise<Float32Array[]> {
-    if (count > this.options.maxBatchSize) throw new RangeError(`a job of ${count} images exceeds the batch size ${this.options.maxBatchSize}`);
+    if (count > this.options.maxBatchSize)
+      throw new RangeError(`a job of ${count} images exceeds the batch size ${this.options.maxBatchSize}`);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason);
@@ -131,18 +132,20 @@ export class DynamicBatcher {
     this.runBatch(
       jobs.map((job) => job.input),
       images,
-    ).then(
-      (rows) => {
-        let offset = 0;
-        for (const job of jobs) {
-          job.resolve(rows.slice(offset, offset + job.count));
-          offset += job.count;
-        }
-      },
-      (error: unknown) => jobs.forEach((job) => job.reject(error)),
-    ).finally(() => {
-      this.running = false;
-      this.dispatchIfReady();
-    });
+    )
+      .then(
+        (rows) => {
+          let offset = 0;
+          for (const job of jobs) {
+            job.resolve(rows.slice(offset, offset + job.count));
+            offset += job.count;
+          }
+        },
+        (error: unknown) => jobs.forEach((job) => job.reject(error)),
+      )
+      .finally(() => {
+        this.running = false;
+        this.dispatchIfReady();
+      });
   }
 }

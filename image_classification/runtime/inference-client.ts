@@ -2,7 +2,15 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { NdArray } from '../codecs/ndarray';
 import { ModelLoadError } from '../errors';
-import { feedArrays, transferList, type Feeds, type RunReply, type RunRequest, type ThreadInit, type ThreadReady } from './inference-protocol';
+import {
+  feedArrays,
+  transferList,
+  type Feeds,
+  type RunReply,
+  type RunRequest,
+  type ThreadInit,
+  type ThreadReady,
+} from './inference-protocol';
 import type { ExecutionProvider, ModelGraphs, SessionOptions } from './session';
 
 /** The event-loop side of an inference thread: a session whose run() never blocks the caller. */
@@ -37,7 +45,12 @@ export class InferenceClient {
   }
 
   /** `onFailure` is told if the thread dies later: the session is gone, so the owner should stop. */
-  static async start(graphs: string | ModelGraphs, options: SessionOptions, logLevel: string, onFailure: (error: Error) => void = () => undefined): Promise<InferenceClient> {
+  static async start(
+    graphs: string | ModelGraphs,
+    options: SessionOptions,
+    logLevel: string,
+    onFailure: (error: Error) => void = () => undefined,
+  ): Promise<InferenceClient> {
     const workerData: ThreadInit = { graphs, options, logLevel };
     const thread = new Worker(path.join(__dirname, 'inference-thread.js'), { workerData });
     const ready = await new Promise<ThreadReady>((resolve, reject) => {

@@ -9,7 +9,8 @@ export interface ThreadInit {
   readonly logLevel: string;
 }
 
-export type ThreadReady = { type: 'ready'; provider: ExecutionProvider; inputNames: string[]; outputNames: string[] } | { type: 'failed'; message: string };
+export type ThreadReady =
+  { type: 'ready'; provider: ExecutionProvider; inputNames: string[]; outputNames: string[] } | { type: 'failed'; message: string };
 
 /** A float32 input sent in pieces (one per request of a batch), joined along axis 0 in the thread. */
 export interface BatchedFeed {

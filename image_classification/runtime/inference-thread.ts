@@ -48,7 +48,12 @@ async function main(): Promise<void> {
   try {
     const loaded = await createSession(init.graphs, init.options, createLogger(init.logLevel, { thread: 'inference' }));
     session = loaded.session;
-    const ready: ThreadReady = { type: 'ready', provider: loaded.provider, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
+    const ready: ThreadReady = {
+      type: 'ready',
+      provider: loaded.provider,
+      inputNames: [...session.inputNames],
+      outputNames: [...session.outputNames],
+    };
     port.postMessage(ready);
   } catch (error) {
     port.postMessage({ type: 'failed', message: (error as Error).message } satisfies ThreadReady);

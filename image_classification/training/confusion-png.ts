@@ -34,11 +34,15 @@ export function confusionSvg(ev: Evaluation, title: string): string {
       parts.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 6}" font-size="18" text-anchor="middle" fill="${colour}">${count}</text>`);
     });
   });
-  parts.push(`<text x="${width / 2}" y="${height - 18}" font-size="13" text-anchor="middle">accuracy ${(100 * ev.accuracy).toFixed(1)}% on ${ev.total} images</text>`);
+  parts.push(
+    `<text x="${width / 2}" y="${height - 18}" font-size="13" text-anchor="middle">accuracy ${(100 * ev.accuracy).toFixed(1)}% on ${ev.total} images</text>`,
+  );
   parts.push('</svg>');
   return parts.join('\n');
 }
 
 export async function writeConfusionPng(ev: Evaluation, title: string, file: string): Promise<void> {
-  await sharp(Buffer.from(confusionSvg(ev, title))).png().toFile(file);
+  await sharp(Buffer.from(confusionSvg(ev, title)))
+    .png()
+    .toFile(file);
 }

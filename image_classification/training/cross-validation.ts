@@ -46,10 +46,20 @@ export interface FoldedData {
 }
 
 /** Fit on the training views of `trainImages`; predicted class of each (original) test image. */
-export function fitAndPredict(data: FoldedData, trainImages: readonly number[], testImages: readonly number[], options: TrainOptions): number[] {
+export function fitAndPredict(
+  data: FoldedData,
+  trainImages: readonly number[],
+  testImages: readonly number[],
+  options: TrainOptions,
+): number[] {
   const train = selectImages(data.features, trainImages, data.views);
   const standardizer = fitStandardizer(train);
-  const head = trainSoftmaxRegression(standardize(train, standardizer), expandLabels(data.labels, trainImages, data.views), data.classes, options);
+  const head = trainSoftmaxRegression(
+    standardize(train, standardizer),
+    expandLabels(data.labels, trainImages, data.views),
+    data.classes,
+    options,
+  );
   const test = standardize(selectImages(data.features, testImages, data.views), standardizer);
   const probs = predictProbabilities(head, test);
   // Only the first (original) view of each test image is scored: the server sees no mirror.
@@ -68,7 +78,13 @@ export interface CvScore {
 }
 
 /** Cross-validated accuracy for each candidate L2 strength; the best is chosen on train only. */
-export function crossValidateL2(data: FoldedData, candidates: readonly number[], folds: number, seed: string, base: Omit<TrainOptions, 'l2'>) {
+export function crossValidateL2(
+  data: FoldedData,
+  candidates: readonly number[],
+  folds: number,
+  seed: string,
+  base: Omit<TrainOptions, 'l2'>,
+) {
   const split = stratifiedFolds(data.labels, folds, seed);
   const scores: CvScore[] = candidates.map((l2) => {
     let correct = 0;

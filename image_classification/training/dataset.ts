@@ -29,7 +29,10 @@ export async function listImages(root: string): Promise<string[]> {
  */
 export async function readDataset(root: string, classes?: readonly string[]): Promise<Dataset> {
   const entries = await readdir(root, { withFileTypes: true });
-  const found = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const found = entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
   if (found.length === 0) throw new Error(`${root} has no class folders`);
   const order = classes ?? found;
   const unknown = found.filter((name) => !order.includes(name));

@@ -37,7 +37,10 @@ export async function extractFeatures(files: readonly string[], options: Extract
   const layout = tensorLayout(options.spec);
   const views = options.withFlips ? 2 : 1;
   const batchSize = options.batchSize ?? 16;
-  const bar = new SingleBar({ format: `${options.label ?? 'features'} [{bar}] {value}/{total} images | {eta}s left`, stream: process.stderr }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: `${options.label ?? 'features'} [{bar}] {value}/{total} images | {eta}s left`, stream: process.stderr },
+    Presets.shades_classic,
+  );
   bar.start(files.length, 0);
   const chunks: Float32Array[] = [];
   let dim = 0;

@@ -87,7 +87,12 @@ export function appendClassifierHead(backbone: Uint8Array, featuresOutput: strin
     floatTensor('head_bias', [head.classes], head.bias),
   );
   graph.node.push(
-    onnx.NodeProto.create({ name: 'head_gemm', opType: 'Gemm', input: [featuresOutput, 'head_weight', 'head_bias'], output: ['head_logits'] }),
+    onnx.NodeProto.create({
+      name: 'head_gemm',
+      opType: 'Gemm',
+      input: [featuresOutput, 'head_weight', 'head_bias'],
+      output: ['head_logits'],
+    }),
     onnx.NodeProto.create({
       name: 'head_softmax',
       opType: 'Softmax',

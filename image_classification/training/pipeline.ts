@@ -12,7 +12,14 @@ import { extractFeatures, type FeatureMatrix } from './features';
 import { evaluatePredictions, type Evaluation } from './metrics';
 import { appendClassifierHead, featureBackbone } from './onnx-graph';
 import { packModel } from './package';
-import { DEFAULT_TRAIN_OPTIONS, fitStandardizer, foldStandardizer, predictProbabilities, standardize, trainSoftmaxRegression } from './softmax-regression';
+import {
+  DEFAULT_TRAIN_OPTIONS,
+  fitStandardizer,
+  foldStandardizer,
+  predictProbabilities,
+  standardize,
+  trainSoftmaxRegression,
+} from './softmax-regression';
 import { verifyExport } from './verify';
 
 export type Precision = 'int8' | 'float32';
@@ -85,7 +92,12 @@ function folded(split: Split, views: number, precision: FeatureSet): FoldedData 
 function fitHead(data: FoldedData, l2: number, iterations: number) {
   const images = data.labels.map((_, i) => i);
   const standardizer = fitStandardizer(data.features);
-  const head = trainSoftmaxRegression(standardize(data.features, standardizer), expandLabels(data.labels, images, data.views), data.classes, { ...DEFAULT_TRAIN_OPTIONS, iterations, l2 });
+  const head = trainSoftmaxRegression(
+    standardize(data.features, standardizer),
+    expandLabels(data.labels, images, data.views),
+    data.classes,
+    { ...DEFAULT_TRAIN_OPTIONS, iterations, l2 },
+  );
   return { standardizer, head };
 }
 
@@ -93,12 +105,24 @@ type FittedHead = ReturnType<typeof fitHead>;
 
 /** Probabilities of every view of the first `images` rows' images. */
 function probabilitiesOf(fitted: FittedHead, features: FeatureMatrix, images: number, views: number): Float64Array {
-  return predictProbabilities(fitted.head, standardize(selectImages(features, Array.from({ length: images }, (_, i) => i), views), fitted.standardizer));
+  return predictProbabilities(
+    fitted.head,
+    standardize(
+      selectImages(
+        features,
+        Array.from({ length: images }, (_, i) => i),
+        views,
+      ),
+      fitted.standardizer,
+    ),
+  );
 }
 
 /** The class of the first (unmirrored) view of each image, as the server would see it. */
 function predictedClasses(probs: Float64Array, views: number, classes: number): number[] {
-  return Array.from({ length: probs.length / (views * classes) }, (_, i) => argmax(probs.subarray(i * views * classes, (i * views + 1) * classes)));
+  return Array.from({ length: probs.length / (views * classes) }, (_, i) =>
+    argmax(probs.subarray(i * views * classes, (i * views + 1) * classes)),
+  );
 }
 
 function mergeSplits(a: Split, b: Split): Split {
@@ -125,18 +149,32 @@ export async function trainPipeline(options: PipelineOptions, timer: StageTimer)
   const floatBackbone = featureBackbone(await readFile(options.backbone), options.size, DEFAULT_FEATURES_OUTPUT, options.pooledExtra);
   const trainSet = await readDataset(options.data);
   const valSet = options.val ? await readDataset(options.val, trainSet.classes) : undefined;
-  const calibrationFiles = calibrationImages(trainSet.items.map((i) => i.file), options.calibration.images);
+  const calibrationFiles = calibrationImages(
+    trainSet.items.map((i) => i.file),
+    options.calibration.images,
+  );
   const quantized =
     options.precision === 'int8'
       ? await timer.time('quantize backbone (calibrated on train)', () =>
-          quantizeModel(floatBackbone, imageBatches(calibrationFiles, spec, DEFAULT_MAX_IMAGE_PIXELS), { ...options.calibration, threads: options.threads }),
+          quantizeModel(floatBackbone, imageBatches(calibrationFiles, spec, DEFAULT_MAX_IMAGE_PIXELS), {
+            ...options.calibration,
+            threads: options.threads,
+          }),
         )
       : undefined;
   const extract = (backbone: Uint8Array, dataset: Dataset, label: string) =>
     timer.time(`extract ${label} features`, () =>
       extractFeatures(
         dataset.items.map((i) => i.file),
-        { backbone, outputName: DEFAULT_FEATURES_OUTPUT, spec, threads: options.threads, maxPixels: DEFAULT_MAX_IMAGE_PIXELS, withFlips: views > 1, label },
+        {
+          backbone,
+          outputName: DEFAULT_FEATURES_OUTPUT,
+          spec,
+          threads: options.threads,
+          maxPixels: DEFAULT_MAX_IMAGE_PIXELS,
+          withFlips: views > 1,
+          label,
+        },
       ),
     );
   const split = async (dataset: Dataset, label: string): Promise<Split> => ({
@@ -156,31 +194,59 @@ export async function trainPipeline(options: PipelineOptions, timer: StageTimer)
   const results = new Map<FeatureSet, PrecisionResult & { shipped: FittedHead; valPredicted?: number[] }>();
   for (const precision of precisions) {
     const label = precision === 'float' ? 'float32' : 'int8';
-    const cv = await timer.time(`cross-validate L2 on train (${label})`, () => crossValidateL2(folded(train, views, precision), options.l2Candidates, options.folds, options.seed, { ...DEFAULT_TRAIN_OPTIONS, iterations }));
+    const cv = await timer.time(`cross-validate L2 on train (${label})`, () =>
+      crossValidateL2(folded(train, views, precision), options.l2Candidates, options.folds, options.seed, {
+        ...DEFAULT_TRAIN_OPTIONS,
+        iterations,
+      }),
+    );
     let valPredicted: number[] | undefined;
     if (val) {
-      const onTrain = await timer.time(`fit head on train (${label})`, () => fitHead(folded(train, views, precision), cv.best.l2, iterations));
+      const onTrain = await timer.time(`fit head on train (${label})`, () =>
+        fitHead(folded(train, views, precision), cv.best.l2, iterations),
+      );
       valPredicted = predictedClasses(probabilitiesOf(onTrain, val[precision]!, truth.length, views), views, classes);
     }
-    const shipped = await timer.time(`fit shipped head on ${final === train ? 'train' : 'train+val'} (${label})`, () => fitHead(folded(final, views, precision), cv.best.l2, iterations));
+    const shipped = await timer.time(`fit shipped head on ${final === train ? 'train' : 'train+val'} (${label})`, () =>
+      fitHead(folded(final, views, precision), cv.best.l2, iterations),
+    );
     results.set(precision, { cv, val: valPredicted && evaluatePredictions(truth, valPredicted, trainSet.classes), shipped, valPredicted });
   }
   const float = results.get('float')!;
   const int8 = results.get('int8');
 
   const withHead = (backbone: Uint8Array, fitted: FittedHead) =>
-    appendClassifierHead(backbone, DEFAULT_FEATURES_OUTPUT, { ...foldStandardizer(fitted.head, fitted.standardizer), dim: fitted.head.dim, classes: fitted.head.classes }, options.size);
+    appendClassifierHead(
+      backbone,
+      DEFAULT_FEATURES_OUTPUT,
+      { ...foldStandardizer(fitted.head, fitted.standardizer), dim: fitted.head.dim, classes: fitted.head.classes },
+      options.size,
+    );
   const floatModel = withHead(floatBackbone, float.shipped);
   const int8Model = quantized && int8 && withHead(quantized.model, int8.shipped);
   const exportDiff = await timer.time('pack + verify', async () => {
-    await packModel(options.out, int8Model ? { model: int8Model, cuda: floatModel } : { model: floatModel }, trainSet.classes, mobileNetV2SpecOverrides(options.size));
+    await packModel(
+      options.out,
+      int8Model ? { model: int8Model, cuda: floatModel } : { model: floatModel },
+      trainSet.classes,
+      mobileNetV2SpecOverrides(options.size),
+    );
     const sample = val ?? train;
     const files = sample.dataset.items.slice(0, 24).map((i) => i.file);
-    const model = int8 ? await verifyExport(options.out, files, probabilitiesOf(int8.shipped, sample.int8!, files.length, views), views) : undefined;
-    const cuda = await verifyExport(options.out, files, probabilitiesOf(float.shipped, sample.float, files.length, views), views, int8 ? CUDA_MODEL_FILE : undefined);
+    const model = int8
+      ? await verifyExport(options.out, files, probabilitiesOf(int8.shipped, sample.int8!, files.length, views), views)
+      : undefined;
+    const cuda = await verifyExport(
+      options.out,
+      files,
+      probabilitiesOf(float.shipped, sample.float, files.length, views),
+      views,
+      int8 ? CUDA_MODEL_FILE : undefined,
+    );
     return model === undefined ? { model: cuda } : { model, cuda };
   });
-  const agreement = float.valPredicted && int8?.valPredicted && int8.valPredicted.filter((p, i) => p === float.valPredicted![i]).length / truth.length;
+  const agreement =
+    float.valPredicted && int8?.valPredicted && int8.valPredicted.filter((p, i) => p === float.valPredicted![i]).length / truth.length;
   return {
     classes: trainSet.classes,
     trainImages: trainSet.items.length,

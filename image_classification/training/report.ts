@@ -24,9 +24,15 @@ function quantizationSection(options: PipelineOptions, result: PipelineResult): 
     '',
     '| | float32 | int8 | difference |',
     '|---|---:|---:|---:|',
-    row(`${options.folds}-fold CV on train (best L2: ${float.cv.best.l2} / ${int8.cv.best.l2})`, float.cv.best.accuracy, int8.cv.best.accuracy),
+    row(
+      `${options.folds}-fold CV on train (best L2: ${float.cv.best.l2} / ${int8.cv.best.l2})`,
+      float.cv.best.accuracy,
+      int8.cv.best.accuracy,
+    ),
     ...(float.val && int8.val ? [row('val accuracy (head trained on train)', float.val.accuracy, int8.val.accuracy)] : []),
-    ...(agreement !== undefined && float.val ? [`| val top-1 agreement int8 vs float32 | | | ${pct(agreement)} (${Math.round(agreement * float.val.total)}/${float.val.total}) |`] : []),
+    ...(agreement !== undefined && float.val
+      ? [`| val top-1 agreement int8 vs float32 | | | ${pct(agreement)} (${Math.round(agreement * float.val.total)}/${float.val.total}) |`]
+      : []),
     '',
   ];
 }
@@ -37,7 +43,9 @@ export async function evalMarkdown(options: PipelineOptions, result: PipelineRes
   const cvTable = [
     '| L2 | CV accuracy (float32) |' + (result.int8 ? ' CV accuracy (int8) |' : ''),
     '|---:|---:|' + (result.int8 ? '---:|' : ''),
-    ...result.float.cv.scores.map((s, i) => `| ${s.l2} | ${pct(s.accuracy)} |` + (result.int8 ? ` ${pct(result.int8.cv.scores[i]!.accuracy)} |` : '')),
+    ...result.float.cv.scores.map(
+      (s, i) => `| ${s.l2} | ${pct(s.accuracy)} |` + (result.int8 ? ` ${pct(result.int8.cv.scores[i]!.accuracy)} |` : ''),
+    ),
   ].join('\n');
   return [
     '# Evaluation',
@@ -52,7 +60,16 @@ export async function evalMarkdown(options: PipelineOptions, result: PipelineRes
     '',
     `Chosen: L2 = ${result.float.cv.best.l2}${result.int8 ? ` (float32), ${result.int8.cv.best.l2} (int8)` : ''}.`,
     '',
-    ...(served.val ? [`## Validation split, the served ${result.int8 ? 'int8' : 'float32'} model (head trained on train only)`, '', formatEvaluation(served.val), '', '![confusion matrix](confusion-matrix.png)', ''] : []),
+    ...(served.val
+      ? [
+          `## Validation split, the served ${result.int8 ? 'int8' : 'float32'} model (head trained on train only)`,
+          '',
+          formatEvaluation(served.val),
+          '',
+          '![confusion matrix](confusion-matrix.png)',
+          '',
+        ]
+      : []),
     ...quantizationSection(options, result),
     ...(await frontierSection(outDir)),
     '## Shipped model',

@@ -13,6 +13,11 @@ export class StageTimer {
 
   table(): string {
     const total = this.stages.reduce((a, s) => a + s.seconds, 0);
-    return ['| stage | seconds |', '|---|---:|', ...this.stages.map((s) => `| ${s.name} | ${s.seconds.toFixed(1)} |`), `| total | ${total.toFixed(1)} |`].join('\n');
+    return [
+      '| stage | seconds |',
+      '|---|---:|',
+      ...this.stages.map((s) => `| ${s.name} | ${s.seconds.toFixed(1)} |`),
+      `| total | ${total.toFixed(1)} |`,
+    ].join('\n');
   }
 }

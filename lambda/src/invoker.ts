@@ -40,7 +40,9 @@ export interface InvokerDeps {
   readonly endpointName: string | undefined;
 }
 
-const fail = (code: string, message: string, status?: number): InvokerFailure => ({ error: { code, message, ...(status ? { status } : {}) } });
+const fail = (code: string, message: string, status?: number): InvokerFailure => ({
+  error: { code, message, ...(status ? { status } : {}) },
+});
 
 function keyOf(event: unknown): string | undefined {
   if (typeof event !== 'object' || event === null) return undefined;
@@ -51,7 +53,11 @@ function keyOf(event: unknown): string | undefined {
 
 function describeSdkError(error: unknown, what: string): InvokerFailure {
   if (error instanceof ModelError) {
-    return fail('ModelError', `the model container answered ${error.OriginalStatusCode}: ${error.OriginalMessage ?? error.message}`, error.OriginalStatusCode);
+    return fail(
+      'ModelError',
+      `the model container answered ${error.OriginalStatusCode}: ${error.OriginalMessage ?? error.message}`,
+      error.OriginalStatusCode,
+    );
   }
   const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   return fail(e.name ?? 'Error', `${what} failed: ${e.message ?? String(error)}`, e.$metadata?.httpStatusCode);
@@ -96,7 +102,8 @@ export async function invokeWithTestImage(event: unknown, deps: InvokerDeps): Pr
     );
     const latencyMs = Math.round(performance.now() - started);
     const prediction = response.Body && parsePrediction(response.Body);
-    if (!prediction) return fail('InvalidResponse', `endpoint ${deps.endpointName} answered without a {"predictions": {"class": ...}} body`);
+    if (!prediction)
+      return fail('InvalidResponse', `endpoint ${deps.endpointName} answered without a {"predictions": {"class": ...}} body`);
     return { ...prediction, latencyMs, endpoint: deps.endpointName, key };
   } catch (error) {
     return describeSdkError(error, `InvokeEndpoint ${deps.endpointName}`);

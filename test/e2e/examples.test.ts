@@ -3,14 +3,28 @@ import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { decodeNpy, encodeNpy, imagesToTensor, loadOnnxModel, toNumbers, type NdArray, type PreprocessingRecipe } from '../../image_classification';
+import {
+  decodeNpy,
+  encodeNpy,
+  imagesToTensor,
+  loadOnnxModel,
+  toNumbers,
+  type NdArray,
+  type PreprocessingRecipe,
+} from '../../image_classification';
 import { startServe, type Served } from '../../harness/serve-process';
 import { ROOT, sample, waitFor } from '../helpers';
 
 /** The examples run against the ImageNet backbone shipped in model/backbone/. */
 const BACKBONE = path.join(ROOT, 'model', 'backbone', 'mobilenet_v2_1.0_224.onnx');
 const LABELS = path.join(ROOT, 'model', 'backbone', 'imagenet_labels.txt');
-const IMAGENET_RECIPE: Partial<PreprocessingRecipe> = { resize_shorter_side: 256, crop_size: 224, rescale_factor: 1, mean: [128, 128, 128], std: [128, 128, 128] };
+const IMAGENET_RECIPE: Partial<PreprocessingRecipe> = {
+  resize_shorter_side: 256,
+  crop_size: 224,
+  rescale_factor: 1,
+  mean: [128, 128, 128],
+  std: [128, 128, 128],
+};
 
 const running: Served[] = [];
 after(() => running.forEach((served) => served.killAll()));
@@ -58,11 +72,21 @@ test('examples/imagenet-top5 served by `serve` from a model dir with code/', asy
   assert.equal(top5.length, 5);
   const probs = toNumbers(await backboneOutput(await imagesToTensor([jpeg], IMAGENET_RECIPE), 'probs'));
   const labels = (await readFile(LABELS, 'utf8')).trimEnd().split('\n');
-  const expected = probs.map((probability, index) => ({ label: labels[index], probability })).sort((a, b) => b.probability - a.probability).slice(0, 5);
-  assert.deepEqual(top5.map((row) => row.label), expected.map((row) => row.label));
+  const expected = probs
+    .map((probability, index) => ({ label: labels[index], probability }))
+    .sort((a, b) => b.probability - a.probability)
+    .slice(0, 5);
+  assert.deepEqual(
+    top5.map((row) => row.label),
+    expected.map((row) => row.label),
+  );
   top5.forEach((row, i) => assert.ok(Math.abs(row.probability - expected[i]!.probability) < 1e-5));
 
-  const csv = await fetch(`${served.url}/invocations`, { method: 'POST', body: jpeg, headers: { 'Content-Type': 'image/jpeg', Accept: 'text/csv' } });
+  const csv = await fetch(`${served.url}/invocations`, {
+    method: 'POST',
+    body: jpeg,
+    headers: { 'Content-Type': 'image/jpeg', Accept: 'text/csv' },
+  });
   assert.equal((await csv.text()).split('\n')[0], 'label,probability');
   const refused = await fetch(`${served.url}/invocations`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } });
   assert.equal(refused.status, 415);
@@ -72,7 +96,8 @@ test('examples/npy-logits: NPY in, raw logits out as NPY or JSON', async () => {
   const served = await serveModelDir(await exampleModelDir('npy-logits'));
   const tensor = await imagesToTensor([await sample('glass.jpg'), await sample('paper.jpg')], IMAGENET_RECIPE);
   const expected = toNumbers(await backboneOutput({ ...tensor, data: tensor.data.slice() }, 'logits'));
-  const post = (body: Buffer, accept: string) => fetch(`${served.url}/invocations`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-npy', Accept: accept } });
+  const post = (body: Buffer, accept: string) =>
+    fetch(`${served.url}/invocations`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-npy', Accept: accept } });
 
   const npy = await post(encodeNpy(tensor), 'application/x-npy');
   assert.equal(npy.status, 200);
@@ -89,7 +114,10 @@ test('examples/npy-logits: NPY in, raw logits out as NPY or JSON', async () => {
 });
 
 test('a handler that cannot work keeps /ping at 503 with the reason, through serve', async () => {
-  const served = await serveModelDir(await exampleModelDir(undefined, 'exports.transformFn = () => ""; exports.outputFn = () => "";'), false);
+  const served = await serveModelDir(
+    await exampleModelDir(undefined, 'exports.transformFn = () => ""; exports.outputFn = () => "";'),
+    false,
+  );
   let ping: { status?: string; reason?: string } = {};
   await waitFor(
     async () => {

@@ -26,10 +26,20 @@ test('serve answers /ping and classifies the sample images like `npm run predict
   assert.equal(ping.status, 200);
   assert.equal(((await ping.json()) as { status: string }).status, 'healthy');
 
-  const files = readdirSync(DATA_DIR).filter((f) => f.endsWith('.jpg')).map((f) => path.join(DATA_DIR, f));
+  const files = readdirSync(DATA_DIR)
+    .filter((f) => f.endsWith('.jpg'))
+    .map((f) => path.join(DATA_DIR, f));
   assert.ok(files.length >= 3);
-  const cli = await promisify(execFile)(process.execPath, [path.join(ROOT, 'dist/image_classification/cli/predict.js'), '--model', modelDir, ...files]);
-  const fromCli = cli.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  const cli = await promisify(execFile)(process.execPath, [
+    path.join(ROOT, 'dist/image_classification/cli/predict.js'),
+    '--model',
+    modelDir,
+    ...files,
+  ]);
+  const fromCli = cli.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   for (const [i, file] of files.entries()) {
     const res = await invoke(served.url, await sample(path.basename(file)));
     assert.equal(res.status, 200);
@@ -56,9 +66,18 @@ test('nginx refuses bodies over the limit with a JSON 413 and unknown paths with
 });
 
 test('the AWS SDK InvokeEndpoint call works against serve (local endpoint emulation)', async () => {
-  const client = new SageMakerRuntimeClient({ endpoint: served.url, region: 'us-east-1', credentials: { accessKeyId: 'any', secretAccessKey: 'any' } });
+  const client = new SageMakerRuntimeClient({
+    endpoint: served.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'any', secretAccessKey: 'any' },
+  });
   const response = await client.send(
-    new InvokeEndpointCommand({ EndpointName: 'trash-classifier', ContentType: 'application/x-image', Body: await sample('plastic.jpg'), InferenceId: 'inf-1' }),
+    new InvokeEndpointCommand({
+      EndpointName: 'trash-classifier',
+      ContentType: 'application/x-image',
+      Body: await sample('plastic.jpg'),
+      InferenceId: 'inf-1',
+    }),
   );
   assert.equal(response.InvokedProductionVariant, 'AllTraffic');
   assert.equal(JSON.parse(Buffer.from(response.Body!).toString()).predictions.class, 'plastic');
@@ -70,13 +89,26 @@ test('the AWS SDK InvokeEndpoint call works against serve (local endpoint emulat
 
 const hasAwsCli = hasCommand('aws');
 
-test('the README\'s AWS CLI command works against serve', { skip: !hasAwsCli && 'no AWS CLI on this machine' }, async () => {
+test("the README's AWS CLI command works against serve", { skip: !hasAwsCli && 'no AWS CLI on this machine' }, async () => {
   const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'cli-')), 'out.json');
   const env = { ...process.env, AWS_ACCESS_KEY_ID: 'any', AWS_SECRET_ACCESS_KEY: 'any', AWS_DEFAULT_REGION: 'us-east-1' };
-  await promisify(execFile)('aws', [
-    'sagemaker-runtime', 'invoke-endpoint', '--endpoint-url', served.url, '--endpoint-name', 'local',
-    '--content-type', 'application/x-image', '--body', `fileb://${path.join(DATA_DIR, 'paper.jpg')}`, out,
-  ], { env });
+  await promisify(execFile)(
+    'aws',
+    [
+      'sagemaker-runtime',
+      'invoke-endpoint',
+      '--endpoint-url',
+      served.url,
+      '--endpoint-name',
+      'local',
+      '--content-type',
+      'application/x-image',
+      '--body',
+      `fileb://${path.join(DATA_DIR, 'paper.jpg')}`,
+      out,
+    ],
+    { env },
+  );
   assert.equal(JSON.parse(await readFile(out, 'utf8')).predictions.class, 'paper');
 });
 
@@ -95,7 +127,9 @@ test('SIGTERM lets in-flight requests finish, then serve exits 0', async () => {
 test('serve exits non-zero when nginx dies', async () => {
   const second = await startServe();
   try {
-    const nginxPid = execFileSync('pgrep', ['-P', String(second.child.pid), '-x', 'nginx']).toString().trim();
+    const nginxPid = execFileSync('pgrep', ['-P', String(second.child.pid), '-x', 'nginx'])
+      .toString()
+      .trim();
     process.kill(Number(nginxPid), 'SIGKILL');
     const code = await withDeadline(second.exited, 20_000);
     assert.equal(code, 1, second.output());

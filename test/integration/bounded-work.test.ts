@@ -20,7 +20,13 @@ const closing: { close(): Promise<void> }[] = [];
 after(() => Promise.all(closing.map((item) => item.close())));
 
 async function predictorWithBatch(maxBatchSize: number, onBatch: (images: number) => void): Promise<Predictor> {
-  const options = { device: 'cpu' as const, intraOpThreads: 1, maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS, batching: { maxBatchSize, maxDelayMs: 0 }, onBatch };
+  const options = {
+    device: 'cpu' as const,
+    intraOpThreads: 1,
+    maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS,
+    batching: { maxBatchSize, maxDelayMs: 0 },
+    onBatch,
+  };
   const predictor = await Predictor.load(await shippedBundle(), options, silentLogger);
   closing.push(predictor);
   return predictor;
@@ -34,7 +40,10 @@ test('a request of 10 images runs in parts of at most the batch size, answers in
   const images = Array.from({ length: 10 }, (_, i) => photos[i % 3]!);
   const rows = await predictor.predict(images);
   assert.deepEqual(sizes, [4, 4, 2]);
-  assert.deepEqual(rows.map((row) => row.class), images.map((_, i) => ['glass', 'paper', 'plastic'][i % 3]));
+  assert.deepEqual(
+    rows.map((row) => row.class),
+    images.map((_, i) => ['glass', 'paper', 'plastic'][i % 3]),
+  );
 });
 
 test('an aborted request stops: nothing after the run in flight', async () => {
@@ -43,7 +52,10 @@ test('an aborted request stops: nothing after the run in flight', async () => {
   sizes.length = 0;
   const controller = new AbortController();
   const photo = await sample('paper.jpg');
-  const work = predictor.predict(Array.from({ length: 40 }, () => photo), controller.signal);
+  const work = predictor.predict(
+    Array.from({ length: 40 }, () => photo),
+    controller.signal,
+  );
   while (sizes.length === 0) await new Promise((r) => setImmediate(r));
   controller.abort(new Error('client left'));
   await assert.rejects(work, /client left/);
@@ -58,7 +70,10 @@ test('a request aborted while its part waits behind another leaves nothing annou
   const controller = new AbortController();
   // Three other requests keep the queue full, so the aborted request's part is waiting in it.
   const others = Array.from({ length: 3 }, () => predictor.predict(Array.from({ length: 8 }, () => photo)));
-  const aborted = predictor.predict(Array.from({ length: 8 }, () => photo), controller.signal);
+  const aborted = predictor.predict(
+    Array.from({ length: 8 }, () => photo),
+    controller.signal,
+  );
   while (sizes.length < 4) await new Promise((r) => setImmediate(r));
   controller.abort(new Error('client left'));
   await assert.rejects(aborted, /client left/);
@@ -71,12 +86,19 @@ test('a request aborted while its part waits behind another leaves nothing annou
 test('64 tiny images in a 23 kB JSON body: 64 answers, every ONNX Runtime run one image on the CPU', async () => {
   const sizes: number[] = [];
   const config = testConfig({ INFERENCE_DEVICE: 'cpu' });
-  const pipeline = await HandlerPipeline.load((await shippedBundle()).dir, { ...pipelineOptions(config), predictor: { ...pipelineOptions(config).predictor, onBatch: (n) => sizes.push(n) } }, silentLogger);
+  const pipeline = await HandlerPipeline.load(
+    (await shippedBundle()).dir,
+    { ...pipelineOptions(config), predictor: { ...pipelineOptions(config).predictor, onBatch: (n) => sizes.push(n) } },
+    silentLogger,
+  );
   closing.push(pipeline);
   sizes.length = 0;
   const state = new ModelState();
   state.ready(pipeline);
-  const res = await request(createApp({ config, state, logger: silentLogger })).post('/invocations').type('application/json').send((await tinyJpegList(64)).toString());
+  const res = await request(createApp({ config, state, logger: silentLogger }))
+    .post('/invocations')
+    .type('application/json')
+    .send((await tinyJpegList(64)).toString());
   assert.equal(res.status, 200, res.text);
   assert.equal(res.body.predictions.length, 64);
   assert.equal(sizes.length, 64);
@@ -103,7 +125,10 @@ test('a timed-out request answers 504 but keeps its slot until its work settles;
 
   let open!: () => void;
   let seen: AbortSignal | undefined;
-  (globalThis as Record<string, unknown>).gate = { opened: new Promise<void>((r) => (open = r)), started: (signal: AbortSignal) => (seen = signal) };
+  (globalThis as Record<string, unknown>).gate = {
+    opened: new Promise<void>((r) => (open = r)),
+    started: (signal: AbortSignal) => (seen = signal),
+  };
   const photo = await sample('glass.jpg');
   const first = await app.post('/invocations').type('image/jpeg').send(photo);
   assert.equal(first.status, 504);

@@ -10,7 +10,18 @@ const script = path.join(ROOT, 'build_and_push.sh');
 const hasShellcheck = hasCommand('shellcheck');
 
 test('build_and_push.sh --dry-run prints the whole ECR sequence', async () => {
-  const { stdout } = await run('bash', [script, '--dry-run', '--region', 'eu-west-1', '--account', '111122223333', '--engine', 'docker', 'image-classification', 'v1']);
+  const { stdout } = await run('bash', [
+    script,
+    '--dry-run',
+    '--region',
+    'eu-west-1',
+    '--account',
+    '111122223333',
+    '--engine',
+    'docker',
+    'image-classification',
+    'v1',
+  ]);
   const registry = '111122223333.dkr.ecr.eu-west-1.amazonaws.com';
   assert.deepEqual(stdout.trim().split('\n'), [
     `# ${registry}/image-classification:v1 (engine: docker, gpu: false)`,
@@ -29,7 +40,10 @@ test('build_and_push.sh --gpu asks AWS for account and region and builds the CUD
   const { stdout, stderr } = await run('bash', [script, '--dry-run', '--gpu', '--engine', 'buildah', 'image-classification'], { env });
   assert.match(stderr, /\+ aws configure get region/);
   assert.match(stderr, /\+ aws sts get-caller-identity --query Account --output text/);
-  assert.match(stdout, /\+ buildah bud --pull --build-arg RUNTIME_BASE=nvidia\/cuda:\S+ --build-arg ORT_NODE_INSTALL=cuda12 -t image-classification:gpu \./);
+  assert.match(
+    stdout,
+    /\+ buildah bud --pull --build-arg RUNTIME_BASE=nvidia\/cuda:\S+ --build-arg ORT_NODE_INSTALL=cuda12 -t image-classification:gpu \./,
+  );
   assert.match(stdout, /\+ buildah push \d{12}\.dkr\.ecr\.us-east-1\.amazonaws\.com\/image-classification:gpu/);
 });
 
@@ -38,6 +52,10 @@ test('build_and_push.sh refuses bad usage', async () => {
   await assert.rejects(run('bash', [script, '--bogus', 'x']), /unknown option/);
 });
 
-test('the shell scripts are shellcheck-clean', { skip: !hasShellcheck && !process.env.CI && 'shellcheck not installed (CI installs it)' }, async () => {
-  await run('shellcheck', ['build_and_push.sh', 'serve', '.ci/run', 'scripts/test-container.sh'], { cwd: ROOT });
-});
+test(
+  'the shell scripts are shellcheck-clean',
+  { skip: !hasShellcheck && !process.env.CI && 'shellcheck not installed (CI installs it)' },
+  async () => {
+    await run('shellcheck', ['build_and_push.sh', 'serve', '.ci/run', 'scripts/test-container.sh'], { cwd: ROOT });
+  },
+);

@@ -25,15 +25,29 @@ const expected = {
   },
   createEndpointConfig: {
     EndpointConfigName: 'trash-classifier-config-s1',
-    ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'trash-classifier-s1', InstanceType: 'ml.c5.xlarge', InitialInstanceCount: 2, InitialVariantWeight: 1 }],
+    ProductionVariants: [
+      {
+        VariantName: 'AllTraffic',
+        ModelName: 'trash-classifier-s1',
+        InstanceType: 'ml.c5.xlarge',
+        InitialInstanceCount: 2,
+        InitialVariantWeight: 1,
+      },
+    ],
   },
   createEndpoint: { EndpointName: 'trash-classifier', EndpointConfigName: 'trash-classifier-config-s1' },
 };
 
 test('deployRequests builds the three SageMaker inputs, and the SDK commands carry them unchanged', () => {
   const requests = deployRequests({
-    name: 'trash-classifier', image: IMAGE, role: ROLE, modelData: MODEL_DATA, instanceType: 'ml.c5.xlarge', instanceCount: 2,
-    environment: parseEnvironment(['SAGEMAKER_MODEL_SERVER_WORKERS=2']), suffix: 's1',
+    name: 'trash-classifier',
+    image: IMAGE,
+    role: ROLE,
+    modelData: MODEL_DATA,
+    instanceType: 'ml.c5.xlarge',
+    instanceCount: 2,
+    environment: parseEnvironment(['SAGEMAKER_MODEL_SERVER_WORKERS=2']),
+    suffix: 's1',
   });
   assert.deepEqual(requests, expected);
   assert.deepEqual(new CreateModelCommand(requests.createModel).input, expected.createModel);
@@ -44,26 +58,66 @@ test('deployRequests builds the three SageMaker inputs, and the SDK commands car
 
 test('npm run deploy -- --dry-run prints exactly those requests and --delete the teardown', async () => {
   const deploy = path.join(ROOT, 'dist/scripts/deploy.js');
-  const { stdout } = await run(process.execPath, [
-    deploy, '--dry-run', '--name', 'trash-classifier', '--image', IMAGE, '--role', ROLE, '--model-data', MODEL_DATA,
-    '--instance-type', 'ml.c5.xlarge', '--count', '2', '--env', 'SAGEMAKER_MODEL_SERVER_WORKERS=2', '--suffix', 's1', '--region', 'eu-west-1',
-  ], { env: quietEnv });
-  const printed = stdout.trim().split('\n').map((line) => JSON.parse(line));
+  const { stdout } = await run(
+    process.execPath,
+    [
+      deploy,
+      '--dry-run',
+      '--name',
+      'trash-classifier',
+      '--image',
+      IMAGE,
+      '--role',
+      ROLE,
+      '--model-data',
+      MODEL_DATA,
+      '--instance-type',
+      'ml.c5.xlarge',
+      '--count',
+      '2',
+      '--env',
+      'SAGEMAKER_MODEL_SERVER_WORKERS=2',
+      '--suffix',
+      's1',
+      '--region',
+      'eu-west-1',
+    ],
+    { env: quietEnv },
+  );
+  const printed = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   assert.deepEqual(printed, [
     { command: 'CreateModel', input: expected.createModel },
     { command: 'CreateEndpointConfig', input: expected.createEndpointConfig },
     { command: 'CreateEndpoint', input: expected.createEndpoint },
   ]);
-  const teardown = await run(process.execPath, [deploy, '--dry-run', '--delete', '--name', 'trash-classifier', '--region', 'eu-west-1'], { env: quietEnv });
-  assert.deepEqual(teardown.stdout.trim().split('\n').map((line) => JSON.parse(line).command), ['DescribeEndpoint', 'DeleteEndpoint', 'DeleteEndpointConfig', 'DeleteModel']);
+  const teardown = await run(process.execPath, [deploy, '--dry-run', '--delete', '--name', 'trash-classifier', '--region', 'eu-west-1'], {
+    env: quietEnv,
+  });
+  assert.deepEqual(
+    teardown.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).command),
+    ['DescribeEndpoint', 'DeleteEndpoint', 'DeleteEndpointConfig', 'DeleteModel'],
+  );
 });
 
 test('npm run package-model packs a model dir into a model.tar.gz the server reads', async () => {
   const dir = await unpackArchive(SHIPPED_ARCHIVE);
   const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'pkg-')), 'model.tar.gz');
-  const { stdout } = await run(process.execPath, [path.join(ROOT, 'dist/scripts/package-model.js'), '--dir', dir, '--out', out, '--upload', 's3://bucket/x/model.tar.gz', '--dry-run'], { env: quietEnv });
+  const { stdout } = await run(
+    process.execPath,
+    [path.join(ROOT, 'dist/scripts/package-model.js'), '--dir', dir, '--out', out, '--upload', 's3://bucket/x/model.tar.gz', '--dry-run'],
+    { env: quietEnv },
+  );
   assert.deepEqual(JSON.parse(stdout), { command: 'PutObject', input: { Bucket: 'bucket', Key: 'x/model.tar.gz', Body: out } });
   const repacked = await readModelBundle(await unpackArchive(out));
   assert.deepEqual(repacked.labels, (await readModelBundle(dir)).labels);
-  await assert.rejects(run(process.execPath, [path.join(ROOT, 'dist/scripts/package-model.js'), '--dir', os.tmpdir(), '--out', out]), /model\.onnx is missing/);
+  await assert.rejects(
+    run(process.execPath, [path.join(ROOT, 'dist/scripts/package-model.js'), '--dir', os.tmpdir(), '--out', out]),
+    /model\.onnx is missing/,
+  );
 });

@@ -28,7 +28,11 @@ const pipelines: HandlerPipeline[] = [];
 after(() => Promise.all(pipelines.map((pipeline) => pipeline.close())));
 
 async function load(source: string, file?: string, env: Record<string, string> = {}) {
-  const pipeline = await HandlerPipeline.load(await modelDirWithHandler(source, file), pipelineOptions(testConfig({ INFERENCE_DEVICE: 'cpu', ...env })), silentLogger);
+  const pipeline = await HandlerPipeline.load(
+    await modelDirWithHandler(source, file),
+    pipelineOptions(testConfig({ INFERENCE_DEVICE: 'cpu', ...env })),
+    silentLogger,
+  );
   pipelines.push(pipeline);
   return pipeline;
 }
@@ -42,7 +46,11 @@ async function serve(source: string, file?: string, env: Record<string, string> 
 test('outputFn alone: built-in model, decoder and classifier, the handler writes the answer', async () => {
   const server = await serve(`exports.outputFn = (prediction, accept) =>
     ({ body: JSON.stringify({ label: prediction.rows[0].class, accept }), contentType: 'application/vnd.label+json' });`);
-  const res = await server.post('/invocations').type('image/jpeg').set('Accept', 'application/vnd.label+json').send(await sample('paper.jpg'));
+  const res = await server
+    .post('/invocations')
+    .type('image/jpeg')
+    .set('Accept', 'application/vnd.label+json')
+    .send(await sample('paper.jpg'));
   assert.equal(res.status, 200);
   assert.match(res.headers['content-type']!, /^application\/vnd\.label\+json/);
   assert.deepEqual(JSON.parse(res.text), { label: 'paper', accept: 'application/vnd.label+json' });
@@ -53,7 +61,10 @@ test('inputFn alone: a custom body format feeds the built-in classifier', async 
     if (contentType !== 'text/plain') throw new Error('unexpected');
     return Buffer.from(body.toString('utf8'), 'base64');
   };`);
-  const res = await server.post('/invocations').type('text/plain').send((await sample('glass.jpg')).toString('base64'));
+  const res = await server
+    .post('/invocations')
+    .type('text/plain')
+    .send((await sample('glass.jpg')).toString('base64'));
   assert.equal(res.status, 200, res.text);
   assert.equal(res.body.predictions.class, 'glass');
 });
@@ -63,10 +74,17 @@ test('predictFn alone gets the built-in input and model; its answer goes through
     const [top] = await model.predict(input.images);
     return [[top.probability]];
   };`);
-  const csv = await server.post('/invocations').type('image/jpeg').set('Accept', 'text/csv').send(await sample('plastic.jpg'));
+  const csv = await server
+    .post('/invocations')
+    .type('image/jpeg')
+    .set('Accept', 'text/csv')
+    .send(await sample('plastic.jpg'));
   assert.equal(csv.status, 200);
   assert.match(csv.text, /^0\.\d+\n$/);
-  const json = await server.post('/invocations').type('image/jpeg').send(await sample('plastic.jpg'));
+  const json = await server
+    .post('/invocations')
+    .type('image/jpeg')
+    .send(await sample('plastic.jpg'));
   assert.ok(json.body[0][0] > 0.5);
 });
 
@@ -123,8 +141,20 @@ test('each request has its own context, also when requests run concurrently', as
     return ctx.requestId + ':' + ctx.customAttributes;
   };`);
   const ids = Array.from({ length: 8 }, (_, i) => `r${i}`);
-  const answers = await Promise.all(ids.map((id) => server.post('/invocations').set('X-Amzn-RequestId', id).set('X-Amzn-SageMaker-Custom-Attributes', id).set('Accept', 'text/plain').send('x')));
-  assert.deepEqual(answers.map((res) => res.text), ids.map((id) => `${id}:${id}`));
+  const answers = await Promise.all(
+    ids.map((id) =>
+      server
+        .post('/invocations')
+        .set('X-Amzn-RequestId', id)
+        .set('X-Amzn-SageMaker-Custom-Attributes', id)
+        .set('Accept', 'text/plain')
+        .send('x'),
+    ),
+  );
+  assert.deepEqual(
+    answers.map((res) => res.text),
+    ids.map((id) => `${id}:${id}`),
+  );
   assert.match(answers[0]!.headers['content-type']!, /^text\/plain/);
 });
 
@@ -137,7 +167,10 @@ test('HandlerError passes its status and message through; any other error is a b
   const typed = await server.post('/invocations').type('image/jpeg').send(Buffer.from('tiny'));
   assert.equal(typed.status, 422);
   assert.deepEqual(typed.body, { error: { code: 'too_small', message: 'too small to be a photo' } });
-  const untyped = await server.post('/invocations').type('image/jpeg').send(await sample('glass.jpg'));
+  const untyped = await server
+    .post('/invocations')
+    .type('image/jpeg')
+    .send(await sample('glass.jpg'));
   assert.equal(untyped.status, 500);
   assert.deepEqual(untyped.body, { error: { code: 'internal_error', message: 'internal server error' } });
   assert.doesNotMatch(untyped.text, /secret/);
@@ -148,7 +181,11 @@ test('built-in hooks keep 415 for an unknown Content-Type and 406 for an unaccep
   const unsupported = await server.post('/invocations').type('application/pdf').send(Buffer.from('%PDF'));
   assert.equal(unsupported.status, 415);
   assert.equal(unsupported.body.error.code, 'unsupported_media_type');
-  const unacceptable = await server.post('/invocations').type('image/jpeg').set('Accept', 'image/png').send(await sample('glass.jpg'));
+  const unacceptable = await server
+    .post('/invocations')
+    .type('image/jpeg')
+    .set('Accept', 'image/png')
+    .send(await sample('glass.jpg'));
   assert.equal(unacceptable.status, 406);
 });
 
@@ -162,7 +199,12 @@ test('start-up refuses handlers that cannot work, with a message that says why',
     ['this is not javascript', undefined, {}, /cannot load handler/],
     ['exports.outputFn = () => "";', undefined, { SAGEMAKER_PROGRAM: 'inference.py' }, /JavaScript modules/],
     ['exports.outputFn = () => "";', undefined, { SAGEMAKER_PROGRAM: 'missing.js' }, /does not exist/],
-    ['exports.inputFn = () => Buffer.alloc(0);', undefined, { SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'image/png' }, /cannot be written by the built-in outputFn/],
+    [
+      'exports.inputFn = () => Buffer.alloc(0);',
+      undefined,
+      { SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'image/png' },
+      /cannot be written by the built-in outputFn/,
+    ],
   ];
   for (const [source, file, env, message] of refusals) {
     await assert.rejects(load(source, file, env), message, source);
@@ -181,23 +223,37 @@ test('a handler header over 4 kB is refused (it would not fit the buffer nginx h
 });
 
 test('start-up failures carry a code: handler_invalid for the module, handler_failed for a hook that throws', async () => {
-  const codeOf = (source: string) => load(source).then(() => 'loaded', (error: { code?: string }) => error.code);
+  const codeOf = (source: string) =>
+    load(source).then(
+      () => 'loaded',
+      (error: { code?: string }) => error.code,
+    );
   assert.equal(await codeOf('exports.predictFn = 42;'), 'handler_invalid');
-  assert.equal(await codeOf('exports.modelFn = () => { throw new Error("no GPU here"); }; exports.transformFn = () => "";'), 'handler_failed');
+  assert.equal(
+    await codeOf('exports.modelFn = () => { throw new Error("no GPU here"); }; exports.transformFn = () => "";'),
+    'handler_failed',
+  );
   assert.equal(await codeOf('exports.warmupFn = async () => { throw new TypeError("cache"); };'), 'handler_failed');
 });
 
 test('SAGEMAKER_SUBMIT_DIRECTORY and SAGEMAKER_PROGRAM point at a handler outside the model dir', async () => {
   const codeDir = await mkdtemp(path.join(os.tmpdir(), 'submit-'));
   await writeFile(path.join(codeDir, 'entry.js'), 'exports.transformFn = () => "from submit dir";');
-  const server = await serve('exports.transformFn = () => "from model dir";', undefined, { SAGEMAKER_SUBMIT_DIRECTORY: codeDir, SAGEMAKER_PROGRAM: 'entry.js' });
+  const server = await serve('exports.transformFn = () => "from model dir";', undefined, {
+    SAGEMAKER_SUBMIT_DIRECTORY: codeDir,
+    SAGEMAKER_PROGRAM: 'entry.js',
+  });
   const res = await server.post('/invocations').set('Accept', 'text/plain').send('x');
   assert.equal(res.text, 'from submit dir');
 });
 
 test('built-in handler: NPY/NPZ/JSON tensors classify like the image they came from; NPY answers on request', async () => {
   const bundle = await shippedBundle();
-  const pipeline = await HandlerPipeline.load(bundle.dir, pipelineOptions(testConfig({ INFERENCE_DEVICE: 'cpu', SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'text/csv' })), silentLogger);
+  const pipeline = await HandlerPipeline.load(
+    bundle.dir,
+    pipelineOptions(testConfig({ INFERENCE_DEVICE: 'cpu', SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'text/csv' })),
+    silentLogger,
+  );
   pipelines.push(pipeline);
   const state = new ModelState();
   state.ready(pipeline);
@@ -212,23 +268,36 @@ test('built-in handler: NPY/NPZ/JSON tensors classify like the image they came f
   assert.ok(Math.abs(fromNpy.body.predictions[0].probability - fromImage.body.predictions.probability) < 1e-5);
 
   const npz = Buffer.from(zipSync({ 'other.npy': encodeNpy(ndarray('float32', [1])), 'input.npy': encodeNpy(tensor) }));
-  const fromNpz = await server.post('/invocations').type('application/x-npz').set('Accept', 'application/x-npy').buffer(true).parse(binary).send(npz);
+  const fromNpz = await server
+    .post('/invocations')
+    .type('application/x-npz')
+    .set('Accept', 'application/x-npy')
+    .buffer(true)
+    .parse(binary)
+    .send(npz);
   assert.equal(fromNpz.status, 200, String(fromNpz.body));
   const probabilities = decodeNpy(fromNpz.body as Buffer);
   assert.deepEqual(probabilities.shape, [1, bundle.labels.length]);
-  assert.ok(Math.abs(probabilities.data[bundle.labels.indexOf('paper')] as number - fromImage.body.predictions.probability) < 1e-5);
+  assert.ok(Math.abs((probabilities.data[bundle.labels.indexOf('paper')] as number) - fromImage.body.predictions.probability) < 1e-5);
 
   const defaultAccept = await server.post('/invocations').type('image/jpeg').send(jpeg);
   assert.match(defaultAccept.headers['content-type']!, /^text\/csv/, 'SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT');
   // Integer tensors (int64 arrives as BigInts) are converted, not a 500.
-  const integers = ndarray('int64', [1, ...tensor.shape.slice(1)], BigInt64Array.from(tensor.data as Float32Array, (value) => BigInt(Math.round(value))));
+  const integers = ndarray(
+    'int64',
+    [1, ...tensor.shape.slice(1)],
+    BigInt64Array.from(tensor.data as Float32Array, (value) => BigInt(Math.round(value))),
+  );
   const fromInt64 = await server.post('/invocations').type('application/x-npy').set('Accept', 'application/json').send(encodeNpy(integers));
   assert.equal(fromInt64.status, 200, fromInt64.text);
   assert.equal(fromInt64.body.predictions[0].probabilities.paper > 0, true);
   const wrongShape = await server.post('/invocations').type('text/csv').send('1,2,3\n4,5,6\n');
   assert.equal(wrongShape.status, 400);
   assert.equal(wrongShape.body.error.code, 'wrong_shape');
-  const pickle = await server.post('/invocations').type('application/x-npy').send(await readFile(path.join(ROOT, 'test/fixtures/npy/object.npy')));
+  const pickle = await server
+    .post('/invocations')
+    .type('application/x-npy')
+    .send(await readFile(path.join(ROOT, 'test/fixtures/npy/object.npy')));
   assert.equal(pickle.status, 400);
   assert.equal(pickle.body.error.code, 'npy_object_refused');
 });

@@ -49,7 +49,10 @@ test('concurrent runs on one thread each get their own answer (no shared input b
     const alone: number[][] = [];
     for (const value of values) alone.push(toNumbers((await model.run(image(value), ['probabilities'])).probabilities!));
     const together = await Promise.all(values.map((value) => model.run(image(value), ['probabilities'])));
-    assert.deepEqual(together.map((output) => toNumbers(output.probabilities!)), alone);
+    assert.deepEqual(
+      together.map((output) => toNumbers(output.probabilities!)),
+      alone,
+    );
   } finally {
     await model.close();
   }

@@ -74,11 +74,17 @@ describe('POST /invocations accepts every documented content type', () => {
 
   test('application/json with one base64 image and with a list', async () => {
     const b64 = jpeg.toString('base64');
-    const one = await request(app).post('/invocations').set('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify({ image: b64 }));
+    const one = await request(app)
+      .post('/invocations')
+      .set('Content-Type', 'application/json; charset=utf-8')
+      .send(JSON.stringify({ image: b64 }));
     assert.equal(one.status, 200);
     assertPrediction(one.body.predictions);
     const glass = (await sample('glass.jpg')).toString('base64');
-    const list = await request(app).post('/invocations').type('application/json').send(JSON.stringify([b64, glass]));
+    const list = await request(app)
+      .post('/invocations')
+      .type('application/json')
+      .send(JSON.stringify([b64, glass]));
     assert.equal(list.status, 200);
     assert.equal(list.body.predictions.length, 2);
     list.body.predictions.forEach(assertPrediction);
@@ -131,7 +137,10 @@ describe('errors are JSON with the right status', () => {
   });
 
   test('504 when inference exceeds the timeout', async () => {
-    const res = await request(appWith({ SAGEMAKER_MODEL_SERVER_TIMEOUT: '0.001' })).post('/invocations').type('image/jpeg').send(jpeg);
+    const res = await request(appWith({ SAGEMAKER_MODEL_SERVER_TIMEOUT: '0.001' }))
+      .post('/invocations')
+      .type('image/jpeg')
+      .send(jpeg);
     assertError(res, 504, 'timeout');
   });
 
@@ -139,7 +148,10 @@ describe('errors are JSON with the right status', () => {
     const limited = appWith({ MODEL_SERVER_MAX_QUEUE: '1' });
     const answers = await Promise.all(Array.from({ length: 6 }, () => request(limited).post('/invocations').type('image/jpeg').send(jpeg)));
     const refused = answers.filter((r) => r.status === 503);
-    assert.ok(answers.some((r) => r.status === 200), 'one request is served');
+    assert.ok(
+      answers.some((r) => r.status === 200),
+      'one request is served',
+    );
     assert.ok(refused.length > 0, 'the excess is refused');
     for (const r of refused) {
       assertError(r, 503, 'overloaded');

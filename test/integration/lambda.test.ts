@@ -37,7 +37,8 @@ before(async () => {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  for (const name of ['paper.jpg', 'glass.jpg']) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `samples/${name}`, Body: await sample(name) }));
+  for (const name of ['paper.jpg', 'glass.jpg'])
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `samples/${name}`, Body: await sample(name) }));
   pipeline = await loadShippedPipeline();
   const state = new ModelState();
   state.ready(pipeline);
@@ -88,7 +89,10 @@ describe('the Lambda invoker against S3 (s3rver) and the real server', () => {
   test('an endpoint whose model failed to load (5xx) is a ModelError with the status', async () => {
     const broken = new ModelState();
     broken.fail({ code: 'model_not_found', reason: 'model.onnx is missing' });
-    const result = (await invokeWithTestImage({ key: 'samples/paper.jpg' }, { ...deps, runtime: await startEndpoint(broken) })) as InvokerFailure;
+    const result = (await invokeWithTestImage(
+      { key: 'samples/paper.jpg' },
+      { ...deps, runtime: await startEndpoint(broken) },
+    )) as InvokerFailure;
     assert.equal(result.error.code, 'ModelError');
     assert.equal(result.error.status, 503);
   });

@@ -16,7 +16,10 @@ test('/ping is 503 while loading, 200 once the model is loaded and warm', async 
   const loading = await request(app).get('/ping');
   assert.equal(loading.status, 503);
   assert.equal(loading.body.status, 'loading');
-  const refused = await request(app).post('/invocations').type('image/jpeg').send(await sample('glass.jpg'));
+  const refused = await request(app)
+    .post('/invocations')
+    .type('image/jpeg')
+    .send(await sample('glass.jpg'));
   assert.equal(refused.status, 503);
   assert.equal(refused.body.error.code, 'model_not_ready');
 
@@ -55,7 +58,10 @@ test('labels.json: repeated names, __proto__ and unparseable files are refused o
       return publicStartupFailure(error, 'model_load_failed');
     }
   };
-  assert.deepEqual(await reasonFor('["glass", "glass", "plastic"]'), { code: 'model_invalid', reason: 'labels.json must be a non-empty JSON array of distinct class names' });
+  assert.deepEqual(await reasonFor('["glass", "glass", "plastic"]'), {
+    code: 'model_invalid',
+    reason: 'labels.json must be a non-empty JSON array of distinct class names',
+  });
   assert.deepEqual(await reasonFor('["secret-token-123", '), { code: 'model_invalid', reason: 'labels.json is not valid JSON' });
   assert.equal(await reasonFor('["__proto__", "=cmd|calc", "plastic"]'), undefined, 'odd but distinct names are a valid model');
 
@@ -65,11 +71,18 @@ test('labels.json: repeated names, __proto__ and unparseable files are refused o
     const state = new ModelState();
     state.ready(pipeline);
     const app = request(createApp({ config: testConfig(), state, logger: silentLogger }));
-    const json = await app.post('/invocations').type('image/jpeg').send(await sample('plastic.jpg'));
+    const json = await app
+      .post('/invocations')
+      .type('image/jpeg')
+      .send(await sample('plastic.jpg'));
     assert.deepEqual(Object.keys(json.body.predictions.probabilities), ['__proto__', '=cmd|calc', 'plastic']);
     const sum = Object.values(json.body.predictions.probabilities as Record<string, number>).reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(sum - 1) < 1e-3);
-    const csv = await app.post('/invocations').type('image/jpeg').set('Accept', 'text/csv').send(await sample('paper.jpg'));
+    const csv = await app
+      .post('/invocations')
+      .type('image/jpeg')
+      .set('Accept', 'text/csv')
+      .send(await sample('paper.jpg'));
     const [header, row] = csv.text.trim().split('\n');
     assert.equal(header, "class,probability,__proto__,'=cmd|calc,plastic");
     assert.doesNotMatch(row!, /NaN|object/);

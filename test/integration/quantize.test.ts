@@ -5,7 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
-import { LABELS_FILE, MODEL_FILE, readModelBundle, SPEC_FILE, unpackArchive, type ModelBundle } from '../../image_classification/model/model-dir';
+import {
+  LABELS_FILE,
+  MODEL_FILE,
+  readModelBundle,
+  SPEC_FILE,
+  unpackArchive,
+  type ModelBundle,
+} from '../../image_classification/model/model-dir';
 import { Predictor } from '../../image_classification/classifier/predictor';
 import { DEFAULT_MAX_IMAGE_PIXELS } from '../../image_classification/preprocess/limits';
 import { readDataset } from '../../image_classification/training/dataset';
@@ -15,7 +22,11 @@ const run = promisify(execFile);
 const quantizeCli = path.join(ROOT, 'dist', 'image_classification', 'cli', 'quantize.js');
 
 async function classes(bundle: ModelBundle, images: Buffer[]): Promise<string[]> {
-  const predictor = await Predictor.load(bundle, { device: 'cpu', intraOpThreads: 2, maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS, batching: { maxBatchSize: 4, maxDelayMs: 0 } }, silentLogger);
+  const predictor = await Predictor.load(
+    bundle,
+    { device: 'cpu', intraOpThreads: 2, maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS, batching: { maxBatchSize: 4, maxDelayMs: 0 } },
+    silentLogger,
+  );
   try {
     return (await predictor.predict(images)).map((p) => p.class);
   } finally {
@@ -46,13 +57,19 @@ test('npm run quantize turns any float32 model dir into int8 + float32 that the 
   assert.match(stderr, /52 Conv and 10 Add layers quantized/);
   const bundle = await readModelBundle(out);
   assert.ok((await readFile(bundle.onnxPath)).includes('QuantizeLinear'));
-  assert.deepEqual(await readFile(bundle.cudaOnnxPath!), await readFile(path.join(floatDir, MODEL_FILE)), 'the float32 graph is kept for CUDA');
+  assert.deepEqual(
+    await readFile(bundle.cudaOnnxPath!),
+    await readFile(path.join(floatDir, MODEL_FILE)),
+    'the float32 graph is kept for CUDA',
+  );
   const images = await Promise.all((await readDataset(FIXTURE_TREE)).items.map((i) => readFile(i.file)));
   const int8 = await classes(bundle, images);
   const float = await classes(await readModelBundle(floatDir), images);
   assert.ok(int8.filter((c, i) => c === float[i]).length >= images.length - 2, `int8 ${int8.join()} vs float32 ${float.join()}`);
 
-  const again = await run(process.execPath, [quantizeCli, '--model', out, '--calibration', FIXTURE_TREE]).catch((error: { code: number; stderr: string }) => error);
+  const again = await run(process.execPath, [quantizeCli, '--model', out, '--calibration', FIXTURE_TREE]).catch(
+    (error: { code: number; stderr: string }) => error,
+  );
   assert.equal((again as { code: number }).code, 1, 'an int8 model is refused, not quantized twice');
   assert.match((again as { stderr: string }).stderr, /already holds QuantizeLinear/);
 });

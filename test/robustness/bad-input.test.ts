@@ -12,7 +12,10 @@ const MAX_PAYLOAD_BYTES = MAX_PAYLOAD_MB * 1024 * 1024;
 type Answer = Awaited<ReturnType<typeof httpRequest>>;
 
 /** A case's request, with exactly its headers (a null Content-Type is sent as none). */
-function send(target: { port?: number; socketPath?: string }, c: Pick<Case, 'body' | 'contentType' | 'method' | 'path' | 'headers'>): Promise<Answer> {
+function send(
+  target: { port?: number; socketPath?: string },
+  c: Pick<Case, 'body' | 'contentType' | 'method' | 'path' | 'headers'>,
+): Promise<Answer> {
   const headers: Record<string, string> = { ...c.headers, ...(c.contentType !== null ? { 'Content-Type': c.contentType } : {}) };
   return httpRequest(target, { method: c.method, path: c.path, headers, body: c.body });
 }
@@ -23,7 +26,8 @@ function problemWith(c: Case, answer: Answer): string | undefined {
   if (!answer.contentType.includes('application/json')) return `content-type ${answer.contentType}`;
   if (/\bat \S+ \(\S+:\d+:\d+\)|node_modules|\.[jt]s:\d+|<html/i.test(answer.body)) return `internals leaked: ${answer.body.slice(0, 200)}`;
   const body = JSON.parse(answer.body) as { error?: { code?: string; message?: string }; predictions?: unknown };
-  if (answer.status >= 400 && (typeof body.error?.code !== 'string' || typeof body.error.message !== 'string')) return 'no {error: {code, message}}';
+  if (answer.status >= 400 && (typeof body.error?.code !== 'string' || typeof body.error.message !== 'string'))
+    return 'no {error: {code, message}}';
   if (answer.status === 200 && !body.predictions) return 'no predictions';
   return undefined;
 }
@@ -57,13 +61,18 @@ test('the bad-input corpus: every request handled, no worker restarted, service 
     if (after.status !== 200) problems.push(`${c.category} / ${c.name}: the next good request got ${after.status}`);
   }
   // Oversized straight to a worker's socket, past nginx: Express enforces the same limit.
-  const direct = await send({ socketPath: workerSockets(served)[0]! }, { body: Buffer.alloc(MAX_PAYLOAD_BYTES + 1024, 7), contentType: 'application/x-image' });
+  const direct = await send(
+    { socketPath: workerSockets(served)[0]! },
+    { body: Buffer.alloc(MAX_PAYLOAD_BYTES + 1024, 7), contentType: 'application/x-image' },
+  );
   assert.equal(direct.status, 413);
   assert.equal(JSON.parse(direct.body).error.code, 'payload_too_large');
 
   const pidsAfter = workerPids(served);
   const handled = [...tally.values()].reduce((a, t) => a + t.handled, 0);
-  console.log(`bad-input tally: ${handled}/${corpus.length} handled, ${pidsAfter.filter((p) => !pidsBefore.includes(p)).length} worker restarts`);
+  console.log(
+    `bad-input tally: ${handled}/${corpus.length} handled, ${pidsAfter.filter((p) => !pidsBefore.includes(p)).length} worker restarts`,
+  );
   for (const [category, t] of tally) console.log(`  ${category.padEnd(20)} ${t.handled}/${t.total}`);
   assert.deepEqual(problems, []);
   assert.deepEqual(pidsAfter, pidsBefore, 'no worker died or was restarted');

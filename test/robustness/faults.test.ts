@@ -52,19 +52,28 @@ describe('a worker killed with SIGKILL under load', () => {
     const before = traffic.statuses.length;
     process.kill(pids[0]!, 'SIGKILL');
     const pings: number[] = [];
-    await waitFor(async () => {
-      pings.push((await fetch(`${served.url}/ping`)).status);
-      const now = workerPids(served);
-      return now.length === 2 && !now.includes(pids[0]!);
-    }, 20_000, 'pm2 to restart the worker');
+    await waitFor(
+      async () => {
+        pings.push((await fetch(`${served.url}/ping`)).status);
+        const now = workerPids(served);
+        return now.length === 2 && !now.includes(pids[0]!);
+      },
+      20_000,
+      'pm2 to restart the worker',
+    );
     await new Promise((r) => setTimeout(r, 2000));
     const statuses = await traffic.stop();
     const afterKill = statuses.slice(before);
     const failures = afterKill.filter((s) => s !== 200);
-    console.log(`kill -9 under load: ${statuses.length} requests, statuses after the kill ${JSON.stringify(countBy(afterKill))}, /ping ${JSON.stringify(countBy(pings))}`);
+    console.log(
+      `kill -9 under load: ${statuses.length} requests, statuses after the kill ${JSON.stringify(countBy(afterKill))}, /ping ${JSON.stringify(countBy(pings))}`,
+    );
     // Each client has at most one request in flight, so at most 4 can have been on the killed worker.
     assert.ok(failures.length <= 4, `failures ${failures}`);
-    assert.ok(pings.every((s) => s === 200), `/ping during restart: ${pings}`);
+    assert.ok(
+      pings.every((s) => s === 200),
+      `/ping during restart: ${pings}`,
+    );
     assert.equal((await invoke(served.url, image)).status, 200);
   });
 });
@@ -72,12 +81,15 @@ describe('a worker killed with SIGKILL under load', () => {
 describe('a model that cannot load', () => {
   for (const [what, prepare] of [
     ['missing', async () => path.join(os.tmpdir(), 'no-such-model-dir')],
-    ['corrupt', async () => {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'corrupt-model-'));
-      await writeFile(path.join(dir, 'model.onnx'), 'this is not a protobuf');
-      await writeFile(path.join(dir, 'labels.json'), '["a", "b"]');
-      return dir;
-    }],
+    [
+      'corrupt',
+      async () => {
+        const dir = await mkdtemp(path.join(os.tmpdir(), 'corrupt-model-'));
+        await writeFile(path.join(dir, 'model.onnx'), 'this is not a protobuf');
+        await writeFile(path.join(dir, 'labels.json'), '["a", "b"]');
+        return dir;
+      },
+    ],
   ] as const) {
     test(`${what}: /ping never 200, a clear log line, no restart loop`, { timeout: 30_000 }, async () => {
       const served = await startServe({ SM_MODEL_DIR: await prepare(), LOG_LEVEL: 'info' }, { waitForPing: false });
@@ -89,7 +101,10 @@ describe('a model that cannot load', () => {
           pings.push((await fetch(`${served.url}/ping`)).status);
           await new Promise((r) => setTimeout(r, 200));
         }
-        assert.ok(pings.every((s) => s === 503), `pings ${pings}`);
+        assert.ok(
+          pings.every((s) => s === 503),
+          `pings ${pings}`,
+        );
         assert.deepEqual(workerPids(served), pids, 'workers stay up: no crash-restart loop');
         const body = (await (await fetch(`${served.url}/ping`)).json()) as { status: string; reason: string };
         assert.equal(body.status, 'failed');
@@ -113,7 +128,10 @@ describe('SIGTERM under load and slow clients', () => {
       const statuses = await traffic.stop();
       console.log(`SIGTERM under load: exit ${code} after ${Date.now() - started} ms; statuses ${JSON.stringify(countBy(statuses))}`);
       assert.equal(code, 0);
-      assert.ok(statuses.every((s) => s === 200 || s === 0), 'only successes, then refused connections');
+      assert.ok(
+        statuses.every((s) => s === 200 || s === 0),
+        'only successes, then refused connections',
+      );
     } finally {
       served.killAll();
     }
@@ -136,9 +154,15 @@ describe('SIGTERM under load and slow clients', () => {
             resolve({ closedAfterMs: Date.now() - started, response });
           });
         });
-      const headers = await trickle('POST /invocations HTTP/1.1\r\n', Array.from({ length: 20 }, (_, i) => `X-Slow-${i}: 1\r\n`));
+      const headers = await trickle(
+        'POST /invocations HTTP/1.1\r\n',
+        Array.from({ length: 20 }, (_, i) => `X-Slow-${i}: 1\r\n`),
+      );
       assert.ok(headers.closedAfterMs < 6000, `header trickle closed after ${headers.closedAfterMs} ms`);
-      const body = await trickle('POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\nabc', []);
+      const body = await trickle(
+        'POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\nabc',
+        [],
+      );
       assert.ok(body.closedAfterMs < 6000, `stalled body closed after ${body.closedAfterMs} ms`);
       // nginx closes a timed-out connection; if it answers at all, it is the JSON 408.
       assert.ok(body.response === '' || /^HTTP\/1\.1 408[\s\S]*"request_timeout"/.test(body.response), body.response);

@@ -23,7 +23,8 @@ async function withServe(env: Record<string, string>, body: (served: Served) => 
   }
 }
 
-const pingBody = async (served: Served) => (await fetch(`${served.url}/ping`)).json() as Promise<{ status?: string; code?: string; reason?: string }>;
+const pingBody = async (served: Served) =>
+  (await fetch(`${served.url}/ping`)).json() as Promise<{ status?: string; code?: string; reason?: string }>;
 
 test('while the workers load, /ping and /invocations are JSON 503s with Retry-After, never 502', { timeout: 60_000 }, async () => {
   const slow = await modelDirWithHandler(`
@@ -32,18 +33,28 @@ test('while the workers load, /ping and /invocations are JSON 503s with Retry-Af
   await withServe({ SM_MODEL_DIR: slow }, async (served) => {
     const seen: { status: number; code?: string; retryAfter: string | null }[] = [];
     const image = await sample('glass.jpg');
-    await waitFor(async () => {
-      for (const request of [fetch(`${served.url}/ping`), fetch(`${served.url}/invocations`, { method: 'POST', body: image, headers: { 'Content-Type': 'image/jpeg' } })]) {
-        const res = await request.catch(() => undefined); // nginx itself not listening yet
-        if (!res) continue;
-        const body = (await res.json()) as { error?: { code?: string } };
-        seen.push({ status: res.status, code: body.error?.code, retryAfter: res.headers.get('retry-after') });
-      }
-      return seen.at(-1)?.status === 200;
-    }, 30_000, 'the workers to be ready');
+    await waitFor(
+      async () => {
+        for (const request of [
+          fetch(`${served.url}/ping`),
+          fetch(`${served.url}/invocations`, { method: 'POST', body: image, headers: { 'Content-Type': 'image/jpeg' } }),
+        ]) {
+          const res = await request.catch(() => undefined); // nginx itself not listening yet
+          if (!res) continue;
+          const body = (await res.json()) as { error?: { code?: string } };
+          seen.push({ status: res.status, code: body.error?.code, retryAfter: res.headers.get('retry-after') });
+        }
+        return seen.at(-1)?.status === 200;
+      },
+      30_000,
+      'the workers to be ready',
+    );
     const loading = seen.filter((s) => s.status !== 200);
     assert.ok(loading.length > 0, 'some requests came while loading');
-    assert.deepEqual([...new Set(loading.map((s) => `${s.status} ${s.code} retry-after ${s.retryAfter}`))], ['503 unavailable retry-after 1']);
+    assert.deepEqual(
+      [...new Set(loading.map((s) => `${s.status} ${s.code} retry-after ${s.retryAfter}`))],
+      ['503 unavailable retry-after 1'],
+    );
     assert.doesNotMatch(served.output(), /\[crit\]/);
   });
 });
@@ -79,14 +90,23 @@ test("a handler model's inference thread that dies takes its worker down for pm2
   await withServe({ SM_MODEL_DIR: await modelDirWithHandler(source) }, async (served) => {
     await waitFor(async () => (await fetch(`${served.url}/ping`)).status === 200, 30_000, 'serve /ping');
     const pids = workerPids(served);
-    const invoke = (body: string) => fetch(`${served.url}/invocations`, { method: 'POST', body, headers: { 'Content-Type': 'text/plain' } });
+    const invoke = (body: string) =>
+      fetch(`${served.url}/invocations`, { method: 'POST', body, headers: { 'Content-Type': 'text/plain' } });
     assert.equal((await invoke('hello')).status, 200);
     await invoke('crash').catch(() => undefined);
-    await waitFor(async () => {
-      const now = workerPids(served);
-      return now.length === 2 && now.some((pid) => !pids.includes(pid));
-    }, 20_000, 'pm2 to replace the worker');
-    await waitFor(async () => (await invoke('hello')).status === 200 && (await invoke('hello')).status === 200, 20_000, 'both workers serving');
+    await waitFor(
+      async () => {
+        const now = workerPids(served);
+        return now.length === 2 && now.some((pid) => !pids.includes(pid));
+      },
+      20_000,
+      'pm2 to replace the worker',
+    );
+    await waitFor(
+      async () => (await invoke('hello')).status === 200 && (await invoke('hello')).status === 200,
+      20_000,
+      'both workers serving',
+    );
     assert.match(served.output(), /inference thread died/);
   });
 });
@@ -107,7 +127,10 @@ test('a model archive over MODEL_SERVER_MAX_MODEL_MB, or corrupt, is refused and
   await packDirectory(staging, path.join(bombDir, 'model.tar.gz'));
   const corruptDir = await mkdtemp(path.join(os.tmpdir(), 'corrupt-archive-'));
   await writeFile(path.join(corruptDir, 'model.tar.gz'), Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(5000, 7)]));
-  for (const [dir, reason] of [[bombDir, /more than 10485760 bytes/], [corruptDir, /could not be unpacked/]] as const) {
+  for (const [dir, reason] of [
+    [bombDir, /more than 10485760 bytes/],
+    [corruptDir, /could not be unpacked/],
+  ] as const) {
     await withServe({ SM_MODEL_DIR: dir, MODEL_SERVER_MAX_MODEL_MB: '10' }, async (served) => {
       // serve tries first, then each worker: wait for both workers' failure lines.
       await waitFor(async () => (served.output().match(/model failed to load/g) ?? []).length === 2, 20_000, 'both workers to give up');
@@ -115,7 +138,10 @@ test('a model archive over MODEL_SERVER_MAX_MODEL_MB, or corrupt, is refused and
       assert.match(body.reason!, reason);
       assert.doesNotMatch(body.reason!, new RegExp(os.tmpdir()), 'no absolute path');
       // serve and both workers tried and failed: none of them left a model-* dir.
-      assert.deepEqual((await readdir(served.tmpDir)).filter((name) => name.startsWith('model-')), []);
+      assert.deepEqual(
+        (await readdir(served.tmpDir)).filter((name) => name.startsWith('model-')),
+        [],
+      );
     });
   }
 });

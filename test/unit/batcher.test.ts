@@ -30,7 +30,11 @@ test('requests that arrive while a batch runs are gathered into the next one, up
   const { batches, run } = recorder(20);
   const batcher = new DynamicBatcher(run, { maxBatchSize: 4, maxDelayMs: 0 });
   const results = await Promise.all(Array.from({ length: 7 }, (_, i) => batcher.submit(image(i), 1)));
-  assert.deepEqual(results.map(([row]) => row![0]), [0, 1, 2, 3, 4, 5, 6], 'each request gets its own row back');
+  assert.deepEqual(
+    results.map(([row]) => row![0]),
+    [0, 1, 2, 3, 4, 5, 6],
+    'each request gets its own row back',
+  );
   assert.deepEqual(batches, [1, 4, 2]);
 });
 
@@ -46,7 +50,11 @@ test('a lone request, announced then submitted, does not wait for the max delay'
 test('multi-image jobs stay whole; no run ever exceeds the batch size', async () => {
   const { batches, run } = recorder(10);
   const batcher = new DynamicBatcher(run, { maxBatchSize: 4, maxDelayMs: 0 });
-  const [first, big, small] = await Promise.all([batcher.submit(image(1), 1), batcher.submit(image(2, 3), 3), batcher.submit(image(3, 2), 2)]);
+  const [first, big, small] = await Promise.all([
+    batcher.submit(image(1), 1),
+    batcher.submit(image(2, 3), 3),
+    batcher.submit(image(3, 2), 2),
+  ]);
   assert.deepEqual([first!.length, big!.length, small!.length], [1, 3, 2]);
   assert.deepEqual(batches, [1, 3, 2]);
   assert.throws(() => batcher.submit(image(4, 5), 5), RangeError, 'a caller must split a job larger than the batch size');

@@ -84,7 +84,13 @@ test('NPZ: stored and deflated archives from NumPy; bad archives are 400s', asyn
 
 test('CSV tensors: rows x columns, round-trip, and malformed bodies', () => {
   const table = decodeCsv(Buffer.from('1,2,3\n4,5,6\n'));
-  assert.deepEqual([table.shape, toNumbers(table)], [[2, 3], [1, 2, 3, 4, 5, 6]]);
+  assert.deepEqual(
+    [table.shape, toNumbers(table)],
+    [
+      [2, 3],
+      [1, 2, 3, 4, 5, 6],
+    ],
+  );
   assert.deepEqual(decodeCsv(Buffer.from('1.5, -2e3\r\n')).shape, [2]);
   assert.equal(encodeCsv(table), '1,2,3\n4,5,6\n');
   assert.deepEqual(toNumbers(decodeCsv(Buffer.from(encodeCsv(table)))), toNumbers(table));
@@ -94,7 +100,18 @@ test('CSV tensors: rows x columns, round-trip, and malformed bodies', () => {
 });
 
 test('JSON tensors: nested lists, {"inputs"}, named inputs; ragged or non-numeric are 400s', async () => {
-  assert.deepEqual(toNested(fromNested([[1, 2], [3, 4]])), [[1, 2], [3, 4]]);
+  assert.deepEqual(
+    toNested(
+      fromNested([
+        [1, 2],
+        [3, 4],
+      ]),
+    ),
+    [
+      [1, 2],
+      [3, 4],
+    ],
+  );
   const body = (value: unknown) => decodeBody(Buffer.from(JSON.stringify(value)), 'application/json');
   const plain = await body([[1, 2, 3]]);
   assert.ok(plain.kind === 'tensors' && plain.tensors.get('')!.shape.join() === '1,3');

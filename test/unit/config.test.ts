@@ -55,7 +55,15 @@ test('explicit settings are parsed and typed', () => {
     2,
   );
   assert.deepEqual(
-    [config.port, config.maxPayloadBytes, config.modelDir, config.inferenceDevice, config.ortIntraOpThreads, config.maxImagePixels, config.logLevel],
+    [
+      config.port,
+      config.maxPayloadBytes,
+      config.modelDir,
+      config.inferenceDevice,
+      config.ortIntraOpThreads,
+      config.maxImagePixels,
+      config.logLevel,
+    ],
     [9090, 524288, '/models/x', 'gpu', 3, 1000, 'debug'],
   );
   assert.deepEqual(
@@ -66,7 +74,17 @@ test('explicit settings are parsed and typed', () => {
 
 test('invalid values fail with every problem named', () => {
   assert.throws(
-    () => loadConfig({ SAGEMAKER_BIND_TO_PORT: 'eighty', INFERENCE_DEVICE: 'tpu', SAGEMAKER_MODEL_SERVER_WORKERS: '0', MODEL_SERVER_MAX_BATCH_SIZE: '0', SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'json' }, 2),
+    () =>
+      loadConfig(
+        {
+          SAGEMAKER_BIND_TO_PORT: 'eighty',
+          INFERENCE_DEVICE: 'tpu',
+          SAGEMAKER_MODEL_SERVER_WORKERS: '0',
+          MODEL_SERVER_MAX_BATCH_SIZE: '0',
+          SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'json',
+        },
+        2,
+      ),
     (error: unknown) =>
       error instanceof ConfigError &&
       ['port', 'inferenceDevice', 'workers', 'maxBatchSize', 'defaultAccept'].every((name) => error.message.includes(name)),

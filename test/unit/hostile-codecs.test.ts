@@ -7,7 +7,15 @@ import { decodeNpy } from '../../image_classification/codecs/npy';
 import { decodeNpz } from '../../image_classification/codecs/npz';
 import { decodeCsv } from '../../image_classification/codecs/csv';
 import { BadRequestError, errorBody } from '../../image_classification/errors';
-import { deepJson, npyManyUnitDims, npyRepeatedShapeKey, npyWithHeader, npzDeclaring, npzLyingAboutSize, zip64ClaimingEntries } from '../../harness/hostile/hostile-bodies';
+import {
+  deepJson,
+  npyManyUnitDims,
+  npyRepeatedShapeKey,
+  npyWithHeader,
+  npzDeclaring,
+  npzLyingAboutSize,
+  zip64ClaimingEntries,
+} from '../../harness/hostile/hostile-bodies';
 
 /**
  * Bodies that claim more than they are. Each used to freeze a worker's event loop for seconds
@@ -22,7 +30,10 @@ const refusedWith = (code: string, pattern?: RegExp) => (error: unknown) =>
 test('NPY: an oversized header is refused unread, a repetitive one within the limit parses linearly', { timeout: 10_000 }, () => {
   assert.throws(() => decodeNpy(npyRepeatedShapeKey(320_000)), refusedWith('invalid_npy', /header is \d+ bytes/));
   // Just under the limit: repeated keys, never closed; used to backtrack quadratically.
-  assert.throws(() => decodeNpy(npyRepeatedShapeKey(MAX_NPY_HEADER_BYTES - 100)), refusedWith('invalid_npy', /lacks fortran_order or shape/));
+  assert.throws(
+    () => decodeNpy(npyRepeatedShapeKey(MAX_NPY_HEADER_BYTES - 100)),
+    refusedWith('invalid_npy', /lacks fortran_order or shape/),
+  );
 });
 
 test('NPY: more dimensions than numpy allows are refused; 64 unit axes in Fortran order decode', { timeout: 10_000 }, () => {

@@ -12,17 +12,26 @@ const NGINX = '/usr/sbin/nginx';
 
 async function rendered(env: Record<string, string> = {}) {
   const runDir = await mkdtemp(path.join(os.tmpdir(), 'nginx-conf-'));
-  return { runDir, conf: renderNginxConfig(await readNginxTemplate(), testConfig(env), { runDir, socketDir: runDir, webDir: path.join(runDir, 'web') }) };
+  return {
+    runDir,
+    conf: renderNginxConfig(await readNginxTemplate(), testConfig(env), { runDir, socketDir: runDir, webDir: path.join(runDir, 'web') }),
+  };
 }
 
 test('every status nginx answers itself has a JSON error page, in both servers that answer', async () => {
   const { conf } = await rendered();
   for (const status of [400, 403, 404, 405, 408, 411, 413, 414, 429, 500, 501, 502, 503, 504, 505]) {
-    const page = new RegExp(`location = /__error/${status} \\{ internal; (add_header Retry-After 1 always; )?return ${status} '(\\{.*\\})'; \\}`);
+    const page = new RegExp(
+      `location = /__error/${status} \\{ internal; (add_header Retry-After 1 always; )?return ${status} '(\\{.*\\})'; \\}`,
+    );
     const match = page.exec(conf);
     assert.ok(match, `no JSON page for ${status}`);
     assert.equal(typeof JSON.parse(match[2]!.replaceAll("\\'", "'")).error.code, 'string');
-    assert.equal(conf.match(new RegExp(`error_page [\\d ]*\\b${status}\\b`, 'g'))?.length, 2, `${status} in the public and the admission server`);
+    assert.equal(
+      conf.match(new RegExp(`error_page [\\d ]*\\b${status}\\b`, 'g'))?.length,
+      2,
+      `${status} in the public and the admission server`,
+    );
   }
 });
 
@@ -37,15 +46,20 @@ test('slots are counted in the admission server, per-client limits in the public
 test('the demo page: three exact locations under a CSP of self, none with MODEL_SERVER_DEMO_PAGE=false', async () => {
   const { conf, runDir } = await rendered();
   // From serve's run dir, which nginx's user can always read (a checkout may be private).
-  for (const uri of ['/', '/demo/app.js', '/demo/app.css']) assert.ok(conf.includes(`location = ${uri} { root ${path.join(runDir, 'web')}; try_files`), uri);
+  for (const uri of ['/', '/demo/app.js', '/demo/app.css'])
+    assert.ok(conf.includes(`location = ${uri} { root ${path.join(runDir, 'web')}; try_files`), uri);
   assert.match(conf, /Content-Security-Policy "default-src 'self';/);
   const off = (await rendered({ MODEL_SERVER_DEMO_PAGE: 'false' })).conf;
   assert.doesNotMatch(off, /location = \/ |\/web;/);
 });
 
-test('the rendered configuration is valid for nginx -t', { skip: !existsSync(NGINX) && process.env.CI !== 'true' && 'nginx is not installed' }, async () => {
-  const { runDir, conf } = await rendered();
-  const file = path.join(runDir, 'nginx.conf');
-  await writeFile(file, conf);
-  execFileSync(NGINX, ['-t', '-c', file, '-p', runDir, '-e', 'stderr'], { stdio: 'pipe' });
-});
+test(
+  'the rendered configuration is valid for nginx -t',
+  { skip: !existsSync(NGINX) && process.env.CI !== 'true' && 'nginx is not installed' },
+  async () => {
+    const { runDir, conf } = await rendered();
+    const file = path.join(runDir, 'nginx.conf');
+    await writeFile(file, conf);
+    execFileSync(NGINX, ['-t', '-c', file, '-p', runDir, '-e', 'stderr'], { stdio: 'pipe' });
+  },
+);

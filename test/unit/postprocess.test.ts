@@ -36,14 +36,24 @@ test('JSON image bodies: one, a list, and the wrapped forms', () => {
 
 test('JSON image bodies: malformed ones are 400s with a reason', () => {
   assert.throws(() => parseJsonBody(Buffer.from('{')), BadRequestError);
-  const bad = ['42', '{"images": []}', '{"image": 5}', '{"image": "***"}', '{"other": "x"}', JSON.stringify(Array(MAX_IMAGES_PER_REQUEST + 1).fill('YQ=='))];
+  const bad = [
+    '42',
+    '{"images": []}',
+    '{"image": 5}',
+    '{"image": "***"}',
+    '{"other": "x"}',
+    JSON.stringify(Array(MAX_IMAGES_PER_REQUEST + 1).fill('YQ==')),
+  ];
   for (const body of bad) assert.throws(() => decodeJsonImages(JSON.parse(body)), BadRequestError, body.slice(0, 30));
 });
 
 test('classification encoders: CSV header and quoting, JSON one-or-list, NPY probabilities', () => {
   const row = { class: 'a,b', probability: 0.5, probabilities: { 'a,b': 0.5, c: 0.5 } };
   const labels = ['a,b', 'c'];
-  assert.equal(encodePrediction(new Classifications([row, row], true, labels), 'text/csv'), 'class,probability,"a,b",c\n"a,b",0.5,0.5,0.5\n"a,b",0.5,0.5,0.5\n');
+  assert.equal(
+    encodePrediction(new Classifications([row, row], true, labels), 'text/csv'),
+    'class,probability,"a,b",c\n"a,b",0.5,0.5,0.5\n"a,b",0.5,0.5,0.5\n',
+  );
   assert.equal(encodePrediction(new Classifications([row], false, labels), 'application/json'), JSON.stringify({ predictions: row }));
   assert.equal(encodePrediction(new Classifications([row], true, labels), 'application/json'), JSON.stringify({ predictions: [row] }));
   const npy = encodePrediction(new Classifications([row, row], true, labels), 'application/x-npy') as Buffer;

@@ -18,14 +18,24 @@ const solid = (width: number, height: number, colour: { r: number; g: number; b:
 
 /** Left half red, right half blue: shows which way an image was turned. */
 async function halves(width: number, height: number): Promise<Sharp> {
-  const left = await solid(width / 2, height, { r: 255, g: 0, b: 0 }).png().toBuffer();
+  const left = await solid(width / 2, height, { r: 255, g: 0, b: 0 })
+    .png()
+    .toBuffer();
   return solid(width, height, { r: 0, g: 0, b: 255 }).composite([{ input: left, left: 0, top: 0 }]);
 }
 
 test('planResize follows torchvision Resize(256) + CenterCrop(224)', () => {
   // 640×480: shorter side 480 → 256, longer int(256·640/480) = 341; crop offsets round((341-224)/2) = 59 (58.5 → 59), 16.
-  assert.deepEqual(planResize(640, 480, 256, 224), { resizedWidth: 341, resizedHeight: 256, crop: { left: 59, top: 16, width: 224, height: 224 } });
-  assert.deepEqual(planResize(480, 640, 256, 224), { resizedWidth: 256, resizedHeight: 341, crop: { left: 16, top: 59, width: 224, height: 224 } });
+  assert.deepEqual(planResize(640, 480, 256, 224), {
+    resizedWidth: 341,
+    resizedHeight: 256,
+    crop: { left: 59, top: 16, width: 224, height: 224 },
+  });
+  assert.deepEqual(planResize(480, 640, 256, 224), {
+    resizedWidth: 256,
+    resizedHeight: 341,
+    crop: { left: 16, top: 59, width: 224, height: 224 },
+  });
   assert.deepEqual(planResize(100, 100, 256, 224).crop, { left: 16, top: 16, width: 224, height: 224 });
 });
 
@@ -45,7 +55,15 @@ test('a solid image becomes exactly (pixel/255 - mean)/std in every NCHW plane',
 });
 
 test('mobilenet scaling, BGR order and NHWC layout on a 2×2 image', () => {
-  const tiny = modelSpecSchema.parse({ resize_shorter_side: 2, crop_size: 2, rescale_factor: 1, mean: [128, 128, 128], std: [128, 128, 128], channel_order: 'BGR', layout: 'NHWC' });
+  const tiny = modelSpecSchema.parse({
+    resize_shorter_side: 2,
+    crop_size: 2,
+    rescale_factor: 1,
+    mean: [128, 128, 128],
+    std: [128, 128, 128],
+    channel_order: 'BGR',
+    layout: 'NHWC',
+  });
   const layout = tensorLayout(tiny);
   const rgb = Uint8Array.from([0, 128, 255, 64, 64, 64, 255, 0, 0, 0, 0, 255]);
   const out = new Float32Array(12);
@@ -103,7 +121,11 @@ test('truncation is caught even when the missing tail lies outside the crop', as
   const jpeg = await solid(300, 200, { r: 9, g: 9, b: 9 }).jpeg().toBuffer();
   const png = await solid(300, 200, { r: 9, g: 9, b: 9 }).png().toBuffer();
   const webp = await solid(300, 200, { r: 9, g: 9, b: 9 }).webp().toBuffer();
-  for (const [format, image] of [['jpeg', jpeg], ['png', png], ['webp', webp]] as const) {
+  for (const [format, image] of [
+    ['jpeg', jpeg],
+    ['png', png],
+    ['webp', webp],
+  ] as const) {
     assert.equal(truncationReason(image, format), undefined, `${format} complete`);
     assert.match(truncationReason(image.subarray(0, image.length - 3), format) ?? '', /./, `${format} missing 3 bytes`);
   }

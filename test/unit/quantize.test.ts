@@ -8,7 +8,13 @@ import * as ort from 'onnxruntime-node';
 import seedrandom from 'seedrandom';
 import { graphFor } from '../../image_classification/runtime/session';
 import { floatTensor } from '../../image_classification/quantize/onnx-tensors';
-import { activationParams, quantizeBias, quantizeWeightsPerChannel, roundHalfEven, weightGridStep } from '../../image_classification/quantize/params';
+import {
+  activationParams,
+  quantizeBias,
+  quantizeWeightsPerChannel,
+  roundHalfEven,
+  weightGridStep,
+} from '../../image_classification/quantize/params';
 import { quantizeModel } from '../../image_classification/quantize/quantize';
 
 test('activation params: uint8, the range always holds 0 exactly', () => {
@@ -59,7 +65,10 @@ test('weights already on a grid (a model trained with quantization) are kept exa
 test('bias: int32 with scale = input scale × weight scale', () => {
   const b = quantizeBias(Float32Array.of(1, -2), 0.5, Float32Array.of(0.01, 0.1));
   assert.deepEqual([...b.values], [200, -40]);
-  assert.deepEqual([...b.scales].map((s) => +s.toFixed(6)), [0.005, 0.05]);
+  assert.deepEqual(
+    [...b.scales].map((s) => +s.toFixed(6)),
+    [0.005, 0.05],
+  );
 });
 
 test('graphFor: the CUDA provider runs model.cuda.onnx when there is one, the CPU always model.onnx', () => {
@@ -72,15 +81,28 @@ test('graphFor: the CUDA provider runs model.cuda.onnx when there is one, the CP
 function residualBlock(): Uint8Array {
   const random = seedrandom('block');
   const values = (n: number, scale: number) => Float32Array.from({ length: n }, () => (random() - 0.5) * scale);
-  const value = (name: string) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1, shape: { dim: [1, 4, 8, 8].map((d) => ({ dimValue: d })) } } } });
-  const ints = (name: string, list: number[]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: list });
+  const value = (name: string) =>
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1, shape: { dim: [1, 4, 8, 8].map((d) => ({ dimValue: d })) } } } });
+  const ints = (name: string, list: number[]) =>
+    onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: list });
   const graph = onnx.GraphProto.create({
     name: 'block',
     input: [value('x')],
     output: [value('y')],
-    initializer: [floatTensor('w1', [8, 4, 3, 3], values(288, 0.6)), floatTensor('b1', [8], values(8, 0.2)), floatTensor('w2', [4, 8, 1, 1], values(32, 0.8)), floatTensor('b2', [4], values(4, 0.2))],
+    initializer: [
+      floatTensor('w1', [8, 4, 3, 3], values(288, 0.6)),
+      floatTensor('b1', [8], values(8, 0.2)),
+      floatTensor('w2', [4, 8, 1, 1], values(32, 0.8)),
+      floatTensor('b2', [4], values(4, 0.2)),
+    ],
     node: [
-      onnx.NodeProto.create({ name: 'conv1', opType: 'Conv', input: ['x', 'w1', 'b1'], output: ['c1'], attribute: [ints('pads', [1, 1, 1, 1]), ints('kernel_shape', [3, 3])] }),
+      onnx.NodeProto.create({
+        name: 'conv1',
+        opType: 'Conv',
+        input: ['x', 'w1', 'b1'],
+        output: ['c1'],
+        attribute: [ints('pads', [1, 1, 1, 1]), ints('kernel_shape', [3, 3])],
+      }),
       onnx.NodeProto.create({ name: 'relu1', opType: 'Relu', input: ['c1'], output: ['r1'] }),
       onnx.NodeProto.create({ name: 'conv2', opType: 'Conv', input: ['r1', 'w2', 'b2'], output: ['c2'] }),
       onnx.NodeProto.create({ name: 'add', opType: 'Add', input: ['c2', 'x'], output: ['y'] }),
@@ -91,10 +113,21 @@ function residualBlock(): Uint8Array {
 
 test('a float graph becomes QDQ that ONNX Runtime runs as int8 kernels, close to the float result', async () => {
   const random = seedrandom('inputs');
-  const input = () => new ort.Tensor('float32', Float32Array.from({ length: 256 }, () => random() * 2 - 1), [1, 4, 8, 8]);
+  const input = () =>
+    new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 256 }, () => random() * 2 - 1),
+      [1, 4, 8, 8],
+    );
   const calibration = Array.from({ length: 16 }, input);
   const float = residualBlock();
-  const result = await quantizeModel(float, async function* () { yield* calibration; }, { statistic: 'minmax', threads: 1 });
+  const result = await quantizeModel(
+    float,
+    async function* () {
+      yield* calibration;
+    },
+    { statistic: 'minmax', threads: 1 },
+  );
   assert.equal(result.quantizedConvs, 2);
   assert.equal(result.quantizedAdds, 1);
   const ops = onnx.ModelProto.decode(result.model).graph!.node!.map((n) => n.opType);
@@ -102,7 +135,10 @@ test('a float graph becomes QDQ that ONNX Runtime runs as int8 kernels, close to
   assert.ok(ops.includes('QuantizeLinear') && ops.includes('DequantizeLinear'));
 
   const optimized = path.join(await mkdtemp(path.join(os.tmpdir(), 'qdq-')), 'optimized.onnx');
-  const fused = await ort.InferenceSession.create(result.model, { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized } as ort.InferenceSession.SessionOptions);
+  const fused = await ort.InferenceSession.create(result.model, {
+    graphOptimizationLevel: 'all',
+    optimizedModelFilePath: optimized,
+  } as ort.InferenceSession.SessionOptions);
   const fusedOps = onnx.ModelProto.decode(await readFile(optimized)).graph!.node!.map((n) => n.opType);
   assert.ok(fusedOps.filter((op) => op === 'QLinearConv').length === 2 && fusedOps.includes('QLinearAdd'), `fused: ${fusedOps.join(', ')}`);
 

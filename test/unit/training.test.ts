@@ -38,7 +38,9 @@ test('softmax regression separates separable classes and lowers the loss', () =>
   const head = trainSoftmaxRegression(z, labels, 3, { l2: 0.01, iterations: 200, learningRate: 0.05 });
   const probs = predictProbabilities(head, z);
   assert.ok(crossEntropy(probs, labels, 3) < crossEntropy(predictProbabilities(untrained, z), labels, 3) / 5);
-  labels.forEach((label, r) => assert.equal(probs.subarray(r * 3, r * 3 + 3).indexOf(Math.max(...probs.subarray(r * 3, r * 3 + 3))), label));
+  labels.forEach((label, r) =>
+    assert.equal(probs.subarray(r * 3, r * 3 + 3).indexOf(Math.max(...probs.subarray(r * 3, r * 3 + 3))), label),
+  );
   const again = trainSoftmaxRegression(z, labels, 3, { l2: 0.01, iterations: 200, learningRate: 0.05 });
   assert.deepEqual(again.weights, head.weights, 'deterministic');
 });
@@ -50,7 +52,9 @@ test('folding the standardiser into the weights gives the same logits on raw fea
   const expected = predictProbabilities(head, standardize(x, s));
   const folded = foldStandardizer(head, s);
   for (let r = 0; r < x.rows; r++) {
-    const logits = [0, 1, 2].map((k) => folded.bias[k]! + [0, 1, 2, 3].reduce((a, d) => a + x.data[r * 4 + d]! * folded.weights[d * 3 + k]!, 0));
+    const logits = [0, 1, 2].map(
+      (k) => folded.bias[k]! + [0, 1, 2, 3].reduce((a, d) => a + x.data[r * 4 + d]! * folded.weights[d * 3 + k]!, 0),
+    );
     const max = Math.max(...logits);
     const exp = logits.map((l) => Math.exp(l - max));
     const sum = exp.reduce((a, b) => a + b, 0);
@@ -61,7 +65,10 @@ test('folding the standardiser into the weights gives the same logits on raw fea
 test('stratified folds are balanced, disjoint and fixed by the seed', () => {
   const labels = [...Array(10).fill(0), ...Array(7).fill(1), ...Array(5).fill(2)];
   const folds = stratifiedFolds(labels, 3, 'seed');
-  assert.deepEqual(folds.flat().sort((a, b) => a - b), labels.map((_, i) => i));
+  assert.deepEqual(
+    folds.flat().sort((a, b) => a - b),
+    labels.map((_, i) => i),
+  );
   for (const fold of folds) assert.ok(fold.length >= 7 && fold.length <= 8);
   assert.deepEqual(stratifiedFolds(labels, 3, 'seed'), folds);
   assert.notDeepEqual(stratifiedFolds(labels, 3, 'other'), folds);
@@ -71,14 +78,28 @@ test('both views of an image travel together', () => {
   const x = { data: Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]), rows: 4, dim: 2 };
   assert.deepEqual([...selectImages(x, [1], 2).data], [2, 2, 3, 3]);
   assert.deepEqual([...expandLabels([7, 9], [1, 0], 2)], [9, 9, 7, 7]);
-  assert.deepEqual([...mirrorHorizontally(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), 2)], [4, 5, 6, 1, 2, 3, 10, 11, 12, 7, 8, 9]);
+  assert.deepEqual(
+    [...mirrorHorizontally(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), 2)],
+    [4, 5, 6, 1, 2, 3, 10, 11, 12, 7, 8, 9],
+  );
 });
 
 test('metrics: accuracy, precision, recall and the confusion matrix', () => {
   const ev = evaluatePredictions([0, 0, 1, 1, 2], [0, 1, 1, 1, 0], ['a', 'b', 'c']);
-  assert.deepEqual(ev.confusion, [[1, 1, 0], [0, 2, 0], [1, 0, 0]]);
+  assert.deepEqual(ev.confusion, [
+    [1, 1, 0],
+    [0, 2, 0],
+    [1, 0, 0],
+  ]);
   assert.equal(ev.accuracy, 3 / 5);
-  assert.deepEqual(ev.perClass.map((m) => [m.precision, m.recall]), [[0.5, 0.5], [2 / 3, 1], [0, 0]]);
+  assert.deepEqual(
+    ev.perClass.map((m) => [m.precision, m.recall]),
+    [
+      [0.5, 0.5],
+      [2 / 3, 1],
+      [0, 0],
+    ],
+  );
   assert.match(formatEvaluation(ev), /Accuracy: \*\*60\.0%\*\* \(3\/5\)/);
 });
 
@@ -86,7 +107,11 @@ test('feature backbone: the ImageNet classifier pruned; a pooled block appended 
   const backbone = await readFile(DEFAULT_BACKBONE);
   const run = async (model: Uint8Array) => {
     const session = await ort.InferenceSession.create(model);
-    const input = new ort.Tensor('float32', Float32Array.from({ length: 3 * 96 * 96 }, (_, i) => Math.sin(i)), [1, 3, 96, 96]);
+    const input = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 3 * 96 * 96 }, (_, i) => Math.sin(i)),
+      [1, 3, 96, 96],
+    );
     const out = await session.run({ [session.inputNames[0]!]: input });
     assert.deepEqual(session.outputNames, [DEFAULT_FEATURES_OUTPUT]);
     return out[DEFAULT_FEATURES_OUTPUT]!.data as Float32Array;
