@@ -93,7 +93,11 @@ const DEMO_FILES = [
  */
 function demoLocations(config: Config, webDir: string): string {
   if (!config.demoPage) return '';
-  const headers = `add_header Content-Security-Policy "${DEMO_CSP}" always; add_header X-Content-Type-Options nosniff always; add_header Cache-Control no-cache always;`;
+  const headers = [
+    `add_header Content-Security-Policy "${DEMO_CSP}" always;`,
+    'add_header X-Content-Type-Options nosniff always;',
+    'add_header Cache-Control no-cache always;',
+  ].join(' ');
   const files = DEMO_FILES.map(
     ({ uri, file, type }) =>
       `    location = ${uri} { root ${webDir}; try_files /${file} =404; default_type ${type}; charset utf-8; ${headers} }`,

@@ -57,7 +57,7 @@ function ecosystem(config: Config, modelDir: string, runDir: string): object {
           [SOCKET_DIR_ENV]: runDir,
           NODE_PATH: handlerNodePath(runDir),
           // glibc gives each decoding thread its own malloc arena, which keeps what it once
-          // held; two arenas cut a worker's steady RSS by ~50 MB at no measured cost.
+          // held; two arenas cut a worker's steady RSS at no measured cost (README, "Performance").
           MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
           // libuv's pool runs sharp's decodes: two at a time per worker bounds the memory of
           // decodes in flight (README "Limits") and matches the cores a worker gets.

@@ -9,7 +9,8 @@ import { MODEL_FILE, readModelBundle } from '../image_classification/model/model
 
 const USAGE = `usage: npm run package-model -- --dir MODEL_DIR [--out model.tar.gz] [--upload s3://BUCKET/KEY] [--region R] [--dry-run]
 Checks MODEL_DIR is a valid model directory (model.onnx, labels.json, optional
-preprocessing.json and code/; a dir with a code/ handler needs no model.onnx), packs its contents as model.tar.gz and optionally uploads it.`;
+preprocessing.json and code/; a dir with a code/ handler needs no model.onnx), packs its contents
+as model.tar.gz and optionally uploads it.`;
 
 function parseS3Uri(uri: string): { Bucket: string; Key: string } {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);

@@ -12,7 +12,8 @@ const errorBox = $('error');
 /** Sentences for the server's error codes; the JSON error's own message is the fallback. */
 const SENTENCES = {
   unsupported_media_type: (file) =>
-    `That file is not a photo the server can read (it was sent as ${file.type || 'an unknown type'}). Choose a JPEG, PNG, WebP, GIF, TIFF, AVIF or HEIF image.`,
+    `That file is not a photo the server can read (it was sent as ${file.type || 'an unknown type'}). ` +
+    'Choose a JPEG, PNG, WebP, GIF, TIFF, AVIF or HEIF image.',
   payload_too_large: () => 'That file is too large for the server. Choose a smaller photo, or resize it first.',
   invalid_image: () => 'That file could not be read as an image: it may be broken or incomplete.',
   image_too_large: () => 'That photo has more pixels than the server accepts. Resize it and try again.',

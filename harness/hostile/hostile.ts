@@ -11,8 +11,8 @@ import { workerPids, type Served } from '../serve-process';
  */
 
 /**
- * What one worker may hold, at its peak, while serving any one accepted request (README
- * "Limits"; idle it holds ~190 MB). The hostile suite asserts it for every case.
+ * What one worker may hold, at its peak, while serving any one accepted request (README,
+ * "Limits"). The hostile suite asserts it for every case.
  */
 export const WORKER_RSS_BOUND_MB = 700;
 

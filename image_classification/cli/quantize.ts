@@ -58,7 +58,9 @@ runCli(async () => {
     if (!existsSync(path.join(target, CUDA_MODEL_FILE))) await writeFile(path.join(target, CUDA_MODEL_FILE), float);
     if (target === staging) await packDirectory(staging, out);
     console.error(
-      `${result.quantizedConvs} Conv and ${result.quantizedAdds} Add layers quantized (${result.calibratedTensors} activation ranges, ${calibration.statistic}); ${(float.length / 1e6).toFixed(1)} MB float32 -> ${(result.model.length / 1e6).toFixed(1)} MB int8`,
+      `${result.quantizedConvs} Conv and ${result.quantizedAdds} Add layers quantized ` +
+        `(${result.calibratedTensors} activation ranges, ${calibration.statistic}); ` +
+        `${(float.length / 1e6).toFixed(1)} MB float32 -> ${(result.model.length / 1e6).toFixed(1)} MB int8`,
     );
     console.log(out);
   } finally {

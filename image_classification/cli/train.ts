@@ -69,7 +69,8 @@ runCli(async () => {
     `classes: ${result.classes.join(', ')}; train ${result.trainImages} images, val ${result.valImages}; ${options.views} view(s) each`,
   );
   console.error(
-    `exported graph vs training-time probabilities: max |diff| = ${Math.max(result.exportDiff.model, result.exportDiff.cuda ?? 0).toExponential(2)}`,
+    'exported graph vs training-time probabilities: max |diff| = ' +
+      Math.max(result.exportDiff.model, result.exportDiff.cuda ?? 0).toExponential(2),
   );
   const served = (result.int8 ?? result.float).val;
   if (served)

@@ -56,7 +56,8 @@ export function decodeJsonImages(parsed: unknown): DecodedInput {
     }
   }
   throw new BadRequestError(
-    'JSON bodies must be a base64 string, a list of them, {"image": "<base64>"} / {"images": [...]} / {"instances": [...]}, or a tensor (nested number lists or {"inputs": ...})',
+    'JSON bodies must be a base64 string, a list of them, {"image": "<base64>"} / {"images": [...]} / {"instances": [...]}, ' +
+      'or a tensor (nested number lists or {"inputs": ...})',
     'invalid_json',
   );
 }

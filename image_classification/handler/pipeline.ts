@@ -86,7 +86,8 @@ export class HandlerPipeline {
     const builtInOutput = !hooks.transformFn && hooks.outputFn === builtIn.outputFn;
     if (builtInOutput && !(RESPONSE_TYPES as readonly string[]).includes(options.defaultAccept)) {
       throw new HandlerLoadError(
-        `SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=${options.defaultAccept} cannot be written by the built-in outputFn (${RESPONSE_TYPES.join(', ')})`,
+        `SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=${options.defaultAccept} cannot be written by the built-in outputFn ` +
+          `(${RESPONSE_TYPES.join(', ')})`,
       );
     }
     if (file) logger.info({ handler: file, hooks: Object.keys(user) }, 'loaded user handler');

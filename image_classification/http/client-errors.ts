@@ -24,7 +24,11 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
   }
   const httpError = errorFor(error.code);
   const body = JSON.stringify(errorBody(httpError));
-  socket.end(
-    `HTTP/1.1 ${httpError.status} ${httpError.code}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  const head = [
+    `HTTP/1.1 ${httpError.status} ${httpError.code}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }

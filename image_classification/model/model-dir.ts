@@ -94,7 +94,10 @@ export async function unpackArchive(archive: string, limits: ArchiveLimits = DEF
       bytes += size;
       entries++;
       if (bytes > limits.maxBytes || entries > MAX_ARCHIVE_ENTRIES) {
-        const what = entries > MAX_ARCHIVE_ENTRIES ? `more than ${MAX_ARCHIVE_ENTRIES} entries` : `more than ${limits.maxBytes} bytes (MODEL_SERVER_MAX_MODEL_MB)`;
+        const what =
+          entries > MAX_ARCHIVE_ENTRIES
+            ? `more than ${MAX_ARCHIVE_ENTRIES} entries`
+            : `more than ${limits.maxBytes} bytes (MODEL_SERVER_MAX_MODEL_MB)`;
         unpack.abort(new ModelDirError(`${path.basename(archive)} unpacks to ${what}`, 'model_archive_invalid'));
         return false;
       }

@@ -5,7 +5,7 @@ import { preprocessBatch } from '../preprocess/batch';
 import { batchDims, tensorLayout } from '../preprocess/tensor';
 import type { CalibrationBatches } from './calibrate';
 
-/** Photos calibrated on unless told otherwise: enough for stable min/max ranges, ~10 s at 384 px. */
+/** Photos calibrated on unless told otherwise: enough for stable min/max ranges, and seconds to run. */
 export const DEFAULT_CALIBRATION_IMAGES = 100;
 
 /**

@@ -14,9 +14,8 @@ export interface BatchingOptions {
 }
 
 /**
- * Measured by `npm run bench`: on the CPU provider a batch is no faster per image than single
- * images (2 cores, MobileNetV2 at 384²: 2 workers x 1 thread 62 images/s at batch 1, 60 at
- * batch 4), and larger batches grow ONNX Runtime's arena. GPUs gain from batching.
+ * On the CPU provider a batch is barely faster per image than single images, and larger batches
+ * grow ONNX Runtime's arena (README, "Performance", has `npm run bench`'s figures). GPUs gain.
  */
 export const DEFAULT_MAX_BATCH: Record<ExecutionProvider, number> = { cpu: 1, cuda: 8 };
 

@@ -16,7 +16,8 @@ export function confusionSvg(ev: Evaluation, title: string): string {
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${width / 2}" y="28" font-size="17" text-anchor="middle">${escapeXml(title)}</text>`,
     `<text x="${left + (n * cell) / 2}" y="${top - 32}" font-size="13" text-anchor="middle">predicted</text>`,
-    `<text x="22" y="${top + (n * cell) / 2}" font-size="13" text-anchor="middle" transform="rotate(-90 22 ${top + (n * cell) / 2})">true</text>`,
+    `<text x="22" y="${top + (n * cell) / 2}" font-size="13" text-anchor="middle" ` +
+      `transform="rotate(-90 22 ${top + (n * cell) / 2})">true</text>`,
   ];
   ev.classes.forEach((name, k) => {
     parts.push(`<text x="${left + k * cell + cell / 2}" y="${top - 10}" font-size="13" text-anchor="middle">${escapeXml(name)}</text>`);
@@ -35,7 +36,8 @@ export function confusionSvg(ev: Evaluation, title: string): string {
     });
   });
   parts.push(
-    `<text x="${width / 2}" y="${height - 18}" font-size="13" text-anchor="middle">accuracy ${(100 * ev.accuracy).toFixed(1)}% on ${ev.total} images</text>`,
+    `<text x="${width / 2}" y="${height - 18}" font-size="13" text-anchor="middle">` +
+      `accuracy ${(100 * ev.accuracy).toFixed(1)}% on ${ev.total} images</text>`,
   );
   parts.push('</svg>');
   return parts.join('\n');

@@ -20,7 +20,13 @@ function quantizationSection(options: PipelineOptions, result: PipelineResult): 
   return [
     '## int8 vs float32',
     '',
-    `model.onnx is int8 (QDQ): ${quantized.convs} Conv and ${quantized.adds} Add layers, weights per-channel symmetric ${calibration.weightBits}-bit, activations uint8 calibrated with **${calibration.statistic}** on ${quantized.calibrationImages} training photos. model.cuda.onnx is the float32 graph (for the CUDA provider). Each has a head fit on its own backbone's features, L2 chosen by its own CV.`,
+    [
+      `model.onnx is int8 (QDQ): ${quantized.convs} Conv and ${quantized.adds} Add layers,`,
+      `weights per-channel symmetric ${calibration.weightBits}-bit,`,
+      `activations uint8 calibrated with **${calibration.statistic}** on ${quantized.calibrationImages} training photos.`,
+      'model.cuda.onnx is the float32 graph (for the CUDA provider).',
+      "Each has a head fit on its own backbone's features, L2 chosen by its own CV.",
+    ].join(' '),
     '',
     '| | float32 | int8 | difference |',
     '|---|---:|---:|---:|',
@@ -52,7 +58,14 @@ export async function evalMarkdown(options: PipelineOptions, result: PipelineRes
     '',
     `Command: \`${command}\``,
     '',
-    `Classes: ${result.classes.join(', ')}. Train: ${result.trainImages} images; val: ${result.valImages}. Input ${options.size}×${options.size}. Features: ${options.pooledExtra ? `the final 1280 + \`${options.pooledExtra}\` average-pooled (the frontier below is without it)` : 'the final 1280'}. Views per image: ${options.views} (original${options.views > 1 ? ' + mirror' : ''}). Seed ${options.seed}.`,
+    [
+      `Classes: ${result.classes.join(', ')}. Train: ${result.trainImages} images; val: ${result.valImages}.`,
+      `Input ${options.size}×${options.size}.`,
+      options.pooledExtra
+        ? `Features: the final 1280 + \`${options.pooledExtra}\` average-pooled (the frontier below is without it).`
+        : 'Features: the final 1280.',
+      `Views per image: ${options.views} (original${options.views > 1 ? ' + mirror' : ''}). Seed ${options.seed}.`,
+    ].join(' '),
     '',
     `## L2 chosen by ${options.folds}-fold cross-validation on train only`,
     '',
@@ -74,7 +87,9 @@ export async function evalMarkdown(options: PipelineOptions, result: PipelineRes
     ...(await frontierSection(outDir)),
     '## Shipped model',
     '',
-    `Head refit on ${result.shippedOn} with the same L2; written to \`${options.out}\`. Exported graphs vs the training-time probabilities: max |diff| ${result.exportDiff.model.toExponential(1)} (model.onnx)${result.exportDiff.cuda !== undefined ? `, ${result.exportDiff.cuda.toExponential(1)} (model.cuda.onnx)` : ''}.`,
+    `Head refit on ${result.shippedOn} with the same L2; written to \`${options.out}\`. ` +
+      `Exported graphs vs the training-time probabilities: max |diff| ${result.exportDiff.model.toExponential(1)} (model.onnx)` +
+      `${result.exportDiff.cuda !== undefined ? `, ${result.exportDiff.cuda.toExponential(1)} (model.cuda.onnx)` : ''}.`,
     '',
     '## Time per stage (this machine)',
     '',
