@@ -10,9 +10,9 @@ import tseslint from 'typescript-eslint';
  * (serve.ts, worker.ts, settings.ts, cli/, index.ts) may import anything. `config` (the
  * environment's names) reaches the layers only as a type, from the composition root.
  */
-const BOTTOM = ['errors', 'logger', 'paths', 'deadline'];
+const BOTTOM = ['errors', 'logger', 'paths', 'deadline', 'stage-timing'];
 const LAYERS = {
-  http: ['handler', 'codecs', ...BOTTOM],
+  http: ['handler', 'codecs', 'metrics', ...BOTTOM],
   handler: ['classifier', 'runtime', 'preprocess', 'codecs', 'model', ...BOTTOM],
   classifier: ['runtime', 'preprocess', 'codecs', 'model', ...BOTTOM],
   training: ['classifier', 'quantize', 'runtime', 'preprocess', 'codecs', 'model', ...BOTTOM],
@@ -21,6 +21,7 @@ const LAYERS = {
   runtime: ['codecs', ...BOTTOM],
   model: ['errors', 'paths'],
   codecs: ['errors'],
+  metrics: BOTTOM,
   errors: [],
 };
 const FOLDERS = ['cli', ...Object.keys(LAYERS)];
@@ -89,7 +90,7 @@ export default tseslint.config(
   { files: ['web/**/*.js'], languageOptions: { globals: { ...globals.browser }, sourceType: 'module' } },
   ...layerRules,
   restrict(
-    ['image_classification/{logger,paths,deadline,worker-env}.ts'],
+    ['image_classification/{logger,paths,deadline,worker-env,stage-timing}.ts'],
     naming(
       './',
       PACKAGE.filter((name) => name !== 'errors'),

@@ -33,6 +33,9 @@ const schema = z.object({
   maxModelMb: positiveNumber,
   maxConnectionsPerClient: z.coerce.number().int().min(0),
   demoPage: flag,
+  metrics: flag,
+  metricsPort: positiveInt.max(65535).optional(),
+  serverTiming: flag,
   submitDirectory: z.string().min(1).optional(),
   program: z.string().min(1).optional(),
   defaultAccept: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a media type such as application/json'),
@@ -88,6 +91,10 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     maxConnectionsPerClient: firstSet(env, 'MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT') ?? 512,
     // The workshop page on GET /; SageMaker never routes it, production may turn it off.
     demoPage: (firstSet(env, 'MODEL_SERVER_DEMO_PAGE') ?? 'true').toLowerCase(),
+    // GET /metrics (Prometheus) for the whole container: on the serving port, or on its own.
+    metrics: (firstSet(env, 'MODEL_SERVER_METRICS') ?? 'true').toLowerCase(),
+    metricsPort: firstSet(env, 'MODEL_SERVER_METRICS_PORT'),
+    serverTiming: (firstSet(env, 'MODEL_SERVER_SERVER_TIMING') ?? 'true').toLowerCase(),
     submitDirectory: firstSet(env, 'SAGEMAKER_SUBMIT_DIRECTORY'),
     program: firstSet(env, 'SAGEMAKER_PROGRAM'),
     defaultAccept: (firstSet(env, 'SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT') ?? 'application/json').toLowerCase(),

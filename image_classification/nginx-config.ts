@@ -9,6 +9,10 @@ export interface NginxSettings {
   readonly socketDir: string;
   /** The demo page's files, where nginx's workers can read them (serve copies them to its run dir). */
   readonly webDir: string;
+  /** Where serve answers /metrics, when nginx routes it (MODEL_SERVER_METRICS on, no MODEL_SERVER_METRICS_PORT). */
+  readonly metricsSocket?: string | undefined;
+  /** The file nginx appends its own refusals to, for /metrics (metrics/refusal-log.ts). */
+  readonly refusalLog?: string | undefined;
 }
 
 /** The demo page's files in this package; serve copies them into its run dir for nginx. */
@@ -65,17 +69,35 @@ function nginxErrors(config: Config): NginxError[] {
  * locations: a request nginx rejected while parsing it (bad URI, huge header) cannot enter
  * a named location.
  */
-function errorPages(config: Config): string {
+function errorPages(config: Config, logged?: { status: number; line: string }): string {
   return nginxErrors(config)
     .flatMap(({ from, status, code, message, retryAfter }) => {
       const body = JSON.stringify({ error: { code, message } }).replaceAll("'", "\\'");
       const header = retryAfter ? 'add_header Retry-After 1 always; ' : '';
+      const log = logged?.status === status ? `${logged.line} ` : '';
       return [
         `    error_page ${from.join(' ')} /__error/${status};`,
-        `    location = /__error/${status} { internal; ${header}return ${status} '${body}'; }`,
+        `    location = /__error/${status} { internal; ${log}${header}return ${status} '${body}'; }`,
       ];
     })
     .join('\n');
+}
+
+/** `access_log` lines for nginx's refusals (one word each, counted by serve), where metrics are on. */
+function refusalLogLine(settings: NginxSettings, reason: 'overloaded' | 'per_client' | 'unavailable'): string {
+  return settings.refusalLog ? `access_log ${settings.refusalLog} refused_${reason};` : '';
+}
+
+/** GET /metrics, answered by serve on its socket (the whole container's metrics). */
+function metricsLocation(settings: NginxSettings): string {
+  if (!settings.metricsSocket) return '';
+  return [
+    '    location = /metrics {',
+    '      if ($request_method != GET) { return 405; }',
+    `      proxy_pass http://unix:${settings.metricsSocket};`,
+    '      proxy_read_timeout 10s;',
+    '    }',
+  ].join('\n');
 }
 
 /** Only the page's own files, scripts and styles; the photo preview is a blob: URL the page makes. */
@@ -125,7 +147,10 @@ export function renderNginxConfig(template: string, config: Config, settings: Ng
     // Every worker once, then the backup.
     UPSTREAM_TRIES: String(config.workers + 1),
     PER_CLIENT_LIMIT: config.maxConnectionsPerClient > 0 ? `      limit_conn per_client ${config.maxConnectionsPerClient};` : '',
-    ERROR_PAGES: errorPages(config),
+    PUBLIC_ERROR_PAGES: errorPages(config, { status: 429, line: refusalLogLine(settings, 'per_client') }),
+    ADMISSION_ERROR_PAGES: errorPages(config, { status: 503, line: refusalLogLine(settings, 'overloaded') }),
+    UNAVAILABLE_LOG: `      ${refusalLogLine(settings, 'unavailable')}`,
+    METRICS_LOCATION: metricsLocation(settings),
     DEMO_PAGE: demoLocations(config, settings.webDir),
   };
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {

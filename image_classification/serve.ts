@@ -6,6 +6,7 @@ import { loadConfig, type Config } from './config';
 import { ConfigError, publicStartupFailure } from './errors';
 import { createLogger, type Logger } from './logger';
 import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
+import { startMetricsEndpoint } from './metrics/endpoint';
 import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
 import { PACKAGE_NAME, packageRoot, workerSocketPath } from './paths';
 import { SOCKET_DIR_ENV } from './worker-env';
@@ -137,6 +138,12 @@ function supervise(children: Children, config: Config, logger: Logger, cleanup: 
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
+/** /metrics goes through nginx to serve's socket unless it has a port of its own. */
+function metricsPaths(config: Config, runDir: string): { refusalLog: string; metricsSocket?: string } {
+  const refusalLog = path.join(runDir, 'refusals.log');
+  return config.metricsPort ? { refusalLog } : { refusalLog, metricsSocket: path.join(runDir, 'metrics.sock') };
+}
+
 async function main(): Promise<void> {
   // SageMaker starts the container as `docker run IMAGE serve`, so `serve` may get itself as argument.
   const args = process.argv.slice(2).filter((arg) => arg !== 'serve');
@@ -167,12 +174,20 @@ async function main(): Promise<void> {
   // directory: the demo page is served from a copy in the (world-readable) run dir.
   const webDir = path.join(runDir, 'web');
   if (config.demoPage) cpSync(WEB_SOURCE_DIR, webDir, { recursive: true });
-  const nginxConf = renderNginxConfig(await readNginxTemplate(), config, { runDir, socketDir: runDir, webDir });
+  const metrics: Partial<ReturnType<typeof metricsPaths>> = config.metrics ? metricsPaths(config, runDir) : {};
+  const nginxConf = renderNginxConfig(await readNginxTemplate(), config, { runDir, socketDir: runDir, webDir, ...metrics });
   const cleanup = () => {
     rmSync(runDir, { recursive: true, force: true });
     if (model?.unpacked) rmSync(model.dir, { recursive: true, force: true });
   };
-  supervise(start(config, model, runDir, logger, nginxConf), config, logger, cleanup);
+  const children = start(config, model, runDir, logger, nginxConf);
+  if (metrics.refusalLog) {
+    const workerSockets = new Map(Array.from({ length: config.workers }, (_, i) => [String(i), workerSocketPath(runDir, String(i))]));
+    const listen = metrics.metricsSocket ? { socket: metrics.metricsSocket } : { port: config.metricsPort! };
+    const reopenNginxLogs = () => children.nginx.kill('SIGUSR1');
+    startMetricsEndpoint({ workerSockets, refusalLog: metrics.refusalLog, reopenNginxLogs, listen }, logger);
+  }
+  supervise(children, config, logger, cleanup);
 }
 
 void main();

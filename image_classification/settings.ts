@@ -13,7 +13,10 @@ export function sessionOptions(config: Config): Required<SessionOptions> {
 }
 
 /** The request pipeline's settings: handler location, default Accept, the built-in predictor's limits and batching. */
-export function pipelineOptions(config: Config, onInferenceFailure?: (error: Error) => void): PipelineOptions {
+export function pipelineOptions(
+  config: Config,
+  hooks: { onInferenceFailure?: (error: Error) => void; onBatch?: (images: number) => void } = {},
+): PipelineOptions {
   const { submitDirectory, program, defaultAccept, maxImagePixels } = config;
   const batching = { ...(config.maxBatchSize ? { maxBatchSize: config.maxBatchSize } : {}), maxDelayMs: config.maxBatchDelayMs };
   const predictor = {
@@ -21,7 +24,7 @@ export function pipelineOptions(config: Config, onInferenceFailure?: (error: Err
     maxImagePixels,
     decodeTimeoutSeconds: config.timeoutSeconds,
     batching,
-    ...(onInferenceFailure ? { onInferenceFailure } : {}),
+    ...hooks,
   };
   return { submitDirectory, program, defaultAccept, predictor };
 }

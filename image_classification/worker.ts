@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './logger';
 import { resolveModelDir } from './model/model-dir';
 import { workerSocketPath } from './paths';
 import { HandlerPipeline } from './handler/pipeline';
+import { WorkerMetrics } from './metrics/worker-metrics';
 import { configureOnnxModels } from './runtime/onnx-model';
 import { pipelineOptions, sessionOptions } from './settings';
 import { SOCKET_DIR_ENV } from './worker-env';
@@ -27,17 +28,26 @@ import { SOCKET_DIR_ENV } from './worker-env';
  * event loop alive: a handler whose modelFn never settles would otherwise let the worker exit
  * 0 and pm2 restart it in a loop, with no reason given anywhere.
  */
-async function loadModel(config: Config, state: ModelState, logger: Logger, onInferenceFailure: (error: Error) => void): Promise<void> {
+async function loadModel(
+  config: Config,
+  state: ModelState,
+  logger: Logger,
+  hooks: { onInferenceFailure: (error: Error) => void; metrics: WorkerMetrics | undefined },
+): Promise<void> {
   const started = performance.now();
+  const { onInferenceFailure, metrics } = hooks;
   const loading = (async () => {
     const { dir, source } = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
-    const pipeline = await HandlerPipeline.load(dir, pipelineOptions(config, onInferenceFailure), logger);
+    // Served batches only: the warm-up's runs happen before the worker is ready.
+    const onBatch = metrics ? (images: number) => state.status === 'ready' && metrics.batch(images) : undefined;
+    const pipeline = await HandlerPipeline.load(dir, pipelineOptions(config, { onInferenceFailure, onBatch }), logger);
     return { dir, source, pipeline };
   })();
   const limit = deadline(config.loadTimeoutSeconds, () => new LoadTimeoutError(config.loadTimeoutSeconds));
   try {
     const { dir, source, pipeline } = await Promise.race([loading, limit.expired]);
     state.ready(pipeline);
+    metrics?.modelLoaded((performance.now() - started) / 1000);
     logger.info(
       {
         modelDir: dir,
@@ -103,16 +113,17 @@ function main(): void {
   const onInferenceFailure = exitOnInferenceFailure(logger);
   configureOnnxModels({ session: sessionOptions(config), logLevel: config.logLevel, onFailure: onInferenceFailure });
   const state = new ModelState();
+  const metrics = config.metrics ? new WorkerMetrics(process.env.NODE_APP_INSTANCE ?? '0') : undefined;
   const server = http.createServer(
     { maxHeaderSize: MAX_REQUEST_HEADER_BYTES, requireHostHeader: false },
-    createApp({ config, state, logger }),
+    createApp({ config, state, logger, metrics }),
   );
   server.on('clientError', answerClientError);
   server.requestTimeout = config.timeoutSeconds * 1000;
   // Longer than nginx's upstream keepalive_timeout (60 s), so nginx always closes first.
   server.keepAliveTimeout = 75_000;
   shutDownOnSignal(server, state, config, logger);
-  void loadModel(config, state, logger, onInferenceFailure).then(() =>
+  void loadModel(config, state, logger, { onInferenceFailure, metrics }).then(() =>
     logger.info({ listen: listen(server, config), status: state.status }, 'worker listening'),
   );
 }

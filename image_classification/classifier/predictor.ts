@@ -6,8 +6,9 @@ import type { Logger } from '../logger';
 import type { ModelBundle } from '../model/model-dir';
 import { preprocessBatch } from '../preprocess/batch';
 import { batchDims, imageTensorLength, tensorLayout, type TensorLayout } from '../preprocess/tensor';
-import { DEFAULT_MAX_BATCH, DynamicBatcher, type BatchingOptions } from '../runtime/batcher';
+import { DEFAULT_MAX_BATCH, DynamicBatcher, type BatchingOptions, type BatchRun, type JobResult } from '../runtime/batcher';
 import { InferenceClient } from '../runtime/inference-client';
+import { recordStage, timeStage } from '../stage-timing';
 import type { ExecutionProvider, InferenceDevice } from '../runtime/session';
 import { isDistribution, toPrediction, type ClassPrediction } from './classify';
 
@@ -49,6 +50,13 @@ function pickInput(session: InferenceClient, configured: string | undefined): st
     throw new ModelMismatchError(`input '${configured}' is not in the model (inputs: ${session.inputNames.join(', ')})`);
   }
   return name;
+}
+
+/** A job's rows, its wait and run recorded as the current request's stages. */
+function recorded({ rows, queueSeconds, runSeconds }: JobResult): Float32Array[] {
+  recordStage('queue', queueSeconds);
+  recordStage('inference', runSeconds);
+  return rows;
 }
 
 /** Owns the request pipeline: decode → preprocess → infer → postprocess. */
@@ -128,7 +136,7 @@ export class Predictor {
    */
   async scores(images: readonly Buffer[], signal?: AbortSignal): Promise<Float32Array[]> {
     const rows: Float32Array[] = [];
-    let running: Promise<Float32Array[]> | undefined;
+    let running: Promise<JobResult> | undefined;
     for (let start = 0; start < images.length; start += this.batching.maxBatchSize) {
       signal?.throwIfAborted();
       const part = images.slice(start, start + this.batching.maxBatchSize);
@@ -136,8 +144,8 @@ export class Predictor {
       const arrival = this.batcher.expect(part.length);
       let tensor: Float32Array;
       try {
-        tensor = await preprocessBatch(part, this.bundle.spec, this.layout, this.decodeLimits);
-        if (running) rows.push(...(await running));
+        tensor = await timeStage('preprocess', () => preprocessBatch(part, this.bundle.spec, this.layout, this.decodeLimits));
+        if (running) rows.push(...recorded(await running));
       } catch (error) {
         // Announced but never submitted: withdraw it, or an idle batcher would wait for it.
         arrival.cancel();
@@ -149,17 +157,18 @@ export class Predictor {
       // as unhandled, which would end the worker process.
       running.catch(() => undefined);
     }
-    rows.push(...(await running!));
+    rows.push(...recorded(await running!));
     return rows;
   }
 
   /** One run of the inference thread over the requests the batcher gathered. */
-  private async runBatch(parts: Float32Array[], count: number): Promise<Float32Array[]> {
+  private async runBatch(parts: Float32Array[], count: number): Promise<BatchRun> {
     this.onBatch?.(count);
-    const outputs = await this.session.run({ [this.inputName]: { shape: batchDims(this.layout, count), parts } }, [this.outputName]);
+    const feeds = { [this.inputName]: { shape: batchDims(this.layout, count), parts } };
+    const { outputs, runSeconds } = await this.session.runTimed(feeds, [this.outputName]);
     const output = outputs[this.outputName]!.data as Float32Array;
     const width = output.length / count;
-    return Array.from({ length: count }, (_, i) => output.subarray(i * width, (i + 1) * width));
+    return { rows: Array.from({ length: count }, (_, i) => output.subarray(i * width, (i + 1) * width)), runSeconds };
   }
 
   async predict(images: readonly Buffer[], signal?: AbortSignal): Promise<ClassPrediction[]> {
@@ -193,7 +202,7 @@ export class Predictor {
       // tensors (int64 holds BigInts) are converted value by value.
       const values = tensor.data.subarray(start * perImage, end * perImage);
       const input = values instanceof Float32Array ? values.slice() : Float32Array.from(values as ArrayLike<number | bigint>, Number);
-      rows.push(...(await this.batcher.submit(input, end - start, signal)));
+      rows.push(...recorded(await this.batcher.submit(input, end - start, signal)));
     }
     return { rows: this.classify(rows), isList };
   }

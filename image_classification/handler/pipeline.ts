@@ -4,6 +4,7 @@ import { RESPONSE_TYPES, type ResponseType } from '../codecs/encoders';
 import { acceptOrDefault, negotiateResponseType } from '../codecs/negotiation';
 import { HandlerFailedError, HandlerLoadError, InferenceError, InternalError, isHandlerError, StartupError } from '../errors';
 import type { Logger } from '../logger';
+import { timeStage } from '../stage-timing';
 import type { InferenceHandler, OutputResult, RequestContext } from './api';
 import { builtInHandler } from './builtin';
 import { importHandler, locateHandler, type HandlerSettings } from './loader';
@@ -75,7 +76,7 @@ export class HandlerPipeline {
     private readonly handlerFile: string | undefined,
     private readonly defaultAccept: string,
     /** Which ends of the request the built-in hooks handle (and so validate up front). */
-    private readonly builtIn: { readonly input: boolean; readonly output: boolean },
+    private readonly builtIn: { readonly input: boolean; readonly predict: boolean; readonly output: boolean },
   ) {}
 
   static async load(modelDir: string, options: PipelineOptions, logger: Logger): Promise<HandlerPipeline> {
@@ -100,7 +101,9 @@ export class HandlerPipeline {
       throw error;
     }
     const builtInInput = !hooks.transformFn && hooks.inputFn === builtIn.inputFn;
-    return new HandlerPipeline(hooks, model, modelDir, file, options.defaultAccept, { input: builtInInput, output: builtInOutput });
+    const builtInPredict = !hooks.transformFn && hooks.predictFn === builtIn.predictFn;
+    const builtIns = { input: builtInInput, predict: builtInPredict, output: builtInOutput };
+    return new HandlerPipeline(hooks, model, modelDir, file, options.defaultAccept, builtIns);
   }
 
   /** The built-in model's predictor, when the built-in modelFn loaded it. */
@@ -138,13 +141,15 @@ export class HandlerPipeline {
     const fallbackType = /[*,]/.test(accept) ? this.defaultAccept : accept;
     if (hooks.transformFn) {
       const transform = hooks.transformFn;
-      return encoded(await guarded(() => transform(model, body, contentType, accept, ctx)), fallbackType);
+      return encoded(await timeStage('handler', () => guarded(() => transform(model, body, contentType, accept, ctx))), fallbackType);
     }
-    const input = await guarded(() => hooks.inputFn(body, contentType, ctx));
+    const input = await timeStage('preprocess', () => guarded(() => hooks.inputFn(body, contentType, ctx)));
     ctx.signal.throwIfAborted();
-    const prediction = await guarded(() => hooks.predictFn(input, model, ctx));
+    // The built-in predictor records its own decode, queue and inference stages.
+    const predict = () => guarded(() => hooks.predictFn(input, model, ctx));
+    const prediction = await (this.builtIn.predict ? predict() : timeStage('inference', predict));
     ctx.signal.throwIfAborted();
-    return encoded(await guarded(() => hooks.outputFn(prediction, accept, ctx)), fallbackType);
+    return encoded(await timeStage('encode', () => guarded(() => hooks.outputFn(prediction, accept, ctx))), fallbackType);
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,9 @@ import type { HandlerPipeline } from '../handler/pipeline';
 import { Admission, type Slot } from './admission';
 import type { ModelState } from './model-state';
 import { requestContext } from './request-context';
+import { InvocationTiming, invocationTiming } from './invocation-timing';
+import type { WorkerMetrics } from '../metrics/worker-metrics';
+import { withStageTimes } from '../stage-timing';
 
 interface InvocationLocals {
   pipeline: HandlerPipeline;
@@ -59,6 +62,7 @@ function checkRequest(state: ModelState, admission: Admission): RequestHandler {
       slot: admission.admit(res),
     };
     Object.assign(res.locals, locals);
+    InvocationTiming.of(res)?.startBodyRead();
     next();
   };
 }
@@ -107,10 +111,15 @@ function invoke(config: Config): RequestHandler {
   return async (req, res) => {
     const { pipeline, contentType, accept, slot } = res.locals as InvocationLocals;
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const timing = InvocationTiming.of(res)!;
+    timing.endBodyRead();
     const cancel = cancellation(res, config.timeoutSeconds);
-    const work = pipeline.invoke(body, contentType, accept, requestContext(req, res, pipeline.modelDir, cancel.signal));
+    const ctx = requestContext(req, res, pipeline.modelDir, cancel.signal);
+    // The body arrived through stream events, outside this request's async context: enter it here.
+    const work = withStageTimes(timing.stages, () => pipeline.invoke(body, contentType, accept, ctx));
     slot.holdUntil(work);
     const answer = await Promise.race([work, cancel.timedOut]).finally(cancel.done);
+    if (config.serverTiming) res.setHeader('Server-Timing', timing.header());
     res
       .type(answer.contentType)
       .send(
@@ -119,6 +128,8 @@ function invoke(config: Config): RequestHandler {
   };
 }
 
-export function invocationHandlers(config: Config, state: ModelState): RequestHandler[] {
-  return [checkRequest(state, new Admission(config.maxQueue)), readBody(config), invoke(config)];
+export function invocationHandlers(config: Config, state: ModelState, metrics: WorkerMetrics | undefined): RequestHandler[] {
+  const admission = new Admission(config.maxQueue);
+  metrics?.trackAdmission(() => ({ inUse: admission.count, limit: config.maxQueue }));
+  return [invocationTiming(metrics), checkRequest(state, admission), readBody(config), invoke(config)];
 }

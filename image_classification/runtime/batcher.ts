@@ -20,17 +20,31 @@ export interface BatchingOptions {
 export const DEFAULT_MAX_BATCH: Record<ExecutionProvider, number> = { cpu: 1, cuda: 8 };
 
 /** Runs one batch: the parts are concatenated along the batch axis; one output row per image. */
-export type RunBatch = (parts: Float32Array[], count: number) => Promise<Float32Array[]>;
+export type RunBatch = (parts: Float32Array[], count: number) => Promise<BatchRun>;
+
+export interface BatchRun {
+  readonly rows: Float32Array[];
+  /** The inference itself, without waiting for the thread. */
+  readonly runSeconds: number;
+}
+
+/** A job's rows, and how long it waited (in the batcher and for the thread) and ran. */
+export interface JobResult {
+  readonly rows: Float32Array[];
+  readonly queueSeconds: number;
+  readonly runSeconds: number;
+}
 
 export interface Arrival {
-  submit(input: Float32Array, signal?: AbortSignal): Promise<Float32Array[]>;
+  submit(input: Float32Array, signal?: AbortSignal): Promise<JobResult>;
   cancel(): void;
 }
 
 interface Job {
   readonly input: Float32Array;
   readonly count: number;
-  readonly resolve: (rows: Float32Array[]) => void;
+  readonly submitted: number;
+  readonly resolve: (result: JobResult) => void;
   readonly reject: (error: unknown) => void;
   /** Stops listening for an abort once the job has left the queue. */
   readonly settle: () => void;
@@ -78,7 +92,7 @@ export class DynamicBatcher {
    * memory and time of every run, whatever a request holds. A job still queued when `signal`
    * aborts leaves the queue and rejects with the signal's reason; a running one finishes.
    */
-  submit(input: Float32Array, count: number, signal?: AbortSignal): Promise<Float32Array[]> {
+  submit(input: Float32Array, count: number, signal?: AbortSignal): Promise<JobResult> {
     if (count > this.options.maxBatchSize)
       throw new RangeError(`a job of ${count} images exceeds the batch size ${this.options.maxBatchSize}`);
     return new Promise((resolve, reject) => {
@@ -95,7 +109,8 @@ export class DynamicBatcher {
         reject(signal!.reason);
         this.dispatchIfReady();
       };
-      const job: Job = { input, count, resolve, reject, settle: () => signal?.removeEventListener('abort', withdraw) };
+      const settle = () => signal?.removeEventListener('abort', withdraw);
+      const job: Job = { input, count, submitted: performance.now(), resolve, reject, settle };
       signal?.addEventListener('abort', withdraw, { once: true });
       this.queue.push(job);
       this.queuedImages += count;
@@ -133,10 +148,12 @@ export class DynamicBatcher {
       images,
     )
       .then(
-        (rows) => {
+        ({ rows, runSeconds }) => {
+          const done = performance.now();
           let offset = 0;
           for (const job of jobs) {
-            job.resolve(rows.slice(offset, offset + job.count));
+            const queueSeconds = Math.max(0, (done - job.submitted) / 1000 - runSeconds);
+            job.resolve({ rows: rows.slice(offset, offset + job.count), queueSeconds, runSeconds });
             offset += job.count;
           }
         },

@@ -13,10 +13,16 @@ import {
 } from './inference-protocol';
 import type { ExecutionProvider, ModelGraphs, SessionOptions } from './session';
 
+export interface TimedRun {
+  readonly outputs: Record<string, NdArray>;
+  /** ONNX Runtime's run alone; the rest of the wait was the thread's queue and the hop. */
+  readonly runSeconds: number;
+}
+
 /** The event-loop side of an inference thread: a session whose run() never blocks the caller. */
 export class InferenceClient {
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (outputs: Record<string, NdArray>) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (run: TimedRun) => void; reject: (error: Error) => void }>();
   private dead: Error | undefined;
   private closing = false;
 
@@ -30,7 +36,7 @@ export class InferenceClient {
     thread.on('message', (reply: RunReply) => {
       const waiter = this.pending.get(reply.id);
       this.pending.delete(reply.id);
-      if ('outputs' in reply) waiter?.resolve(reply.outputs);
+      if ('outputs' in reply) waiter?.resolve({ outputs: reply.outputs, runSeconds: reply.runSeconds });
       else waiter?.reject(new Error(`inference failed: ${reply.error}`));
     });
     const fail = (error: Error) => {
@@ -65,7 +71,12 @@ export class InferenceClient {
   }
 
   /** Run the graph once; the feeds' buffers are transferred to the thread (do not reuse them). */
-  run(feeds: Feeds, outputNames: readonly string[] = this.outputNames): Promise<Record<string, NdArray>> {
+  async run(feeds: Feeds, outputNames: readonly string[] = this.outputNames): Promise<Record<string, NdArray>> {
+    return (await this.runTimed(feeds, outputNames)).outputs;
+  }
+
+  /** As run(), with the time ONNX Runtime itself took. */
+  runTimed(feeds: Feeds, outputNames: readonly string[] = this.outputNames): Promise<TimedRun> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -31,7 +31,8 @@ export interface RunRequest {
   readonly outputNames: readonly string[];
 }
 
-export type RunReply = { id: number; outputs: Record<string, NdArray> } | { id: number; error: string };
+/** `runSeconds`: ONNX Runtime's run alone, without the time the request waited for the thread. */
+export type RunReply = { id: number; outputs: Record<string, NdArray>; runSeconds: number } | { id: number; error: string };
 
 /**
  * The buffers to transfer (not copy) with a message, each once. Only arrays that own their

@@ -35,10 +35,12 @@ async function run(session: ort.InferenceSession, request: RunRequest): Promise<
   for (const [name, feed] of Object.entries(request.feeds)) {
     feeds[name] = 'parts' in feed ? joined(feed) : new ort.Tensor(feed.dtype, feed.data, [...feed.shape]);
   }
+  const started = performance.now();
   const result = await session.run(feeds, [...request.outputNames]);
+  const runSeconds = (performance.now() - started) / 1000;
   const outputs: Record<string, NdArray> = {};
   for (const name of request.outputNames) outputs[name] = toNdArray(result[name]!);
-  return { id: request.id, outputs };
+  return { id: request.id, outputs, runSeconds };
 }
 
 async function main(): Promise<void> {

@@ -9,7 +9,7 @@ function recorder(delayMs = 5) {
     batches.push(count);
     await new Promise((resolve) => setTimeout(resolve, delayMs));
     const values = parts.flatMap((part) => Array.from(part));
-    return Array.from({ length: count }, (_, i) => Float32Array.of(values[i]!));
+    return { rows: Array.from({ length: count }, (_, i) => Float32Array.of(values[i]!)), runSeconds: delayMs / 1000 };
   };
   return { batches, run };
 }
@@ -20,7 +20,7 @@ test('a lone request runs at once, even with a max delay configured', async () =
   const { batches, run } = recorder();
   const batcher = new DynamicBatcher(run, { maxBatchSize: 8, maxDelayMs: 1000 });
   const started = performance.now();
-  const [row] = await batcher.submit(image(7), 1);
+  const [row] = (await batcher.submit(image(7), 1)).rows;
   assert.equal(row![0], 7);
   assert.ok(performance.now() - started < 500, 'did not wait for the max delay');
   assert.deepEqual(batches, [1]);
@@ -31,11 +31,21 @@ test('requests that arrive while a batch runs are gathered into the next one, up
   const batcher = new DynamicBatcher(run, { maxBatchSize: 4, maxDelayMs: 0 });
   const results = await Promise.all(Array.from({ length: 7 }, (_, i) => batcher.submit(image(i), 1)));
   assert.deepEqual(
-    results.map(([row]) => row![0]),
+    results.map(({ rows: [row] }) => row![0]),
     [0, 1, 2, 3, 4, 5, 6],
     'each request gets its own row back',
   );
   assert.deepEqual(batches, [1, 4, 2]);
+});
+
+test('each job learns its run time and how long it waited before its run', async () => {
+  const { run } = recorder(30);
+  const batcher = new DynamicBatcher(run, { maxBatchSize: 1, maxDelayMs: 0 });
+  const [first, second] = await Promise.all([batcher.submit(image(1), 1), batcher.submit(image(2), 1)]);
+  assert.deepEqual([first.runSeconds, second.runSeconds], [0.03, 0.03]);
+  // The second waited for the whole first run (timers never fire early by more than a ms).
+  assert.ok(second.queueSeconds >= 0.025, `queued ${second.queueSeconds} s behind a 30 ms run`);
+  assert.ok(first.queueSeconds < second.queueSeconds);
 });
 
 test('a lone request, announced then submitted, does not wait for the max delay', async () => {
@@ -55,7 +65,7 @@ test('multi-image jobs stay whole; no run ever exceeds the batch size', async ()
     batcher.submit(image(2, 3), 3),
     batcher.submit(image(3, 2), 2),
   ]);
-  assert.deepEqual([first!.length, big!.length, small!.length], [1, 3, 2]);
+  assert.deepEqual([first.rows.length, big.rows.length, small.rows.length], [1, 3, 2]);
   assert.deepEqual(batches, [1, 3, 2]);
   assert.throws(() => batcher.submit(image(4, 5), 5), RangeError, 'a caller must split a job larger than the batch size');
 });
@@ -69,8 +79,8 @@ test('a queued job whose signal aborts leaves the queue unrun; the running one f
   const other = batcher.submit(image(3), 1);
   controller.abort(new Error('gone'));
   await assert.rejects(queued, /gone/);
-  assert.equal((await running)[0]![0], 1, 'the run already started completes');
-  assert.equal((await other)[0]![0], 3);
+  assert.equal((await running).rows[0]![0], 1, 'the run already started completes');
+  assert.equal((await other).rows[0]![0], 3);
   assert.deepEqual(batches, [1, 1], 'the withdrawn job never ran');
   await assert.rejects(batcher.submit(image(4), 1, controller.signal), /gone/, 'an already aborted job is refused');
 });
@@ -96,7 +106,7 @@ test('a failed run rejects every request in it, and the next batch still runs', 
       calls++;
       await new Promise((resolve) => setTimeout(resolve, 5));
       if (calls === 2) throw new Error('boom');
-      return Array.from({ length: count }, () => Float32Array.of(0));
+      return { rows: Array.from({ length: count }, () => Float32Array.of(0)), runSeconds: 0 };
     },
     { maxBatchSize: 4, maxDelayMs: 0 },
   );
@@ -104,5 +114,5 @@ test('a failed run rejects every request in it, and the next batch still runs', 
   const failing = [batcher.submit(image(1), 1), batcher.submit(image(2), 1)];
   await first;
   for (const request of failing) await assert.rejects(request, /boom/);
-  assert.equal((await batcher.submit(image(3), 1)).length, 1);
+  assert.equal((await batcher.submit(image(3), 1)).rows.length, 1);
 });

@@ -10,11 +10,17 @@ import { testConfig } from '../helpers';
 
 const NGINX = '/usr/sbin/nginx';
 
-async function rendered(env: Record<string, string> = {}) {
+async function rendered(env: Record<string, string> = {}, metrics = false) {
   const runDir = await mkdtemp(path.join(os.tmpdir(), 'nginx-conf-'));
+  const paths = metrics ? { refusalLog: path.join(runDir, 'refusals.log'), metricsSocket: path.join(runDir, 'metrics.sock') } : {};
   return {
     runDir,
-    conf: renderNginxConfig(await readNginxTemplate(), testConfig(env), { runDir, socketDir: runDir, webDir: path.join(runDir, 'web') }),
+    conf: renderNginxConfig(await readNginxTemplate(), testConfig(env), {
+      runDir,
+      socketDir: runDir,
+      webDir: path.join(runDir, 'web'),
+      ...paths,
+    }),
   };
 }
 
@@ -57,9 +63,25 @@ test(
   'the rendered configuration is valid for nginx -t',
   { skip: !existsSync(NGINX) && process.env.CI !== 'true' && 'nginx is not installed' },
   async () => {
-    const { runDir, conf } = await rendered();
-    const file = path.join(runDir, 'nginx.conf');
-    await writeFile(file, conf);
-    execFileSync(NGINX, ['-t', '-c', file, '-p', runDir, '-e', 'stderr'], { stdio: 'pipe' });
+    for (const metrics of [false, true]) {
+      const { runDir, conf } = await rendered({}, metrics);
+      const file = path.join(runDir, 'nginx.conf');
+      await writeFile(file, conf);
+      execFileSync(NGINX, ['-t', '-c', file, '-p', runDir, '-e', 'stderr'], { stdio: 'pipe' });
+    }
   },
 );
+
+test("with metrics: /metrics goes to serve's socket; only nginx's own refusals are logged, one word each", async () => {
+  const { conf, runDir } = await rendered({}, true);
+  const log = path.join(runDir, 'refusals.log');
+  assert.ok(conf.includes(`proxy_pass http://unix:${path.join(runDir, 'metrics.sock')};`));
+  const logged = [...conf.matchAll(/access_log (\S+) (\w+);/g)].map(([, file, format]) => [file, format]);
+  assert.deepEqual(logged, [
+    [log, 'refused_per_client'],
+    [log, 'refused_overloaded'],
+    [log, 'refused_unavailable'],
+  ]);
+  assert.match(conf, /location = \/__error\/429 \{ internal; access_log \S+ refused_per_client; /, "the public server's limit_conn page");
+  assert.doesNotMatch((await rendered()).conf, /access_log \/|location = \/metrics/);
+});

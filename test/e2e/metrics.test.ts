@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { freePort, sample, waitFor } from '../helpers';
+import { invoke, startServe, workerPids, type Served } from '../../harness/serve-process';
+
+interface Sample {
+  readonly labels: Record<string, string>;
+  readonly value: number;
+}
+
+/** The samples of one series name in Prometheus' text format (label values here never hold quotes). */
+function samples(text: string, name: string): Sample[] {
+  const line = new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm');
+  return [...text.matchAll(line)].map(([, labels = '', value]) => ({
+    labels: Object.fromEntries([...labels.matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k!, v!])),
+    value: Number(value),
+  }));
+}
+
+const total = (text: string, name: string, where: Record<string, string> = {}) =>
+  samples(text, name)
+    .filter((s) => Object.entries(where).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
+
+async function scrape(url: string): Promise<string> {
+  const res = await fetch(`${url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  return res.text();
+}
+
+async function send(url: string, requests: { body: Buffer; type: string }[], concurrency = 4): Promise<Record<number, number>> {
+  const statuses: Record<number, number> = {};
+  const queue = [...requests];
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const res = await invoke(url, next.body, next.type);
+        await res.arrayBuffer();
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      }
+    }),
+  );
+  return statuses;
+}
+
+describe('GET /metrics through serve (2 workers)', () => {
+  let served: Served;
+  let jpeg: Buffer;
+  before(async () => {
+    served = await startServe({});
+    jpeg = await sample('paper.jpg');
+  });
+  after(() => served.killAll());
+
+  test('counters sum to exactly what was sent, by status; histogram counts match; both workers counted', async () => {
+    const requests = [
+      ...Array.from({ length: 10 }, () => ({ body: jpeg, type: 'image/jpeg' })),
+      ...Array.from({ length: 3 }, () => ({ body: Buffer.from('not an image'), type: 'image/png' })),
+      ...Array.from({ length: 2 }, () => ({ body: Buffer.from('x'), type: 'text/x-unknown' })),
+    ];
+    const statuses = await send(served.url, requests);
+    assert.deepEqual(statuses, { 200: 10, 400: 3, 415: 2 });
+    const text = await scrape(served.url);
+    const invocations = 'model_server_invocations_total';
+    for (const [status, count] of Object.entries(statuses)) assert.equal(total(text, invocations, { status }), count, `status ${status}`);
+    assert.equal(total(text, invocations, { content_type: 'image/jpeg' }), 10);
+    assert.equal(total(text, invocations, { content_type: 'other' }), 2, 'an unknown media type is one label, not its own');
+    const workers = new Set(samples(text, invocations).map((s) => s.labels.worker));
+    assert.deepEqual([...workers].sort(), ['0', '1']);
+    assert.equal(total(text, 'model_server_invocation_duration_seconds_count'), 15);
+    // Every request that reached the pipeline (not the 415s) read its body and preprocessed.
+    for (const stage of ['body_read', 'preprocess'])
+      assert.equal(total(text, 'model_server_invocation_stage_seconds_count', { stage }), 13);
+    for (const stage of ['queue', 'inference', 'encode'])
+      assert.equal(total(text, 'model_server_invocation_stage_seconds_count', { stage }), 10);
+    assert.equal(total(text, 'model_server_batch_size_count'), 10, 'served runs only, not the warm-up');
+    assert.equal(samples(text, 'process_resident_memory_bytes').length, 3, 'each worker and the supervisor');
+    assert.equal(samples(text, 'model_server_model_load_seconds').length, 2);
+    assert.equal(total(text, 'model_server_workers_up'), 2);
+  });
+
+  test('Server-Timing names the stages of every invocation', async () => {
+    const res = await invoke(served.url, jpeg, 'image/jpeg');
+    await res.arrayBuffer();
+    const timing = res.headers.get('server-timing') ?? '';
+    const names = timing.split(', ').map((entry) => entry.split(';')[0]);
+    assert.deepEqual(names, ['body_read', 'preprocess', 'queue', 'inference', 'encode', 'total'], timing);
+    const refused = await invoke(served.url, Buffer.from('no'), 'image/png');
+    await refused.arrayBuffer();
+    assert.match(refused.headers.get('server-timing') ?? '', /preprocess;dur=[\d.]+, total;dur=[\d.]+$/, 'errors are timed too');
+  });
+
+  test('a worker killed and restarted by pm2 does not make totals go backwards or count twice', async () => {
+    const before = total(await scrape(served.url), 'model_server_invocations_total');
+    const [victim] = workerPids(served);
+    process.kill(victim!, 'SIGKILL');
+    await waitFor(
+      async () => {
+        const text = await scrape(served.url);
+        return total(text, 'model_server_worker_restarts_total') === 1 && total(text, 'model_server_workers_up') === 2;
+      },
+      60_000,
+      'the restarted worker answering the supervisor',
+    );
+    assert.equal(total(await scrape(served.url), 'model_server_invocations_total'), before, 'the dead worker still counts, once');
+    const statuses = await send(
+      served.url,
+      Array.from({ length: 6 }, () => ({ body: jpeg, type: 'image/jpeg' })),
+    );
+    assert.deepEqual(statuses, { 200: 6 });
+    assert.equal(total(await scrape(served.url), 'model_server_invocations_total'), before + 6);
+  });
+});
+
+describe("nginx's own refusals", () => {
+  let served: Served;
+  before(async () => {
+    // Two invocations in progress at once in all (2 workers × 1), three open per client.
+    served = await startServe({ MODEL_SERVER_MAX_QUEUE: '1', MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT: '3' });
+  });
+  after(() => served.killAll());
+
+  test('each 429 and each 503 is counted once: by nginx, or by the worker that refused it', async () => {
+    const jpeg = await sample('paper.jpg');
+    const statuses = await send(
+      served.url,
+      Array.from({ length: 24 }, () => ({ body: jpeg, type: 'image/jpeg' })),
+      12,
+    );
+    assert.ok((statuses[429] ?? 0) > 0, `no request over the per-client limit: ${JSON.stringify(statuses)}`);
+    const counted = async () => {
+      const text = await scrape(served.url);
+      const nginx = (reason: string) => total(text, 'model_server_nginx_refusals_total', { reason });
+      return {
+        429: nginx('per_client'),
+        503: nginx('overloaded') + total(text, 'model_server_invocations_total', { status: '503' }),
+        200: total(text, 'model_server_invocations_total', { status: '200' }),
+      };
+    };
+    const expected = { 429: statuses[429] ?? 0, 503: statuses[503] ?? 0, 200: statuses[200] ?? 0 };
+    // nginx writes its log line as it finishes a request, which may be just after the client has the answer.
+    await waitFor(async () => JSON.stringify(await counted()) === JSON.stringify(expected), 10_000, 'refusals counted').catch(async () =>
+      assert.deepEqual(await counted(), expected),
+    );
+  });
+});
+
+describe('settings', () => {
+  test('MODEL_SERVER_METRICS_PORT serves /metrics on its own port only; MODEL_SERVER_SERVER_TIMING=false drops the header', async () => {
+    const metricsPort = await freePort();
+    const served = await startServe({ MODEL_SERVER_METRICS_PORT: String(metricsPort), MODEL_SERVER_SERVER_TIMING: 'false' });
+    try {
+      const onServingPort = await fetch(`${served.url}/metrics`);
+      assert.equal(onServingPort.status, 404);
+      assert.equal(((await onServingPort.json()) as { error: { code: string } }).error.code, 'not_found');
+      assert.match(await scrape(`http://127.0.0.1:${metricsPort}`), /model_server_workers 2/);
+      const res = await invoke(served.url, await sample('paper.jpg'), 'image/jpeg');
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('server-timing'), null);
+    } finally {
+      served.killAll();
+    }
+  });
+
+  test('MODEL_SERVER_METRICS=false: no /metrics at all', async () => {
+    const served = await startServe({ MODEL_SERVER_METRICS: 'false', SAGEMAKER_MODEL_SERVER_WORKERS: '1' });
+    try {
+      const res = await fetch(`${served.url}/metrics`);
+      assert.equal(res.status, 404);
+      assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+    } finally {
+      served.killAll();
+    }
+  });
+});
