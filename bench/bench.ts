@@ -17,6 +17,7 @@ import { measureComputeLimit } from './compute-limit';
 import { benchImages } from './images';
 import { printTable, runLoad, writeResult, type LoadResult } from './load';
 import { startServe, workerPids, workerSockets } from '../harness/serve-process';
+import { measureMetricsCost } from './metrics-cost';
 import { evaluateTargets } from './targets';
 
 const USAGE = `usage: npm run bench -- [--seconds 15] [--concurrency 1,4,16,64]
@@ -24,7 +25,8 @@ Measures, in one run on this machine: the compute limit (in-process decode + pre
 infer, best of a few configurations) of the shipped int8 model and of its float32 export,
 the naive baseline server (bench/naive-server.ts) serving the float32 export, and the
 product (serve with its defaults, the shipped model) under autocannon at each concurrency,
-serve's cold start and per-worker RSS. Prints the table and the target ratios; writes
+serve's cold start and per-worker RSS, and what metrics + Server-Timing cost at c=16 (on and off,
+interleaved). Prints the table and the target ratios; writes
 bench/results/bench.json and bench/results/bench.png.`;
 
 /**
@@ -136,14 +138,16 @@ runCli(async () => {
   console.log(`machine: ${machine.cpus} cores (${machine.model}), ${machine.memoryGb} GB, Node ${machine.node}`);
 
   const floatDir = await float32Export(modelDir);
-  console.log('1/4 compute limit of the shipped model (in process, no HTTP)…');
+  console.log('1/5 compute limit of the shipped model (in process, no HTTP)…');
   const compute = await measureComputeLimit(await readModelBundle(modelDir), images, seconds / 2);
-  console.log('2/4 compute limit of its float32 export…');
+  console.log('2/5 compute limit of its float32 export…');
   const floatCompute = await measureComputeLimit(await readModelBundle(floatDir), images, seconds / 2);
-  console.log('3/4 naive baseline serving the float32 export…');
+  console.log('3/5 naive baseline serving the float32 export…');
   const naive = await naiveBaseline(floatDir, images.mixed, levels, seconds);
-  console.log('4/4 product (serve, defaults, the shipped model)…');
+  console.log('4/5 product (serve, defaults, the shipped model)…');
   const served = await product(modelDir, images.mixed, levels, seconds);
+  console.log('5/5 metrics and Server-Timing on vs off (serve, c=16, interleaved rounds)…');
+  const metricsCost = await measureMetricsCost(modelDir, images.mixed, seconds);
 
   const rounded = (_k: string, v: unknown) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v);
   printTable(
@@ -171,7 +175,10 @@ runCli(async () => {
     `where c=16 goes: compute limit ${compute.best.imagesPerSecond.toFixed(1)} img/s -> workers' sockets directly (Express, the inference-thread hop) ${served.withoutNginx.rps}` +
       ` (p50 ${served.withoutNginx.p50} ms) -> through nginx ${p16?.rps ?? '-'} (p50 ${p16?.p50 ?? '-'} ms)`,
   );
-  const targets = evaluateTargets(compute, floatCompute, naive, served);
+  console.log(
+    `metrics on: ${metricsCost.on.join(' / ')} img/s; off: ${metricsCost.off.join(' / ')} img/s; cost ${(100 * metricsCost.cost).toFixed(1)}%`,
+  );
+  const targets = evaluateTargets(compute, floatCompute, naive, served, metricsCost);
   printTable(targets.map((t) => ({ target: t.name, measured: t.measured, goal: t.goal, met: t.met ? 'yes' : 'NO' })));
 
   const result = {
@@ -182,6 +189,7 @@ runCli(async () => {
     floatCompute,
     naive,
     product: served,
+    metricsCost,
     targets,
   };
   console.log(await writeResult('bench', result));

@@ -1,7 +1,8 @@
 import type { ComputeLimit } from './compute-limit';
 import type { LoadResult } from './load';
+import type { MetricsCost } from './metrics-cost';
 
-/** The serving targets (issues #7 and #12), each as measured / goal / met, from one bench run. */
+/** The serving targets (issues #7, #12 and #14), each as measured / goal / met, from one bench run. */
 export interface TargetCheck {
   readonly name: string;
   readonly measured: string;
@@ -24,6 +25,7 @@ export function evaluateTargets(
   floatCompute: ComputeLimit,
   naive: LoadResult[],
   product: ProductRun,
+  metricsCost: MetricsCost,
 ): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const int8Gain = compute.best.imagesPerSecond / floatCompute.best.imagesPerSecond;
@@ -64,6 +66,12 @@ export function evaluateTargets(
     measured: product.rssAfter.join('/'),
     goal: '<= 200, flat (+10%)',
     met: Math.max(...product.rssAfter) <= 200 && product.rssAfter.every((after, i) => after <= product.rssBefore[i]! * 1.1),
+  });
+  checks.push({
+    name: 'c=16 throughput cost of metrics + Server-Timing',
+    measured: `${round(100 * metricsCost.cost, 1)}%`,
+    goal: '<= 2%',
+    met: metricsCost.cost <= 0.02,
   });
   return checks;
 }
