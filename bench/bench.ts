@@ -162,21 +162,25 @@ runCli(async () => {
     ['float32 export', floatCompute],
   ] as const) {
     console.log(
-      `${name} compute limit: ${limit.best.imagesPerSecond.toFixed(1)} img/s; one image ${limit.singleImageMs.toFixed(1)} ms; stages (ms): ${JSON.stringify(limit.stagesMs, rounded)}`,
+      `${name} compute limit: ${limit.best.imagesPerSecond.toFixed(1)} img/s; one image ${limit.singleImageMs.toFixed(1)} ms; ` +
+        `stages (ms): ${JSON.stringify(limit.stagesMs, rounded)}`,
     );
   }
   printTable([...naive.map((r) => row('naive', r)), ...served.load.map((r) => row('product', r))]);
   console.log(
-    `serve cold start ${served.coldStartMs} ms; ${served.workers} worker(s), RSS before ${served.rssBefore.join('/')} MB, after ${served.rssAfter.join('/')} MB` +
+    `serve cold start ${served.coldStartMs} ms; ${served.workers} worker(s), ` +
+      `RSS before ${served.rssBefore.join('/')} MB, after ${served.rssAfter.join('/')} MB` +
       ` (PSS ${served.pssBefore.join('/')} -> ${served.pssAfter.join('/')} MB)`,
   );
   const p16 = served.load.find((r) => r.connections === 16);
   console.log(
-    `where c=16 goes: compute limit ${compute.best.imagesPerSecond.toFixed(1)} img/s -> workers' sockets directly (Express, the inference-thread hop) ${served.withoutNginx.rps}` +
+    `where c=16 goes: compute limit ${compute.best.imagesPerSecond.toFixed(1)} img/s` +
+      ` -> workers' sockets directly (Express, the inference-thread hop) ${served.withoutNginx.rps}` +
       ` (p50 ${served.withoutNginx.p50} ms) -> through nginx ${p16?.rps ?? '-'} (p50 ${p16?.p50 ?? '-'} ms)`,
   );
   console.log(
-    `metrics on: ${metricsCost.on.join(' / ')} img/s; off: ${metricsCost.off.join(' / ')} img/s; cost ${(100 * metricsCost.cost).toFixed(1)}%`,
+    `metrics on: ${metricsCost.on.join(' / ')} img/s; off: ${metricsCost.off.join(' / ')} img/s; ` +
+      `cost ${(100 * metricsCost.cost).toFixed(1)}%`,
   );
   const targets = evaluateTargets(compute, floatCompute, naive, served, metricsCost);
   printTable(targets.map((t) => ({ target: t.name, measured: t.measured, goal: t.goal, met: t.met ? 'yes' : 'NO' })));

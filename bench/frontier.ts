@@ -54,18 +54,44 @@ async function measure(bundle: ModelBundle, size: number, images: Buffer[], seco
   return { ms, imagesPerSecond };
 }
 
+const tableRow = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
+
 function table(points: Point[], command: string): string {
   const best = Math.max(...points.map((p) => p.imagesPerSecond));
   return [
     '## Resolution frontier',
     '',
-    `Command: \`${command}\`. The same pipeline at each size, on the final 1280 features only (\`--pooled-extra none\`: the resolution alone is compared); ms: ONNX Runtime alone, one image, 1 thread (median); images/s: the compute limit (decode + preprocess + infer, ${os.availableParallelism()} sessions × 1 thread, batch 1) on ${os.cpus()[0]?.model ?? 'this CPU'}, ${os.availableParallelism()} cores.`,
+    [
+      `Command: \`${command}\`.`,
+      'The same pipeline at each size, on the final 1280 features only (`--pooled-extra none`: the resolution alone is compared);',
+      'ms: ONNX Runtime alone, one image, 1 thread (median);',
+      `images/s: the compute limit (decode + preprocess + infer, ${os.availableParallelism()} sessions × 1 thread, batch 1)`,
+      `on ${os.cpus()[0]?.model ?? 'this CPU'}, ${os.availableParallelism()} cores.`,
+    ].join(' '),
     '',
-    '| input | precision | CV accuracy (train, 5-fold) | val accuracy | val agreement with float32 | ms / image (1 thread) | images/s (compute limit) | relative cost |',
+    tableRow([
+      'input',
+      'precision',
+      'CV accuracy (train, 5-fold)',
+      'val accuracy',
+      'val agreement with float32',
+      'ms / image (1 thread)',
+      'images/s (compute limit)',
+      'relative cost',
+    ]),
     '|---:|---|---:|---:|---:|---:|---:|---:|',
-    ...points.map(
-      (p) =>
-        `| ${p.size} | ${p.precision} | ${(100 * p.cv).toFixed(1)}% | ${(100 * p.val).toFixed(1)}% | ${p.agreement === undefined ? '' : `${(100 * p.agreement).toFixed(1)}%`} | ${p.ms.toFixed(1)} | ${p.imagesPerSecond.toFixed(1)} | ${(best / p.imagesPerSecond).toFixed(2)}× |`,
+    ...points.map((p) =>
+      tableRow([
+        String(p.size),
+        p.precision,
+        percent(p.cv),
+        percent(p.val),
+        p.agreement === undefined ? '' : percent(p.agreement),
+        p.ms.toFixed(1),
+        p.imagesPerSecond.toFixed(1),
+        `${(best / p.imagesPerSecond).toFixed(2)}×`,
+      ]),
     ),
   ].join('\n');
 }

@@ -19,7 +19,10 @@ export interface LoadResult {
   readonly max: number;
 }
 
-/** POST `images` (one, or several in turn) to /invocations on loopback, or on a unix socket (`socketPath`, url ignored but for the Host). */
+/**
+ * POST `images` (one, or several in turn) to /invocations on loopback, or on a unix socket
+ * (`socketPath`; the url then only gives the Host).
+ */
 export async function runLoad(
   url: string,
   images: Buffer | readonly Buffer[],

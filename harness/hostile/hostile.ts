@@ -117,7 +117,8 @@ function judge(c: HostileCase, answer: Answer): string | undefined {
 
 export function formatResult(r: HostileResult): string {
   const rss = `RSS ${r.rssBeforeMb.join('/')} → peak ${r.rssPeakMb} → ${r.rssAfterMb.join('/')} MB`;
-  return `${r.name.padEnd(58)} ${String(r.status).padStart(3)} ${(r.code ?? '').padEnd(17)} ${String(r.ms).padStart(6)} ms  ping ≤ ${String(r.pingMaxMs).padStart(4)} ms  ${rss}`;
+  const answer = `${String(r.status).padStart(3)} ${(r.code ?? '').padEnd(17)} ${String(r.ms).padStart(6)} ms`;
+  return `${r.name.padEnd(58)} ${answer}  ping ≤ ${String(r.pingMaxMs).padStart(4)} ms  ${rss}`;
 }
 
 export async function runHostileCase(served: Served, sockets: readonly string[], c: HostileCase): Promise<HostileResult> {
