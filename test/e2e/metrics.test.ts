@@ -1,26 +1,13 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { freePort, sample, waitFor } from '../helpers';
+import { freePort, modelDirWithHandler, sample, waitFor } from '../helpers';
+import { parseSamples, total as sumOf } from '../../harness/prometheus';
 import { invoke, startServe, workerPids, type Served } from '../../harness/serve-process';
 
-interface Sample {
-  readonly labels: Record<string, string>;
-  readonly value: number;
-}
-
-/** The samples of one series name in Prometheus' text format (label values here never hold quotes). */
-function samples(text: string, name: string): Sample[] {
-  const line = new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm');
-  return [...text.matchAll(line)].map(([, labels = '', value]) => ({
-    labels: Object.fromEntries([...labels.matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k!, v!])),
-    value: Number(value),
-  }));
-}
-
-const total = (text: string, name: string, where: Record<string, string> = {}) =>
-  samples(text, name)
-    .filter((s) => Object.entries(where).every(([k, v]) => s.labels[k] === v))
-    .reduce((sum, s) => sum + s.value, 0);
+/** The samples of one series name in a scrape. */
+const samples = (text: string, name: string) => parseSamples(text).filter((s) => s.name === name);
+const total = (text: string, name: string, where: Record<string, string> = {}) => sumOf(parseSamples(text), name, where);
 
 async function scrape(url: string): Promise<string> {
   const res = await fetch(`${url}/metrics`);
@@ -116,19 +103,39 @@ describe('GET /metrics through serve (2 workers)', () => {
 describe("nginx's own refusals", () => {
   let served: Served;
   before(async () => {
-    // Two invocations in progress at once in all (2 workers × 1), three open per client.
-    served = await startServe({ MODEL_SERVER_MAX_QUEUE: '1', MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT: '3' });
+    // Two invocations in progress in all (2 workers × 1), two open per client; each takes 2 s.
+    const slow = await modelDirWithHandler(`
+      exports.modelFn = () => ({});
+      exports.transformFn = () => new Promise((resolve) => setTimeout(() => resolve('done'), 2000));`);
+    served = await startServe({ SM_MODEL_DIR: slow, MODEL_SERVER_MAX_QUEUE: '1', MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT: '2' });
+    // /ping answers once one worker is ready; both must be, or nginx sends both slow requests to one.
+    await waitFor(async () => total(await scrape(served.url), 'model_server_workers_up') === 2, 30_000, 'both workers up');
   });
   after(() => served.killAll());
 
   test('each 429 and each 503 is counted once: by nginx, or by the worker that refused it', async () => {
-    const jpeg = await sample('paper.jpg');
-    const statuses = await send(
-      served.url,
-      Array.from({ length: 24 }, () => ({ body: jpeg, type: 'image/jpeg' })),
-      12,
-    );
-    assert.ok((statuses[429] ?? 0) > 0, `no request over the per-client limit: ${JSON.stringify(statuses)}`);
+    const statuses: number[] = [];
+    // nginx's per-client limit is per address: a second loopback address is a second client.
+    const post = (localAddress = '127.0.0.1') =>
+      new Promise<number>((resolve, reject) => {
+        const { hostname, port } = new URL(served.url);
+        const req = http.request({ host: hostname, port, localAddress, method: 'POST', path: '/invocations' }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            statuses.push(res.statusCode!);
+            resolve(res.statusCode!);
+          });
+        });
+        req.on('error', reject);
+        req.end('x');
+      });
+    const holding = [post(), post()];
+    await waitFor(async () => total(await scrape(served.url), 'model_server_admission_slots_in_use') === 2, 10_000, 'two in progress');
+    assert.equal(await post('127.0.0.2'), 503, 'another client: the admission limit is full');
+    assert.equal(await post(), 429, 'this client already has two requests open');
+    await Promise.all(holding);
+    const count = (status: number) => statuses.filter((s) => s === status).length;
+    const expected = { 429: count(429), 503: count(503), 200: count(200) };
     const counted = async () => {
       const text = await scrape(served.url);
       const nginx = (reason: string) => total(text, 'model_server_nginx_refusals_total', { reason });
@@ -138,7 +145,6 @@ describe("nginx's own refusals", () => {
         200: total(text, 'model_server_invocations_total', { status: '200' }),
       };
     };
-    const expected = { 429: statuses[429] ?? 0, 503: statuses[503] ?? 0, 200: statuses[200] ?? 0 };
     // nginx writes its log line as it finishes a request, which may be just after the client has the answer.
     await waitFor(async () => JSON.stringify(await counted()) === JSON.stringify(expected), 10_000, 'refusals counted').catch(async () =>
       assert.deepEqual(await counted(), expected),
