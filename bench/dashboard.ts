@@ -90,7 +90,12 @@ async function render(data: ReturnType<typeof panels>): Promise<Buffer> {
         height: 200,
         data: { values: data.rates },
         mark: 'line',
-        encoding: { x: time, y: { field: 'perSecond', type: 'quantitative', title: 'requests / s' }, color: { field: 'series' } },
+        encoding: {
+          x: time,
+          // Shedding answers thousands per second, serving tens: both stay readable on a symlog axis.
+          y: { field: 'perSecond', type: 'quantitative', title: 'requests / s (symlog)', scale: { type: 'symlog' } },
+          color: { field: 'series' },
+        },
       },
       {
         title: 'Latency in the worker (ms)',
@@ -131,8 +136,8 @@ runCli(async () => {
       const result = await runLoad(served.url, images, phase);
       console.log(`c=${phase.connections}: ${result.rps} answered/s, ${result.requests - result.ok} not 200`);
     }
+    // No scrape after the load: its interval would be mostly idle.
     clearInterval(scraper);
-    await scrape();
   } finally {
     served.killAll();
   }
