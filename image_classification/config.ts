@@ -15,7 +15,7 @@ const positiveInt = z.coerce.number().int().positive();
 const positiveNumber = z.coerce.number().positive();
 const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
-const schema = z.object({
+const fields = z.object({
   port: positiveInt.max(65535),
   workers: positiveInt,
   timeoutSeconds: positiveNumber,
@@ -41,6 +41,11 @@ const schema = z.object({
   defaultAccept: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a media type such as application/json'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   nginxBin: z.string().min(1),
+});
+
+const schema = fields.refine((config) => config.metricsPort !== config.port, {
+  message: 'must differ from SAGEMAKER_BIND_TO_PORT (unset it to serve /metrics on the serving port)',
+  path: ['metricsPort'],
 });
 
 export type Config = z.infer<typeof schema> & { readonly maxPayloadBytes: number; readonly maxModelBytes: number };

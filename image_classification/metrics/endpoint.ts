@@ -41,6 +41,8 @@ export function startMetricsEndpoint(options: MetricsEndpointOptions, logger: Lo
       },
     );
   });
+  // Metrics are secondary: a port that cannot be bound is logged, and serving goes on.
+  server.on('error', (failure) => logger.error({ err: failure }, 'the metrics endpoint cannot listen'));
   server.on('close', () => {
     metrics.stop();
     refusals.stop();

@@ -90,3 +90,11 @@ test('invalid values fail with every problem named', () => {
       ['port', 'inferenceDevice', 'workers', 'maxBatchSize', 'defaultAccept'].every((name) => error.message.includes(name)),
   );
 });
+
+test('metrics: on by default, on the serving port; a port of their own must differ from it', () => {
+  const defaults = loadConfig({}, 2);
+  assert.deepEqual([defaults.metrics, defaults.metricsPort, defaults.serverTiming], [true, undefined, true]);
+  const own = loadConfig({ MODEL_SERVER_METRICS_PORT: '9100', MODEL_SERVER_SERVER_TIMING: 'false', MODEL_SERVER_METRICS: '0' }, 2);
+  assert.deepEqual([own.metrics, own.metricsPort, own.serverTiming], [false, 9100, false]);
+  assert.throws(() => loadConfig({ SAGEMAKER_BIND_TO_PORT: '9100', MODEL_SERVER_METRICS_PORT: '9100' }, 2), /metricsPort: must differ/);
+});
