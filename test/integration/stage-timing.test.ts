@@ -84,7 +84,10 @@ test('a client that leaves before its answer is counted once, as 499', async () 
   const pipeline = await HandlerPipeline.load(
     await modelDirWithHandler(`
       exports.modelFn = () => ({});
-      exports.predictFn = () => { globalThis.__stageTimingEntered(); return new Promise((resolve) => setTimeout(() => resolve([1]), 500)); };`),
+      exports.predictFn = () => {
+        globalThis.__stageTimingEntered();
+        return new Promise((resolve) => setTimeout(() => resolve([1]), 500));
+      };`),
     pipelineOptions(testConfig({ INFERENCE_DEVICE: 'cpu' })),
     silentLogger,
   );
