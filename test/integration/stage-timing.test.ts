@@ -8,7 +8,7 @@ import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
 import { WorkerMetrics } from '../../image_classification/metrics/worker-metrics';
 import { pipelineOptions } from '../../image_classification/settings';
-import { loadShippedPipeline, modelDirWithHandler, sample, silentLogger, testConfig } from '../helpers';
+import { loadShippedPipeline, modelDirWithHandler, sample, shippedBundle, silentLogger, testConfig } from '../helpers';
 
 const pipelines: HandlerPipeline[] = [];
 after(() => Promise.all(pipelines.map((pipeline) => pipeline.close())));
@@ -113,4 +113,26 @@ test('a client that leaves before its answer is counted once, as 499', async () 
   }
   assert.deepEqual(await invocationCounts(metrics), { '499 application/json': 1 });
   server.close();
+});
+
+test('requests that share a batch each get their own queue and inference stages', async () => {
+  const sizes: number[] = [];
+  const config = testConfig({ INFERENCE_DEVICE: 'cpu', MODEL_SERVER_MAX_BATCH_SIZE: '4', MODEL_SERVER_MAX_BATCH_DELAY_MS: '50' });
+  const pipeline = await HandlerPipeline.load(
+    (await shippedBundle()).dir,
+    pipelineOptions(config, { onBatch: (images) => sizes.push(images) }),
+    silentLogger,
+  );
+  const server = await app(pipeline);
+  sizes.length = 0; // the warm-up's runs
+  const jpeg = await sample('paper.jpg');
+  const answers = await Promise.all(Array.from({ length: 8 }, () => server.post('/invocations').type('image/jpeg').send(jpeg)));
+  assert.ok(
+    sizes.some((size) => size > 1),
+    `some requests shared a run: ${sizes.join(', ')}`,
+  );
+  for (const res of answers) {
+    assert.equal(res.status, 200);
+    assert.deepEqual(stageNames(res.headers['server-timing']), ['body_read', 'preprocess', 'queue', 'inference', 'encode', 'total']);
+  }
 });
