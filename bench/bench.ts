@@ -15,8 +15,8 @@ import { freePort, SHIPPED_ARCHIVE, waitFor } from '../harness/env';
 import { renderChart } from './chart';
 import { measureComputeLimit } from './compute-limit';
 import { benchImages } from './images';
-import { printTable, runLoad, writeResult, type LoadResult } from './load';
-import { startServe, workerPids, workerSockets } from '../harness/serve-process';
+import { printTable, runLoad, startProduct, warmUp, writeResult, type LoadResult } from './load';
+import { workerPids, workerSockets } from '../harness/serve-process';
 import { measureMetricsCost } from './metrics-cost';
 import { evaluateTargets } from './targets';
 
@@ -51,7 +51,7 @@ async function memoryMb(pid: number): Promise<{ rss: number; pss: number }> {
 }
 
 async function sweep(url: string, images: Buffer[], levels: number[], seconds: number): Promise<LoadResult[]> {
-  await runLoad(url, images, { connections: 4, seconds: 2 }); // JIT and caches warm, not recorded
+  await warmUp(url, images);
   const results: LoadResult[] = [];
   for (const connections of levels) results.push(await runLoad(url, images, { connections, seconds }));
   return results;
@@ -71,12 +71,7 @@ async function naiveBaseline(modelDir: string, images: Buffer[], levels: number[
 
 async function product(modelDir: string, images: Buffer[], levels: number[], seconds: number) {
   const started = performance.now();
-  // Blank = unset: serve's own defaults, not the test harness's worker count.
-  const served = await startServe({
-    SM_MODEL_DIR: modelDir,
-    SAGEMAKER_MODEL_SERVER_WORKERS: process.env.SAGEMAKER_MODEL_SERVER_WORKERS ?? '',
-    LOG_LEVEL: 'error',
-  });
+  const served = await startProduct(modelDir);
   const coldStartMs = Math.round(performance.now() - started);
   try {
     const pids = workerPids(served);

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { ROOT } from '../harness/env';
+import { startServe, type Served } from '../harness/serve-process';
 
 /** One autocannon run POSTing an image to /invocations on loopback. */
 export interface LoadResult {
@@ -76,4 +77,22 @@ export async function writeResult(name: string, data: unknown): Promise<string> 
   const file = path.join(dir, `${name}.json`);
   await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), ...(data as object) }, null, 2)}\n`);
   return file;
+}
+
+/**
+ * `serve` as the bench measures it: `modelDir`, no request log, and serve's own worker count
+ * (blank means unset, not the test harness's 2) unless this process's environment sets one.
+ */
+export function startProduct(modelDir: string, env: Record<string, string> = {}): Promise<Served> {
+  return startServe({
+    SM_MODEL_DIR: modelDir,
+    SAGEMAKER_MODEL_SERVER_WORKERS: process.env.SAGEMAKER_MODEL_SERVER_WORKERS ?? '',
+    LOG_LEVEL: 'error',
+    ...env,
+  });
+}
+
+/** A short run that warms the JIT and caches; not recorded. */
+export async function warmUp(url: string, images: Buffer | readonly Buffer[]): Promise<void> {
+  await runLoad(url, images, { connections: 4, seconds: 2 });
 }

@@ -1,5 +1,4 @@
-import { startServe } from '../harness/serve-process';
-import { runLoad } from './load';
+import { runLoad, startProduct, warmUp } from './load';
 
 /** Rounds of on/off, interleaved so that a slow spell of a shared machine hits both alike. */
 const ROUNDS = 3;
@@ -16,14 +15,9 @@ export interface MetricsCost {
 }
 
 async function throughput(env: Record<string, string>, modelDir: string, images: Buffer[], seconds: number): Promise<number> {
-  const served = await startServe({
-    SM_MODEL_DIR: modelDir,
-    SAGEMAKER_MODEL_SERVER_WORKERS: process.env.SAGEMAKER_MODEL_SERVER_WORKERS ?? '',
-    LOG_LEVEL: 'error',
-    ...env,
-  });
+  const served = await startProduct(modelDir, env);
   try {
-    await runLoad(served.url, images, { connections: 4, seconds: 2 }); // warm, not recorded
+    await warmUp(served.url, images);
     // Scraped while loaded, as Prometheus would (every 15 s by default; here every 2 s).
     const scraper = setInterval(
       () =>

@@ -129,8 +129,9 @@ export class HandlerPipeline {
   requestTypes(contentTypeHeader: string | undefined, acceptHeader: string | undefined): { contentType: string; accept: string } {
     const mediaType = mediaTypeOf(contentTypeHeader);
     if (this.builtIn.input) inputKindOf(mediaType);
-    const asked = acceptOrDefault(acceptHeader, this.defaultAccept);
-    const accept = this.builtIn.output ? negotiateResponseType(asked, RESPONSE_TYPES, this.defaultAccept as ResponseType) : asked;
+    const accept = this.builtIn.output
+      ? negotiateResponseType(acceptHeader, RESPONSE_TYPES, this.defaultAccept as ResponseType)
+      : acceptOrDefault(acceptHeader, this.defaultAccept);
     return { contentType: mediaType ?? 'application/octet-stream', accept };
   }
 

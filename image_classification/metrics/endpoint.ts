@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { errorBody, InternalError, MethodNotAllowedError, NotFoundError, type InferenceError } from '../errors';
 import type { Logger } from '../logger';
 import { ContainerMetrics } from './container-metrics';
 import { RefusalLog } from './refusal-log';
@@ -18,8 +19,13 @@ export interface MetricsEndpointOptions {
   readonly listen: { readonly socket: string } | { readonly port: number };
 }
 
-function answer(res: http.ServerResponse, status: number, body: string, type = 'application/json'): void {
+function answer(res: http.ServerResponse, status: number, body: string, type: string): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) }).end(body);
+}
+
+/** The same JSON error body as every other answer of the server. */
+function answerError(res: http.ServerResponse, error: InferenceError): void {
+  answer(res, error.status, JSON.stringify(errorBody(error)), 'application/json');
 }
 
 /** The supervisor's GET /metrics: the whole container in Prometheus' text format. */
@@ -28,16 +34,15 @@ export function startMetricsEndpoint(options: MetricsEndpointOptions, logger: Lo
   const refusals = new RefusalLog(options.refusalLog, metrics.registry, options.reopenNginxLogs);
   metrics.start(COLLECT_INTERVAL_MS);
   refusals.start(COLLECT_INTERVAL_MS);
-  const error = (code: string, message: string) => JSON.stringify({ error: { code, message } });
   const server = http.createServer((req, res) => {
     const path = req.url?.split('?')[0];
-    if (path !== '/metrics') return answer(res, 404, error('not_found', 'no such route; use GET /metrics'));
-    if (req.method !== 'GET') return answer(res, 405, error('method_not_allowed', 'use GET /metrics'));
+    if (path !== '/metrics') return answerError(res, new NotFoundError('no such route; use GET /metrics'));
+    if (req.method !== 'GET') return answerError(res, new MethodNotAllowedError(req.method ?? '', ['GET']));
     metrics.render().then(
       (text) => answer(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8'),
       (failure: unknown) => {
         logger.error({ err: failure }, 'metrics collection failed');
-        answer(res, 500, error('internal_error', 'internal server error'));
+        answerError(res, new InternalError({ cause: failure }));
       },
     );
   });

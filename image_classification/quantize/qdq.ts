@@ -218,37 +218,34 @@ function quantizeConvWeights(
   const weight = initializers.get(weightName!)!;
   const dims = dimsOf(weight);
   const w = quantizeWeightsPerChannel(floatValues(weight), dims, 0, maxLevel);
-  const channels = dims[0]!;
-  added.push(
-    int8Tensor(`${name}_w_quantized`, dims, w.values),
-    floatTensor(`${name}_w_scale`, [channels], w.scales),
-    int8Tensor(`${name}_w_zero_point`, [channels], new Int8Array(channels)),
-  );
-  nodes.push(
-    node(
-      'DequantizeLinear',
-      [`${name}_w_quantized`, `${name}_w_scale`, `${name}_w_zero_point`],
-      [`${name}_w_dequantized`],
-      `${name}_w_DQ`,
-      0,
-    ),
-  );
-  conv.input[1] = `${name}_w_dequantized`;
+  conv.input[1] = dequantizedParameter(`${name}_w`, dims, w, added, nodes);
   if (!biasName) return;
   const b = quantizeBias(floatValues(initializers.get(biasName)!), input.scale, w.scales);
+  conv.input[2] = dequantizedParameter(`${name}_b`, [dims[0]!], b, added, nodes);
+}
+
+/**
+ * A parameter quantized per channel (axis 0): its integer values, scales and zero points (0, of
+ * the values' type) as initializers, and the DequantizeLinear node that restores it. Returns
+ * the name of the restored float tensor.
+ */
+function dequantizedParameter(
+  prefix: string,
+  dims: readonly number[],
+  quantized: { readonly values: Int8Array | Int32Array; readonly scales: Float32Array },
+  added: onnx.TensorProto[],
+  nodes: onnx.NodeProto[],
+): string {
+  const channels = quantized.scales.length;
+  const integer = (tensorName: string, shape: readonly number[], values: Int8Array | Int32Array) =>
+    values instanceof Int8Array ? int8Tensor(tensorName, shape, values) : int32Tensor(tensorName, shape, values);
+  const zeros = quantized.values instanceof Int8Array ? new Int8Array(channels) : new Int32Array(channels);
+  const [values, scale, zeroPoint] = [`${prefix}_quantized`, `${prefix}_scale`, `${prefix}_zero_point`];
   added.push(
-    int32Tensor(`${name}_b_quantized`, [channels], b.values),
-    floatTensor(`${name}_b_scale`, [channels], b.scales),
-    int32Tensor(`${name}_b_zero_point`, [channels], new Int32Array(channels)),
+    integer(values, dims, quantized.values),
+    floatTensor(scale, [channels], quantized.scales),
+    integer(zeroPoint, [channels], zeros),
   );
-  nodes.push(
-    node(
-      'DequantizeLinear',
-      [`${name}_b_quantized`, `${name}_b_scale`, `${name}_b_zero_point`],
-      [`${name}_b_dequantized`],
-      `${name}_b_DQ`,
-      0,
-    ),
-  );
-  conv.input[2] = `${name}_b_dequantized`;
+  nodes.push(node('DequantizeLinear', [values, scale, zeroPoint], [`${prefix}_dequantized`], `${prefix}_DQ`, 0));
+  return `${prefix}_dequantized`;
 }

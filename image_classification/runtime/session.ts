@@ -68,6 +68,8 @@ export function cudaProviderInstalled(): boolean {
  */
 export async function createSession(graph: GraphSource | ModelGraphs, options: SessionOptions, logger: Logger): Promise<LoadedSession> {
   const graphs = typeof graph === 'string' || graph instanceof Uint8Array ? { default: graph } : graph;
+  // Two calls, not one: ORT's create() has one overload per source type, and TypeScript picks
+  // an overload only for a source narrowed to one of them.
   const open = (source: GraphSource, providers: ort.InferenceSession.SessionOptions) =>
     typeof source === 'string' ? ort.InferenceSession.create(source, providers) : ort.InferenceSession.create(source, providers);
   const base = baseOptions(options.intraOpThreads, options.allowSpinning ?? true);
