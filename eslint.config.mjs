@@ -12,7 +12,8 @@ import tseslint from 'typescript-eslint';
  */
 const BOTTOM = ['errors', 'logger', 'paths', 'deadline', 'stage-timing'];
 const LAYERS = {
-  http: ['handler', 'codecs', 'metrics', ...BOTTOM],
+  http: ['handler', 'multi-model', 'codecs', 'metrics', ...BOTTOM],
+  'multi-model': ['handler', 'model', ...BOTTOM],
   handler: ['classifier', 'runtime', 'preprocess', 'codecs', 'model', ...BOTTOM],
   classifier: ['runtime', 'preprocess', 'codecs', 'model', ...BOTTOM],
   training: ['classifier', 'quantize', 'runtime', 'preprocess', 'codecs', 'model', ...BOTTOM],

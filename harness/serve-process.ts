@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import http from 'node:http';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -92,3 +93,24 @@ export function workerSockets(served: Served, workers = 2): string[] {
 
 export const invoke = (url: string, body: Buffer, type = 'application/x-image', path_ = '/invocations') =>
   fetch(`${url}${path_}`, { method: 'POST', body, headers: { 'Content-Type': type } });
+
+/** One request straight to a worker's socket (bypassing nginx): its status and body. */
+export function socketRequest(
+  socketPath: string,
+  requestPath: string,
+  init: { method?: string; body?: Buffer; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { socketPath, path: requestPath, method: init.method ?? 'GET', headers: init.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}

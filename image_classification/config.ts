@@ -36,6 +36,9 @@ const fields = z.object({
   metrics: flag,
   metricsPort: positiveInt.max(65535).optional(),
   serverTiming: flag,
+  multiModel: flag,
+  modelsRoot: z.string().min(1),
+  modelsMemoryMb: positiveNumber.optional(),
   submitDirectory: z.string().min(1).optional(),
   program: z.string().min(1).optional(),
   defaultAccept: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a media type such as application/json'),
@@ -100,6 +103,11 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     metrics: (firstSet(env, 'MODEL_SERVER_METRICS') ?? 'true').toLowerCase(),
     metricsPort: firstSet(env, 'MODEL_SERVER_METRICS_PORT'),
     serverTiming: (firstSet(env, 'MODEL_SERVER_SERVER_TIMING') ?? 'true').toLowerCase(),
+    // A multi-model endpoint: models are loaded and unloaded by name (POST /models, …) from under the models root.
+    multiModel: (firstSet(env, 'SAGEMAKER_MULTI_MODEL') ?? 'false').toLowerCase(),
+    modelsRoot: firstSet(env, 'MODEL_SERVER_MODELS_ROOT') ?? '/opt/ml/models',
+    // Unset: 85% of the container's memory (multi-model/memory.ts).
+    modelsMemoryMb: firstSet(env, 'MODEL_SERVER_MODELS_MEMORY_MB'),
     submitDirectory: firstSet(env, 'SAGEMAKER_SUBMIT_DIRECTORY'),
     program: firstSet(env, 'SAGEMAKER_PROGRAM'),
     defaultAccept: (firstSet(env, 'SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT') ?? 'application/json').toLowerCase(),

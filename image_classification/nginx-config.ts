@@ -13,6 +13,8 @@ export interface NginxSettings {
   readonly metricsSocket?: string | undefined;
   /** The file nginx appends its own refusals to, for /metrics (metrics/refusal-log.ts). */
   readonly refusalLog?: string | undefined;
+  /** Where serve's model manager answers /models (SAGEMAKER_MULTI_MODEL). */
+  readonly managerSocket?: string | undefined;
 }
 
 /** The demo page's files in this package; serve copies them into its run dir for nginx. */
@@ -100,6 +102,23 @@ function metricsLocation(settings: NginxSettings): string {
   ].join('\n');
 }
 
+/** The invocation paths: a multi-model endpoint adds one per model name (multi-model/names.ts). */
+function invocationPaths(config: Config): string {
+  const paths = ['invocations', 'endpoints/[A-Za-z0-9-]{1,63}/invocations'];
+  if (config.multiModel) paths.push('models/[A-Za-z0-9][A-Za-z0-9._-]{0,255}/invoke');
+  return paths.join('|');
+}
+
+/**
+ * Load, list, get and unload (multi-model endpoints) go to serve's model manager; a load
+ * may take as long as MODEL_SERVER_LOAD_TIMEOUT in every worker, one after another.
+ */
+function modelManagement(config: Config, settings: NginxSettings): string {
+  if (!config.multiModel || !settings.managerSocket) return '';
+  const proxy = `proxy_pass http://unix:${settings.managerSocket}; proxy_read_timeout ${config.loadTimeoutSeconds * 2 + 30}s;`;
+  return [`    location = /models { ${proxy} }`, `    location ~ "^/models/[^/]+$" { ${proxy} }`].join('\n');
+}
+
 /** Only the page's own files, scripts and styles; the photo preview is a blob: URL the page makes. */
 const DEMO_CSP = "default-src 'self'; img-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
@@ -151,6 +170,8 @@ export function renderNginxConfig(template: string, config: Config, settings: Ng
     ADMISSION_ERROR_PAGES: errorPages(config, { status: 503, line: refusalLogLine(settings, 'overloaded') }),
     UNAVAILABLE_LOG: `      ${refusalLogLine(settings, 'unavailable')}`,
     METRICS_LOCATION: metricsLocation(settings),
+    INVOCATION_PATHS: invocationPaths(config),
+    MODEL_MANAGEMENT: modelManagement(config, settings),
     DEMO_PAGE: demoLocations(config, settings.webDir),
   };
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {

@@ -19,3 +19,13 @@ export function packageRoot(start = __dirname): string {
 export function workerSocketPath(socketDir: string, instance: string | undefined): string {
   return path.join(socketDir, `worker-${Number(instance ?? 0)}.sock`);
 }
+
+/** Serve's model manager (multi-model endpoints): the socket nginx routes /models to, in the run directory. */
+export function managerSocketPath(runDir: string): string {
+  return path.join(runDir, 'models.sock');
+}
+
+/** The models every worker serves (multi-model endpoints), written by serve's model manager. */
+export function registryFilePath(runDir: string): string {
+  return path.join(runDir, 'models.json');
+}

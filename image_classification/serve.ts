@@ -7,8 +7,11 @@ import { ConfigError, publicStartupFailure } from './errors';
 import { createLogger, type Logger } from './logger';
 import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
 import { startMetricsEndpoint } from './metrics/endpoint';
+import { ModelManager } from './multi-model/manager';
+import { startManagementServer } from './multi-model/management-server';
+import { defaultMemoryBudgetBytes } from './multi-model/memory';
 import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
-import { PACKAGE_NAME, packageRoot, workerSocketPath } from './paths';
+import { managerSocketPath, PACKAGE_NAME, packageRoot, registryFilePath, workerSocketPath } from './paths';
 import { SOCKET_DIR_ENV } from './worker-env';
 
 /**
@@ -138,6 +141,23 @@ function supervise(children: Children, config: Config, logger: Logger, cleanup: 
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
+/** A multi-model endpoint's manager: the one writer of the registry its workers read. */
+function startModelManager(config: Config, runDir: string, logger: Logger): ModelManager {
+  const manager = new ModelManager(
+    {
+      root: config.modelsRoot,
+      registryFile: registryFilePath(runDir),
+      workerSockets: Array.from({ length: config.workers }, (_, i) => workerSocketPath(runDir, String(i))),
+      maxModelBytes: config.maxModelBytes,
+      memoryBudgetBytes: config.modelsMemoryMb ? Math.floor(config.modelsMemoryMb * 2 ** 20) : defaultMemoryBudgetBytes(),
+      workerTimeoutMs: (config.loadTimeoutSeconds + 10) * 1000,
+    },
+    logger,
+  );
+  startManagementServer(manager, managerSocketPath(runDir), logger);
+  return manager;
+}
+
 /** /metrics goes through nginx to serve's socket unless it has a port of its own. */
 function metricsPaths(config: Config, runDir: string): { refusalLog: string; metricsSocket?: string } {
   const refusalLog = path.join(runDir, 'refusals.log');
@@ -164,8 +184,10 @@ async function main(): Promise<void> {
   // nginx's workers may run as another user: they must reach the sockets in here.
   chmodSync(runDir, 0o755);
   let model: ResolvedModelDir | undefined;
+  // A multi-model endpoint has no model of its own: its models come by name (POST /models).
+  const manager = config.multiModel ? startModelManager(config, runDir, logger) : undefined;
   try {
-    model = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
+    if (!manager) model = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
   } catch (error) {
     // Keep serving /ping (503 with the reason) rather than exiting into a restart loop.
     logger.error({ ...publicStartupFailure(error, 'model_load_failed'), err: error }, 'no usable model directory');
@@ -175,10 +197,12 @@ async function main(): Promise<void> {
   const webDir = path.join(runDir, 'web');
   if (config.demoPage) cpSync(WEB_SOURCE_DIR, webDir, { recursive: true });
   const metrics: Partial<ReturnType<typeof metricsPaths>> = config.metrics ? metricsPaths(config, runDir) : {};
-  const nginxConf = renderNginxConfig(await readNginxTemplate(), config, { runDir, socketDir: runDir, webDir, ...metrics });
+  const managerSocket = manager ? managerSocketPath(runDir) : undefined;
+  const nginxConf = renderNginxConfig(await readNginxTemplate(), config, { runDir, socketDir: runDir, webDir, managerSocket, ...metrics });
   const cleanup = () => {
     rmSync(runDir, { recursive: true, force: true });
     if (model?.unpacked) rmSync(model.dir, { recursive: true, force: true });
+    manager?.removeUnpacked();
   };
   const children = start(config, model, runDir, logger, nginxConf);
   if (metrics.refusalLog) {

@@ -8,8 +8,11 @@ import { answerClientError, MAX_REQUEST_HEADER_BYTES } from './http/client-error
 import { ModelState } from './http/model-state';
 import { createLogger, type Logger } from './logger';
 import { resolveModelDir } from './model/model-dir';
-import { workerSocketPath } from './paths';
-import { HandlerPipeline } from './handler/pipeline';
+import { managerSocketPath, registryFilePath, workerSocketPath } from './paths';
+import { HandlerPipeline, type PipelineOptions } from './handler/pipeline';
+import type { MultiModelRouting } from './http/multi-model';
+import { firstUseLoader } from './multi-model/first-use';
+import { WorkerModels } from './multi-model/worker-models';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { configureOnnxModels } from './runtime/onnx-model';
 import { pipelineOptions, sessionOptions } from './settings';
@@ -23,29 +26,42 @@ import { SOCKET_DIR_ENV } from './worker-env';
  * with /ping at 503 and the reason, rather than a crash-restart loop that hides the cause.
  */
 
+type LoadHooks = { onInferenceFailure: (error: Error) => void; onBatch?: ((images: number) => void) | undefined };
+
 /**
- * Resolve, load and warm the model within MODEL_SERVER_LOAD_TIMEOUT. The timer also keeps the
- * event loop alive: a handler whose modelFn never settles would otherwise let the worker exit
- * 0 and pm2 restart it in a loop, with no reason given anywhere.
+ * Load and warm one model directory's pipeline within MODEL_SERVER_LOAD_TIMEOUT. The timer also
+ * keeps the event loop alive: a handler whose modelFn never settles would otherwise let the
+ * worker exit 0 and pm2 restart it in a loop, with no reason given anywhere.
  */
+async function loadPipelineWithin(config: Config, dir: string, options: PipelineOptions, logger: Logger): Promise<HandlerPipeline> {
+  const loading = HandlerPipeline.load(dir, options, logger);
+  const limit = deadline(config.loadTimeoutSeconds, () => new LoadTimeoutError(config.loadTimeoutSeconds));
+  try {
+    return await Promise.race([loading, limit.expired]);
+  } catch (error) {
+    // A load that finishes after its timeout is not served: release what it holds.
+    void loading.then(
+      (pipeline) => pipeline.close(),
+      () => undefined,
+    );
+    throw error;
+  } finally {
+    limit.clear();
+  }
+}
+
+/** Resolve, load and warm the single model; its failure is /ping's 503 with the reason. */
 async function loadModel(
   config: Config,
   state: ModelState,
   logger: Logger,
-  hooks: { onInferenceFailure: (error: Error) => void; metrics: WorkerMetrics | undefined },
+  hooks: LoadHooks,
+  metrics: WorkerMetrics | undefined,
 ): Promise<void> {
   const started = performance.now();
-  const { onInferenceFailure, metrics } = hooks;
-  const loading = (async () => {
-    const { dir, source } = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
-    // Served batches only: the warm-up's runs happen before the worker is ready.
-    const onBatch = metrics ? (images: number) => state.status === 'ready' && metrics.batch(images) : undefined;
-    const pipeline = await HandlerPipeline.load(dir, pipelineOptions(config, { onInferenceFailure, onBatch }), logger);
-    return { dir, source, pipeline };
-  })();
-  const limit = deadline(config.loadTimeoutSeconds, () => new LoadTimeoutError(config.loadTimeoutSeconds));
   try {
-    const { dir, source, pipeline } = await Promise.race([loading, limit.expired]);
+    const { dir, source } = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
+    const pipeline = await loadPipelineWithin(config, dir, pipelineOptions(config, hooks), logger);
     state.ready(pipeline);
     metrics?.modelLoaded((performance.now() - started) / 1000);
     logger.info(
@@ -60,17 +76,21 @@ async function loadModel(
       'model loaded and warmed',
     );
   } catch (error) {
-    // A load that finishes after its timeout is not served: release what it holds.
-    void loading.then(
-      ({ pipeline }) => pipeline.close(),
-      () => undefined,
-    );
     const failure = publicStartupFailure(error, 'model_load_failed');
     state.fail(failure);
     logger.error({ ...failure, err: error }, 'model failed to load; /ping will answer 503');
-  } finally {
-    limit.clear();
   }
+}
+
+/**
+ * A multi-model worker's models: whatever serve's registry lists, each with its own handler
+ * (its `code/`; SAGEMAKER_SUBMIT_DIRECTORY names one directory, so it does not apply here).
+ */
+function multiModelRouting(config: Config, runDir: string, logger: Logger, hooks: LoadHooks): MultiModelRouting {
+  const options = { ...pipelineOptions(config, hooks), submitDirectory: undefined };
+  const models = new WorkerModels(registryFilePath(runDir), (dir) => loadPipelineWithin(config, dir, options, logger), logger);
+  const loadOnFirstUse = firstUseLoader(managerSocketPath(runDir), (config.loadTimeoutSeconds + 10) * 1000);
+  return { models, loadOnFirstUse, waitSeconds: config.timeoutSeconds };
 }
 
 function listen(server: http.Server, config: Config): string {
@@ -86,12 +106,12 @@ function listen(server: http.Server, config: Config): string {
   return socket;
 }
 
-function shutDownOnSignal(server: http.Server, state: ModelState, config: Config, logger: Logger): void {
+function shutDownOnSignal(server: http.Server, close: () => Promise<void>, config: Config, logger: Logger): void {
   const stop = (signal: string) => {
     logger.info({ signal }, 'draining in-flight requests');
     // Stop the inference thread before exiting: exiting with a live ONNX Runtime session was
     // seen to abort in ORT's teardown ("terminate called after throwing Napi::Error").
-    server.close(() => void (state.pipeline?.close() ?? Promise.resolve()).finally(() => process.exit(0)));
+    server.close(() => void close().finally(() => process.exit(0)));
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), (config.timeoutSeconds + 1) * 1000).unref();
   };
@@ -114,18 +134,30 @@ function main(): void {
   configureOnnxModels({ session: sessionOptions(config), logLevel: config.logLevel, onFailure: onInferenceFailure });
   const state = new ModelState();
   const metrics = config.metrics ? new WorkerMetrics(process.env.NODE_APP_INSTANCE ?? '0') : undefined;
+  const runDir = process.env[SOCKET_DIR_ENV];
+  if (config.multiModel && !runDir) logger.warn('SAGEMAKER_MULTI_MODEL needs serve (its model manager); this worker serves one model');
+  const multiModel =
+    config.multiModel && runDir
+      ? multiModelRouting(config, runDir, logger, { onInferenceFailure, onBatch: metrics?.batch.bind(metrics) })
+      : undefined;
+  // Served batches only: the model's warm-up runs happen before it is ready (a multi-model
+  // worker counts its models' warm-ups too: a few batches per load).
+  const onBatch = metrics ? (images: number) => state.status === 'ready' && metrics.batch(images) : undefined;
   const server = http.createServer(
     { maxHeaderSize: MAX_REQUEST_HEADER_BYTES, requireHostHeader: false },
-    createApp({ config, state, logger, metrics }),
+    createApp({ config, state, logger, metrics, multiModel }),
   );
   server.on('clientError', answerClientError);
   server.requestTimeout = config.timeoutSeconds * 1000;
   // Longer than nginx's upstream keepalive_timeout (60 s), so nginx always closes first.
   server.keepAliveTimeout = 75_000;
-  shutDownOnSignal(server, state, config, logger);
-  void loadModel(config, state, logger, { onInferenceFailure, metrics }).then(() =>
-    logger.info({ listen: listen(server, config), status: state.status }, 'worker listening'),
-  );
+  const close = async () => {
+    await (multiModel ? multiModel.models.closeAll() : state.pipeline?.close());
+  };
+  shutDownOnSignal(server, close, config, logger);
+  // A multi-model worker (re)started by pm2 loads what serve's registry lists before it takes requests.
+  const ready = multiModel ? multiModel.models.report() : loadModel(config, state, logger, { onInferenceFailure, onBatch }, metrics);
+  void ready.then(() => logger.info({ listen: listen(server, config), status: state.status }, 'worker listening'));
 }
 
 if (require.main === module) main();

@@ -176,17 +176,19 @@ export class Predictor {
   }
 
   /**
-   * Classify an already-preprocessed tensor (NPY/CSV/JSON bodies): `[N, ...image]` or one
-   * image without the batch axis, in the model's own layout and scaling. Run in parts of at
-   * most the batch size, as images are.
+   * Classify an already-preprocessed tensor (NPY/CSV/JSON bodies): `[N, ...image]`, one
+   * image without the batch axis, or one image flattened to a row (a CSV record), in the
+   * model's own layout and scaling. Run in parts of at most the batch size, as images are.
    */
   async predictTensor(tensor: NdArray, signal?: AbortSignal): Promise<{ rows: ClassPrediction[]; isList: boolean }> {
     const image = batchDims(this.layout, 1).slice(1);
+    const perImage = imageTensorLength(this.layout);
     const isList = tensor.shape.length === image.length + 1;
     const imageShape = isList ? tensor.shape.slice(1) : tensor.shape;
-    if (imageShape.join() !== image.join() || (isList && tensor.shape[0] === 0)) {
+    const flatRow = tensor.shape.length === 1 && tensor.shape[0] === perImage;
+    if (!flatRow && (imageShape.join() !== image.join() || (isList && tensor.shape[0] === 0))) {
       throw new BadRequestError(
-        `the tensor has shape [${clip(tensor.shape.join(', '))}]; this model takes [N, ${image.join(', ')}] or [${image.join(', ')}]`,
+        `the tensor has shape [${clip(tensor.shape.join(', '))}]; this model takes [N, ${image.join(', ')}], [${image.join(', ')}] or ${perImage} values`,
         'wrong_shape',
       );
     }
@@ -194,7 +196,6 @@ export class Predictor {
     if (count > MAX_IMAGES_PER_REQUEST)
       throw new BadRequestError(`the tensor holds ${count} images; at most ${MAX_IMAGES_PER_REQUEST} per request`, 'too_many_images');
     const rows: Float32Array[] = [];
-    const perImage = imageTensorLength(this.layout);
     const { maxBatchSize } = this.batching;
     for (let start = 0; start < count; start += maxBatchSize) {
       const end = Math.min(count, start + maxBatchSize);

@@ -41,7 +41,7 @@ export function parseJsonBody(body: Buffer): unknown {
 }
 
 /**
- * JSON bodies with images: a base64 string, a list of them, or an object with `image` (one),
+ * JSON bodies with images: a base64 string, a list of them, `{"b64": …}`, or an object with `image` (one),
  * `images` or `instances` (a list). Data-URL prefixes are tolerated.
  */
 export function decodeJsonImages(parsed: unknown): DecodedInput {
@@ -50,6 +50,7 @@ export function decodeJsonImages(parsed: unknown): DecodedInput {
   if (typeof parsed === 'object' && parsed !== null) {
     const record = parsed as Record<string, unknown>;
     if ('image' in record) return { images: [decodeItem(record.image, 'image')], isList: false };
+    if ('b64' in record) return { images: [decodeItem(record, 'body')], isList: false };
     for (const key of ['images', 'instances']) {
       const value = record[key];
       if (Array.isArray(value)) return decodeList(value, key);

@@ -24,3 +24,6 @@ export const MAX_JSON_TENSOR_DEPTH = MAX_TENSOR_DIMS;
 
 /** Images in one request (a JSON list, or a tensor's batch axis); more are refused, never truncated. */
 export const MAX_IMAGES_PER_REQUEST = 64;
+
+/** Records in one batch-transform request (JSON Lines or CSV rows); more are refused, never truncated. */
+export const MAX_RECORDS_PER_REQUEST = 1000;

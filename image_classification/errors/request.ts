@@ -41,6 +41,12 @@ export class PayloadTooLargeError extends InferenceError {
   }
 }
 
+export class TooManyRecordsError extends InferenceError {
+  constructor(records: number, limit: number) {
+    super(413, 'too_many_records', `the body holds ${records} records; at most ${limit} per request (lower MaxPayloadInMB)`);
+  }
+}
+
 export class UnsupportedMediaTypeError extends InferenceError {
   constructor(contentType: string, supported: readonly string[]) {
     super(415, 'unsupported_media_type', `Content-Type '${clip(contentType)}' is not supported; use one of: ${supported.join(', ')}`);

@@ -2,12 +2,14 @@ import { Predictor, type PredictorInfo, type PredictorOptions } from '../classif
 import { inputKindOf, mediaTypeOf } from '../codecs/content-types';
 import { RESPONSE_TYPES, type ResponseType } from '../codecs/encoders';
 import { acceptOrDefault, negotiateResponseType } from '../codecs/negotiation';
+import { JSON_LINES, recordFormatOf } from '../codecs/records';
 import { HandlerFailedError, HandlerLoadError, InferenceError, InternalError, isHandlerError, StartupError } from '../errors';
 import type { Logger } from '../logger';
 import { timeStage } from '../stage-timing';
 import type { InferenceHandler, OutputResult, RequestContext } from './api';
 import { builtInHandler } from './builtin';
 import { importHandler, locateHandler, type HandlerSettings } from './loader';
+import { invokeRecords } from './records';
 
 export interface PipelineOptions extends HandlerSettings {
   readonly predictor: PredictorOptions;
@@ -77,6 +79,7 @@ export class HandlerPipeline {
     private readonly defaultAccept: string,
     /** Which ends of the request the built-in hooks handle (and so validate up front). */
     private readonly builtIn: { readonly input: boolean; readonly predict: boolean; readonly output: boolean },
+    private readonly logger: Logger,
   ) {}
 
   static async load(modelDir: string, options: PipelineOptions, logger: Logger): Promise<HandlerPipeline> {
@@ -103,7 +106,7 @@ export class HandlerPipeline {
     const builtInInput = !hooks.transformFn && hooks.inputFn === builtIn.inputFn;
     const builtInPredict = !hooks.transformFn && hooks.predictFn === builtIn.predictFn;
     const builtIns = { input: builtInInput, predict: builtInPredict, output: builtInOutput };
-    return new HandlerPipeline(hooks, model, modelDir, file, options.defaultAccept, builtIns);
+    return new HandlerPipeline(hooks, model, modelDir, file, options.defaultAccept, builtIns, logger);
   }
 
   /** The built-in model's predictor, when the built-in modelFn loaded it. */
@@ -128,6 +131,9 @@ export class HandlerPipeline {
    */
   requestTypes(contentTypeHeader: string | undefined, acceptHeader: string | undefined): { contentType: string; accept: string } {
     const mediaType = mediaTypeOf(contentTypeHeader);
+    if (this.records(mediaType, acceptHeader)) {
+      return { contentType: mediaType!, accept: negotiateResponseType(acceptHeader, [JSON_LINES], JSON_LINES) };
+    }
     if (this.builtIn.input) inputKindOf(mediaType);
     const accept = this.builtIn.output
       ? negotiateResponseType(acceptHeader, RESPONSE_TYPES, this.defaultAccept as ResponseType)
@@ -135,8 +141,27 @@ export class HandlerPipeline {
     return { contentType: mediaType ?? 'application/octet-stream', accept };
   }
 
-  /** inputFn → predictFn → outputFn (or transformFn) for one request. */
+  /**
+   * A batch transform body of many records (codecs/records.ts), when the built-in inputFn
+   * reads it; a handler with its own inputFn or transformFn gets the body whole, as the
+   * toolkit's input_fn does.
+   */
+  private records(mediaType: string | undefined, accept: string | undefined) {
+    return this.builtIn.input ? recordFormatOf(mediaType, accept) : undefined;
+  }
+
+  /** inputFn → predictFn → outputFn (or transformFn) for one request, or for each of its records. */
   async invoke(body: Buffer, contentType: string, accept: string, ctx: RequestContext): Promise<EncodedResponse> {
+    const format = this.records(contentType, accept);
+    if (format) {
+      const perRecord = (record: Buffer, type: string, context: RequestContext) =>
+        this.invokeOne(record, type, 'application/json', context);
+      return { body: await invokeRecords(body, format, ctx, perRecord, this.logger), contentType: JSON_LINES };
+    }
+    return this.invokeOne(body, contentType, accept, ctx);
+  }
+
+  private async invokeOne(body: Buffer, contentType: string, accept: string, ctx: RequestContext): Promise<EncodedResponse> {
     const { hooks, model } = this;
     // A bare body answers as the one type asked for, else as the default accept.
     const fallbackType = /[*,]/.test(accept) ? this.defaultAccept : accept;

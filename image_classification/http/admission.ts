@@ -19,11 +19,17 @@ export class Admission {
     return this.inProgress;
   }
 
-  /** Take a slot: freed when the response closes, or later if work was attached with holdUntil. */
-  admit(res: Response): Slot {
+  /**
+   * Take a slot: freed when the response closes, or later if work was attached with
+   * holdUntil; `onFree` runs then too (the request's hold on its model ends with its work).
+   */
+  admit(res: Response, onFree: () => void = () => undefined): Slot {
     if (this.inProgress >= this.limit) throw new OverloadedError(this.limit);
     this.inProgress++;
-    const slot = new Slot(() => this.inProgress--);
+    const slot = new Slot(() => {
+      this.inProgress--;
+      onFree();
+    });
     res.once('close', () => slot.responseClosed());
     return slot;
   }

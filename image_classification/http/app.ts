@@ -3,9 +3,12 @@ import helmet from 'helmet';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { WORKER_SNAPSHOT_PATH, type WorkerMetrics } from '../metrics/worker-metrics';
+import { ModelNotReadyError } from '../errors';
 import { errorHandler, methodNotAllowed, notFound } from './error-handler';
-import { invocationHandlers } from './invocations';
+import { executionParameters } from './execution-parameters';
+import { invocationRoutes, type PipelineSource } from './invocations';
 import type { ModelState } from './model-state';
+import { multiModelRoutes, type MultiModelRouting } from './multi-model';
 import { requestLog } from './request-log';
 import { RUNTIME_PATH, runtimeEmulation } from './runtime-emulation';
 
@@ -15,13 +18,24 @@ export interface AppDependencies {
   readonly logger: Logger;
   /** Counted and exposed when MODEL_SERVER_METRICS is on. */
   readonly metrics?: WorkerMetrics | undefined;
+  /** A multi-model endpoint's models (SAGEMAKER_MULTI_MODEL); `state` then stays unused. */
+  readonly multiModel?: MultiModelRouting | undefined;
+}
+
+/** The one model of a single-model worker, once it is loaded. */
+function loadedModel(state: ModelState): PipelineSource {
+  return () => {
+    const pipeline = state.pipeline;
+    if (!pipeline) throw new ModelNotReadyError();
+    return { pipeline, release: () => undefined };
+  };
 }
 
 /**
  * The worker's HTTP contract: GET /ping and POST /invocations (plus the InvokeEndpoint path
  * for local emulation); everything else is a JSON 404/405.
  */
-export function createApp({ config, state, logger, metrics }: AppDependencies): Express {
+export function createApp({ config, state, logger, metrics, multiModel }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -40,8 +54,12 @@ export function createApp({ config, state, logger, metrics }: AppDependencies): 
   app.use(helmet());
   app.use(requestLog(logger));
 
-  // /ping never touches the model: it only reports the state the worker is in.
+  // /ping never touches a model: it only reports the state the worker is in.
   app.get('/ping', (_req, res) => {
+    if (multiModel) {
+      res.json({ status: 'healthy', models: multiModel.models.count });
+      return;
+    }
     const status = state.status;
     const pipeline = state.pipeline;
     if (pipeline) {
@@ -54,10 +72,17 @@ export function createApp({ config, state, logger, metrics }: AppDependencies): 
   });
   app.all('/ping', methodNotAllowed(['GET']));
 
-  const invocations = invocationHandlers(config, state, metrics);
-  app.post('/invocations', ...invocations);
-  app.all('/invocations', methodNotAllowed(['POST']));
-  app.post(RUNTIME_PATH, runtimeEmulation, ...invocations);
+  app.get('/execution-parameters', executionParameters(config));
+  app.all('/execution-parameters', methodNotAllowed(['GET']));
+  const invocations = invocationRoutes(config, metrics);
+  if (multiModel) {
+    multiModelRoutes(app, invocations, multiModel);
+  } else {
+    const handlers = invocations(loadedModel(state));
+    app.post('/invocations', ...handlers);
+    app.all('/invocations', methodNotAllowed(['POST']));
+    app.post(RUNTIME_PATH, runtimeEmulation, ...handlers);
+  }
 
   app.use(notFound);
   app.use(errorHandler(config));

@@ -1,18 +1,10 @@
-import express, { type RequestHandler, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import multer from 'multer';
 import type { Config } from '../config';
 import { deadline } from '../deadline';
-import {
-  BadRequestError,
-  ClientClosedRequestError,
-  type InferenceError,
-  ModelNotReadyError,
-  PayloadTooLargeError,
-  RequestTimeoutError,
-} from '../errors';
+import { BadRequestError, ClientClosedRequestError, type InferenceError, PayloadTooLargeError, RequestTimeoutError } from '../errors';
 import type { HandlerPipeline } from '../handler/pipeline';
 import { Admission, type Slot } from './admission';
-import type { ModelState } from './model-state';
 import { requestContext } from './request-context';
 import { InvocationTiming, invocationTiming } from './invocation-timing';
 import type { WorkerMetrics } from '../metrics/worker-metrics';
@@ -49,19 +41,33 @@ function cancellation(res: Response, seconds: number): { signal: AbortSignal; ti
 }
 
 /**
+ * The pipeline an invocation runs: the worker's one model, or a named one of many, held
+ * until the request's work has settled (`release`), so an unload waits for it.
+ */
+export interface HeldPipeline {
+  readonly pipeline: HandlerPipeline;
+  readonly release: () => void;
+}
+export type PipelineSource = (req: Request) => HeldPipeline | Promise<HeldPipeline>;
+
+/**
  * Everything that can be refused without reading the body is checked first (model ready,
  * Accept, Content-Type, then capacity), so a bad request costs no upload and no decode.
  */
-function checkRequest(state: ModelState, admission: Admission): RequestHandler {
-  return (req, res, next) => {
-    const pipeline = state.pipeline;
-    if (!pipeline) throw new ModelNotReadyError();
-    const locals: InvocationLocals = {
-      pipeline,
-      ...pipeline.requestTypes(req.get('content-type'), req.get('accept')),
-      slot: admission.admit(res),
-    };
-    Object.assign(res.locals, locals);
+function checkRequest(source: PipelineSource, admission: Admission): RequestHandler {
+  return async (req, res, next) => {
+    const { pipeline, release } = await source(req);
+    try {
+      const locals: InvocationLocals = {
+        pipeline,
+        ...pipeline.requestTypes(req.get('content-type'), req.get('accept')),
+        slot: admission.admit(res, release),
+      };
+      Object.assign(res.locals, locals);
+    } catch (error) {
+      release();
+      throw error;
+    }
     InvocationTiming.of(res)?.startBodyRead();
     next();
   };
@@ -128,8 +134,12 @@ function invoke(config: Config): RequestHandler {
   };
 }
 
-export function invocationHandlers(config: Config, state: ModelState, metrics: WorkerMetrics | undefined): RequestHandler[] {
+/**
+ * The handlers of every invocation route of a worker, for a given way to find the pipeline.
+ * One admission for all of them: MODEL_SERVER_MAX_QUEUE bounds the worker, whatever the route or model.
+ */
+export function invocationRoutes(config: Config, metrics: WorkerMetrics | undefined): (source: PipelineSource) => RequestHandler[] {
   const admission = new Admission(config.maxQueue);
   metrics?.trackAdmission(() => ({ inUse: admission.count, limit: config.maxQueue }));
-  return [invocationTiming(metrics), checkRequest(state, admission), readBody(config), invoke(config)];
+  return (source) => [invocationTiming(metrics), checkRequest(source, admission), readBody(config), invoke(config)];
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pinoHttp from 'pino-http';
+import { clip } from '../errors';
 import type { Logger } from '../logger';
 
 /** Request id headers a caller (SageMaker, a load balancer, a client) may already have set. */
@@ -36,9 +37,11 @@ export function requestLog(logger: Logger) {
     customLogLevel: (_req, res) => (res.statusCode >= 500 && res.statusCode !== 503 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     // The error handler already logged real failures with their stack; refusals need none.
     customAttributeKeys: { err: 'requestError' },
-    customProps: (_req, res) => {
+    customProps: (req, res) => {
       const refusal = (res as ServerResponse & { locals?: { error?: object } }).locals?.error;
-      return refusal ? { error: refusal } : {};
+      // SageMaker passes InvokeEndpoint's TargetModel on (multi-model endpoints): for the log only.
+      const target = req.headers['x-amzn-sagemaker-target-model'];
+      return { ...(refusal ? { error: refusal } : {}), ...(typeof target === 'string' ? { targetModel: clip(target, 256) } : {}) };
     },
     customSuccessMessage: () => 'request',
     customErrorMessage: () => 'request',

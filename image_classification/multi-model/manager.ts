@@ -1,0 +1,233 @@
+import { rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import {
+  BadRequestError,
+  InsufficientMemoryError,
+  ModelAlreadyLoadedError,
+  ModelLoadFailedError,
+  ModelLoadingError,
+  ModelNotLoadedError,
+  publicStartupFailure,
+  StartupError,
+  WorkersUnavailableError,
+} from '../errors';
+import type { Logger } from '../logger';
+import { materialise } from '../model/model-dir';
+import { estimateWorkerBytes } from './memory';
+import { checkModelName, resolveInsideRoot } from './names';
+import { writeRegistry, type RegistryEntry } from './registry-file';
+import { requestJson } from './socket-client';
+import type { WorkerModelsReport } from './worker-models';
+
+/** The internal path each worker answers serve's sync on (over its socket; nginx never routes it). */
+export const WORKER_SYNC_PATH = '/__models/sync';
+
+export interface ModelManagerOptions {
+  /** MODEL_SERVER_MODELS_ROOT: every model location must lie inside it. */
+  readonly root: string;
+  readonly registryFile: string;
+  readonly workerSockets: readonly string[];
+  /** MODEL_SERVER_MAX_MODEL_MB, for archives. */
+  readonly maxModelBytes: number;
+  /** MODEL_SERVER_MODELS_MEMORY_MB: what all workers together may hold resident. */
+  readonly memoryBudgetBytes: number;
+  /** How long one worker may take to load a model (MODEL_SERVER_LOAD_TIMEOUT, plus a margin). */
+  readonly workerTimeoutMs: number;
+}
+
+interface ManagedModel {
+  entry: RegistryEntry;
+  /** The directory is an archive's unpacked copy, removed on unload. */
+  unpacked: boolean;
+  ready: boolean;
+  /** Resolves when the load is done, either way; `error` says how it failed. */
+  done: Promise<void>;
+  error?: unknown;
+  /** Resident memory the workers grew by while loading it. */
+  memoryBytes?: number;
+}
+
+export interface ModelDescription {
+  readonly modelName: string;
+  readonly modelUrl: string;
+}
+
+/** A page of GET /models: at most this many models, then a token for the rest. */
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+
+/**
+ * Serve's model manager: the one writer of the model registry. A load reserves its name at
+ * once (a second load of it is 409), resolves and checks the location, judges memory, lists
+ * the model in the registry and has every worker load it; the answer comes when all that
+ * answered have it (a worker restarting loads it from the registry when it is back). Loads
+ * of different models run one after another, so each memory judgement sees the last load.
+ */
+export class ModelManager {
+  private readonly models = new Map<string, ManagedModel>();
+  private generation = 0;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly options: ModelManagerOptions,
+    private readonly logger: Logger,
+  ) {
+    writeRegistry(options.registryFile, []);
+  }
+
+  /** POST /models: 409 when the name is loaded or loading. */
+  async load(name: unknown, url: unknown): Promise<ModelDescription> {
+    const modelName = checkModelName(name);
+    if (this.models.has(modelName)) throw new ModelAlreadyLoadedError(modelName);
+    return this.startLoad(modelName, url);
+  }
+
+  /** Load on first use (local InvokeEndpoint emulation): waits for a load of the same name already under way. */
+  async ensure(name: unknown, url: unknown): Promise<ModelDescription> {
+    const modelName = checkModelName(name);
+    const existing = this.models.get(modelName);
+    if (!existing) return this.startLoad(modelName, url);
+    await existing.done;
+    if (existing.error !== undefined) throw existing.error;
+    return describe(existing);
+  }
+
+  async unload(name: string): Promise<void> {
+    const model = this.models.get(checkModelName(name));
+    if (!model) throw new ModelNotLoadedError(name);
+    if (!model.ready) throw new ModelLoadingError(name);
+    this.models.delete(name);
+    // Listed nowhere now: a worker that missed the sync drops it on its next request or start.
+    await this.publishAndSync().catch((error: unknown) => {
+      if (!(error instanceof WorkersUnavailableError)) throw error;
+    });
+    if (model.unpacked) await rm(model.entry.dir, { recursive: true, force: true });
+    this.logger.info({ model: name }, 'model unloaded');
+  }
+
+  get(name: string): ModelDescription & { memoryBytes?: number } {
+    const model = this.models.get(checkModelName(name));
+    if (!model?.ready) throw new ModelNotLoadedError(name);
+    return { ...describe(model), ...(model.memoryBytes === undefined ? {} : { memoryBytes: model.memoryBytes }) };
+  }
+
+  /** GET /models: loaded models by name, `pageSize` at a time; the token is the last name of the page. */
+  list(token: unknown, pageSize: unknown): { models: ModelDescription[]; nextPageToken?: string } {
+    const size = pageSize === undefined ? DEFAULT_PAGE_SIZE : Number(pageSize);
+    if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+      throw new BadRequestError(`page_size must be an integer from 1 to ${MAX_PAGE_SIZE}`, 'invalid_page_size');
+    }
+    const after = token === undefined ? '' : decodeToken(token);
+    const names = [...this.models.values()]
+      .filter((model) => model.ready && model.entry.name > after)
+      .map((model) => model.entry.name)
+      .sort();
+    const page = names.slice(0, size);
+    const models = page.map((name) => describe(this.models.get(name)!));
+    return names.length > size ? { models, nextPageToken: Buffer.from(page.at(-1)!).toString('base64url') } : { models };
+  }
+
+  /** At shutdown: the archives this manager unpacked. */
+  removeUnpacked(): void {
+    for (const model of this.models.values()) if (model.unpacked) rmSync(model.entry.dir, { recursive: true, force: true });
+  }
+
+  private startLoad(name: string, url: unknown): Promise<ModelDescription> {
+    const model: ManagedModel = {
+      entry: { name, url: String(url), dir: '', generation: ++this.generation },
+      unpacked: false,
+      ready: false,
+      done: Promise.resolve(),
+    };
+    const run = this.queue.then(() => this.loadNow(model, url));
+    // The caller awaits `run`; `done` never rejects, for the queue and for first uses waiting on it.
+    model.done = run.then(
+      () => undefined,
+      (error: unknown) => {
+        model.error = error;
+      },
+    );
+    this.queue = model.done;
+    // The name is reserved from here: before anything is awaited.
+    this.models.set(name, model);
+    return run;
+  }
+
+  private async loadNow(model: ManagedModel, url: unknown): Promise<ModelDescription> {
+    const { name } = model.entry;
+    const started = performance.now();
+    try {
+      const location = await resolveInsideRoot(this.options.root, url);
+      const dir = await materialise(location, { maxBytes: this.options.maxModelBytes }).catch((error: unknown) => {
+        throw error instanceof StartupError ? new ModelLoadFailedError(publicStartupFailure(error, 'model_invalid')) : error;
+      });
+      model.unpacked = dir !== location;
+      model.entry = { ...model.entry, dir };
+      await this.checkMemory(name, dir);
+      const reports = await this.publishAndSync();
+      const failure = reports.map((report) => report.models[name]).find((state) => state?.status === 'failed');
+      if (failure?.status === 'failed') throw new ModelLoadFailedError(failure.failure);
+      model.ready = true;
+      model.memoryBytes = reports.reduce((sum, report) => {
+        const state = report.models[name];
+        return sum + (state?.status === 'ready' ? state.rssGrowthBytes : 0);
+      }, 0);
+      const ms = Math.round(performance.now() - started);
+      this.logger.info({ model: name, workers: reports.length, ms, memoryBytes: model.memoryBytes }, 'model loaded');
+      return describe(model);
+    } catch (error) {
+      this.models.delete(name);
+      await this.publishAndSync().catch(() => undefined);
+      if (model.unpacked) await rm(model.entry.dir, { recursive: true, force: true });
+      this.logger.warn({ model: name, err: error }, 'model load refused');
+      throw error;
+    }
+  }
+
+  private async checkMemory(name: string, dir: string): Promise<void> {
+    const reports = await this.syncWorkers();
+    const current = reports.reduce((sum, report) => sum + report.rssBytes, 0);
+    const needed = (await estimateWorkerBytes(dir)) * this.options.workerSockets.length;
+    const budget = this.options.memoryBudgetBytes;
+    if (current + needed > budget) {
+      const mb = (bytes: number) => Math.ceil(bytes / 2 ** 20);
+      throw new InsufficientMemoryError(
+        `loading '${name}' needs about ${mb(needed)} MB across ${this.options.workerSockets.length} workers; ` +
+          `they hold ${mb(current)} MB of the ${mb(budget)} MB budget (MODEL_SERVER_MODELS_MEMORY_MB): unload a model first`,
+      );
+    }
+  }
+
+  /** Write the registry, then have every worker load and unload to match it; the answers of those that answered. */
+  private async publishAndSync(): Promise<WorkerModelsReport[]> {
+    writeRegistry(
+      this.options.registryFile,
+      [...this.models.values()].filter((model) => model.entry.dir).map((model) => model.entry),
+    );
+    return this.syncWorkers();
+  }
+
+  /** A worker that does not answer (starting or restarting) reads the registry itself when it is back. */
+  private async syncWorkers(): Promise<WorkerModelsReport[]> {
+    const answers = await Promise.all(
+      this.options.workerSockets.map((socket) =>
+        requestJson(socket, 'POST', WORKER_SYNC_PATH, undefined, this.options.workerTimeoutMs).catch((error: unknown) => {
+          this.logger.warn({ socket, err: error }, 'a worker did not answer the model sync');
+          return undefined;
+        }),
+      ),
+    );
+    const reports = answers.filter((answer) => answer?.status === 200).map((answer) => answer!.body as WorkerModelsReport);
+    if (reports.length === 0) throw new WorkersUnavailableError();
+    return reports;
+  }
+}
+
+function describe(model: ManagedModel): ModelDescription {
+  return { modelName: model.entry.name, modelUrl: model.entry.url };
+}
+
+function decodeToken(token: unknown): string {
+  if (typeof token !== 'string' || token.length > 400) throw new BadRequestError('next_page_token is invalid', 'invalid_page_token');
+  return Buffer.from(token, 'base64url').toString('utf8');
+}
