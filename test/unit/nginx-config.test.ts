@@ -85,3 +85,22 @@ test("with metrics: /metrics goes to serve's socket; only nginx's own refusals a
   assert.match(conf, /location = \/__error\/429 \{ internal; access_log \S+ refused_per_client; /, "the public server's limit_conn page");
   assert.doesNotMatch((await rendered()).conf, /access_log \/|location = \/metrics/);
 });
+
+test('a multi-model endpoint routes /models to serve, /models/{name}/invoke through admission (valid for nginx -t); a single-model one neither', async () => {
+  const runDir = await mkdtemp(path.join(os.tmpdir(), 'nginx-conf-'));
+  const settings = { runDir, socketDir: runDir, webDir: path.join(runDir, 'web'), managerSocket: path.join(runDir, 'models.sock') };
+  const multi = renderNginxConfig(await readNginxTemplate(), testConfig({ SAGEMAKER_MULTI_MODEL: 'true' }), settings);
+  assert.match(multi, new RegExp(`location = /models \\{ proxy_pass http://unix:${settings.managerSocket};`));
+  assert.match(multi, /location ~ "\^\/models\/\[\^\/\]\+\$" \{ proxy_pass/);
+  assert.match(
+    multi,
+    /location ~ "\^\/\(invocations\|endpoints\/\[A-Za-z0-9-\]\{1,63\}\/invocations\|models\/\[A-Za-z0-9\]\[A-Za-z0-9._-\]\{0,255\}\/invoke\)\$"/,
+  );
+  const single = renderNginxConfig(await readNginxTemplate(), testConfig(), settings);
+  assert.doesNotMatch(single, /location = \/models|models\/\[A-Za-z0-9\]/);
+  assert.match(single, /location = \/execution-parameters/);
+  if (existsSync(NGINX) || process.env.CI === 'true') {
+    await writeFile(path.join(runDir, 'nginx.conf'), multi);
+    execFileSync(NGINX, ['-t', '-c', path.join(runDir, 'nginx.conf'), '-p', runDir, '-e', 'stderr'], { stdio: 'pipe' });
+  }
+});
