@@ -9,8 +9,13 @@ export interface DeployOptions {
   /** Endpoint name; the model and endpoint config are named after it plus a suffix. */
   readonly name: string;
   readonly image: string;
-  /** s3:// URI of model.tar.gz; without it the image's shipped model is served. */
+  /**
+   * s3:// URI of model.tar.gz; without it the image's shipped model is served. With
+   * `multiModel`, the S3 prefix (ending in /) that holds every model's .tar.gz.
+   */
   readonly modelData?: string;
+  /** A multi-model endpoint: InvokeEndpoint's TargetModel names a .tar.gz under the modelData prefix. */
+  readonly multiModel?: boolean;
   readonly role: string;
   readonly instanceType: string;
   readonly instanceCount: number;
@@ -27,6 +32,9 @@ export interface DeployRequests {
 
 /** The three SageMaker API inputs that stand up an endpoint; pure, so --dry-run prints exactly these. */
 export function deployRequests(o: DeployOptions): DeployRequests {
+  if (o.multiModel && !/^s3:\/\/[^/]+\/(.+\/)?$/.test(o.modelData ?? '')) {
+    throw new Error('--multi-model needs --model-data as an S3 prefix ending in / (s3://bucket/models/), where the .tar.gz files are');
+  }
   const modelName = `${o.name}-${o.suffix}`;
   const configName = `${o.name}-config-${o.suffix}`;
   return {
@@ -35,9 +43,9 @@ export function deployRequests(o: DeployOptions): DeployRequests {
       ExecutionRoleArn: o.role,
       PrimaryContainer: {
         Image: o.image,
-        Mode: 'SingleModel',
+        Mode: o.multiModel ? 'MultiModel' : 'SingleModel',
         ...(o.modelData ? { ModelDataUrl: o.modelData } : {}),
-        Environment: o.environment,
+        Environment: o.multiModel ? { SAGEMAKER_MULTI_MODEL: 'true', ...o.environment } : o.environment,
       },
     },
     createEndpointConfig: {

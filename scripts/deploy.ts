@@ -15,10 +15,11 @@ import { parseCli, runCli } from '../image_classification/cli/args';
 import { deployRequests, parseEnvironment, timestampSuffix } from './deploy-requests';
 
 const USAGE = `usage: npm run deploy -- --name ENDPOINT --image ECR_URI --role ROLE_ARN [--model-data s3://…/model.tar.gz]
+       [--multi-model --model-data s3://bucket/prefix/]
        [--instance-type ml.m5.large] [--count 1] [--env KEY=VALUE ...] [--region R] [--suffix S] [--dry-run] [--no-wait]
        npm run deploy -- --delete --name ENDPOINT [--region R] [--dry-run]
 Creates the SageMaker model, endpoint config and endpoint, waits until InService and prints
-the endpoint name. --dry-run prints the exact API inputs and calls nothing.`;
+the endpoint name. --multi-model creates a multi-model endpoint over the S3 prefix. --dry-run prints the exact API inputs and calls nothing.`;
 
 // One JSON object per line: readable, and easy to feed to jq or a test.
 const print = (command: string, input: object) => console.log(JSON.stringify({ command, input }));
@@ -47,6 +48,7 @@ runCli(async () => {
       image: { type: 'string' },
       role: { type: 'string' },
       'model-data': { type: 'string' },
+      'multi-model': { type: 'boolean', default: false },
       'instance-type': { type: 'string', default: 'ml.m5.large' },
       count: { type: 'string', default: '1' },
       env: { type: 'string', multiple: true, default: [] },
@@ -69,6 +71,7 @@ runCli(async () => {
     image: values.image,
     role: values.role,
     modelData: values['model-data'],
+    multiModel: values['multi-model'],
     instanceType: values['instance-type'],
     instanceCount: Number(values.count),
     environment: parseEnvironment(values.env),

@@ -44,6 +44,7 @@ fi
 entrypoint=$("${bah[@]}" inspect --format '{{.OCIv1.Config.Entrypoint}}' "$image")
 [ "$entrypoint" = '[/usr/bin/tini -- serve]' ] || { echo "FAIL: ENTRYPOINT is ${entrypoint}" >&2; exit 1; }
 "${bah[@]}" inspect --format '{{.OCIv1.Config.Labels}}' "$image" | grep -q 'accept-bind-to-port:true' || { echo "FAIL: SageMaker label missing" >&2; exit 1; }
+"${bah[@]}" inspect --format '{{.OCIv1.Config.Labels}}' "$image" | grep -q 'multi-models:true' || { echo "FAIL: multi-model label missing" >&2; exit 1; }
 # buildah run ignores ENTRYPOINT, so spell out what docker would execute: ENTRYPOINT + args.
 # Each run gets its own session (setsid), and only that process group is stopped: other
 # serve or nginx processes on this machine are never touched.

@@ -56,6 +56,21 @@ test('deployRequests builds the three SageMaker inputs, and the SDK commands car
   assert.throws(() => parseEnvironment(['NOEQUALS']), /KEY=VALUE/);
 });
 
+test('deployRequests --multi-model: Mode MultiModel over an S3 prefix, SAGEMAKER_MULTI_MODEL set', () => {
+  const base = { name: 'mme', image: IMAGE, role: ROLE, instanceType: 'ml.c5.xlarge', instanceCount: 1, environment: {}, suffix: 's1' };
+  const { createModel } = deployRequests({ ...base, multiModel: true, modelData: 's3://my-bucket/models/' });
+  assert.deepEqual(createModel.PrimaryContainer, {
+    Image: IMAGE,
+    Mode: 'MultiModel',
+    ModelDataUrl: 's3://my-bucket/models/',
+    Environment: { SAGEMAKER_MULTI_MODEL: 'true' },
+  });
+  assert.doesNotThrow(() => new CreateModelCommand(createModel));
+  for (const modelData of [undefined, MODEL_DATA, 's3://my-bucket', 'https://x/models/']) {
+    assert.throws(() => deployRequests({ ...base, multiModel: true, ...(modelData ? { modelData } : {}) }), /S3 prefix/);
+  }
+});
+
 test('npm run deploy -- --dry-run prints exactly those requests and --delete the teardown', async () => {
   const deploy = path.join(ROOT, 'dist/scripts/deploy.js');
   const { stdout } = await run(
