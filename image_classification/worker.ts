@@ -157,7 +157,12 @@ function main(): void {
   shutDownOnSignal(server, close, config, logger);
   // A multi-model worker (re)started by pm2 loads what serve's registry lists before it takes requests.
   const ready = multiModel ? multiModel.models.report() : loadModel(config, state, logger, { onInferenceFailure, onBatch }, metrics);
-  void ready.then(() => logger.info({ listen: listen(server, config), status: state.status }, 'worker listening'));
+  void ready.then(() =>
+    logger.info(
+      { listen: listen(server, config), status: multiModel ? `${multiModel.models.count} models` : state.status },
+      'worker listening',
+    ),
+  );
 }
 
 if (require.main === module) main();

@@ -98,3 +98,15 @@ test('metrics: on by default, on the serving port; a port of their own must diff
   assert.deepEqual([own.metrics, own.metricsPort, own.serverTiming], [false, 9100, false]);
   assert.throws(() => loadConfig({ SAGEMAKER_BIND_TO_PORT: '9100', MODEL_SERVER_METRICS_PORT: '9100' }, 2), /metricsPort: must differ/);
 });
+
+test('multi-model: off by default, the SageMaker models root, a budget only when set', () => {
+  const defaults = loadConfig({}, 2);
+  assert.deepEqual([defaults.multiModel, defaults.modelsRoot, defaults.modelsMemoryMb], [false, '/opt/ml/models', undefined]);
+  const on = loadConfig(
+    { SAGEMAKER_MULTI_MODEL: 'TRUE', MODEL_SERVER_MODELS_ROOT: '/srv/models', MODEL_SERVER_MODELS_MEMORY_MB: '1536' },
+    2,
+  );
+  assert.deepEqual([on.multiModel, on.modelsRoot, on.modelsMemoryMb], [true, '/srv/models', 1536]);
+  assert.throws(() => loadConfig({ SAGEMAKER_MULTI_MODEL: 'yes' }, 2), /multiModel/);
+  assert.throws(() => loadConfig({ MODEL_SERVER_MODELS_MEMORY_MB: '-1' }, 2), /modelsMemoryMb/);
+});
