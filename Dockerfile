@@ -5,28 +5,43 @@
 #           --build-arg RUNTIME_BASE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04 \
 #           --build-arg ORT_NODE_INSTALL=cuda12 .
 #   (build_and_push.sh --gpu passes both.)
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# Node 24 is the LTS line that both the official Node images and AWS Lambda (nodejs24.x) offer.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 ARG RUNTIME_BASE=${NODE_IMAGE}
 
 FROM ${NODE_IMAGE} AS build
 # skip: the CPU build needs no CUDA download; cuda12: fetch ORT's CUDA execution provider.
 ARG ORT_NODE_INSTALL=skip
+# Set by the builder for the platform being built (docker buildx, buildah); amd64 when unset.
+ARG TARGETARCH
 WORKDIR /build
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund --onnxruntime-node-install=${ORT_NODE_INSTALL}
 COPY tsconfig.json tsconfig.build.json ./
 COPY image_classification ./image_classification
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
+# onnxruntime-node ships its native library for every platform (~240 MB for darwin, win32 and
+# the other Linux architecture): keep only the one this image runs. Type declarations, source
+# maps and docs of the dependencies are not run either (licences stay).
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund \
+ && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.[cm]ts' -o -name '*.map' -o -name '*.md' \) \
+      ! -iname 'licen[cs]e*' -delete \
+ && arch=$([ "${TARGETARCH:-amd64}" = arm64 ] && echo arm64 || echo x64) \
+ && ort=node_modules/onnxruntime-node/bin \
+ && ls -d ${ort}/napi-v*/linux/${arch} >/dev/null \
+ && find ${ort}/napi-v* -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + \
+ && find ${ort}/napi-v*/linux -mindepth 1 -maxdepth 1 ! -name "${arch}" -exec rm -rf {} +
 
 FROM ${RUNTIME_BASE}
 ARG INFERENCE_DEVICE=auto
-# The CUDA base has no Node: take the same binary the build used (a no-op on the CPU image).
-COPY --from=build /usr/local/bin/node /usr/local/bin/node
+# The CUDA base has no Node: take the binary the build used. The Node base has it, and a COPY
+# would add a second ~120 MB layer of the same file, so it is copied only where missing.
 # tini is PID 1: it reaps orphaned processes (nginx or handler subprocesses whose parent died)
 # and passes SIGTERM on to serve, which drains.
-RUN apt-get update \
+RUN --mount=type=bind,from=build,source=/usr/local/bin/node,target=/tmp/build-node \
+    { command -v node >/dev/null || cp /tmp/build-node /usr/local/bin/node; } \
+ && apt-get update \
  && apt-get install -y --no-install-recommends nginx ca-certificates tini \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
  && rm -f /etc/nginx/sites-enabled/default
 WORKDIR /opt/program
 COPY --from=build /build/node_modules ./node_modules

@@ -63,7 +63,7 @@ const restrict = (files, regex, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'lambda/dist/**', 'model/**', 'data/**', 'docs/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'cdk.out/**', 'lambda/dist/**', 'model/**', 'data/**', 'docs/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

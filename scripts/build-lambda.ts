@@ -6,7 +6,7 @@ import { packageRoot } from '../image_classification/paths';
 
 /**
  * Bundle lambda/src/index.ts (and the AWS SDK clients it uses, so the deployed code does not
- * depend on the runtime's bundled SDK version) into lambda/dist/lambda.zip for nodejs20.x.
+ * depend on the runtime's bundled SDK version) into lambda/dist/lambda.zip for nodejs24.x (the runtime the CDK stack gives it).
  */
 async function main(): Promise<void> {
   const root = path.join(packageRoot(), 'lambda');
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     entryPoints: [path.join(root, 'src', 'index.ts')],
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'cjs',
     minify: true,
     sourcemap: false,

@@ -12,14 +12,18 @@ import {
   waitUntilEndpointInService,
 } from '@aws-sdk/client-sagemaker';
 import { parseCli, runCli } from '../image_classification/cli/args';
-import { deployRequests, parseEnvironment, timestampSuffix } from './deploy-requests';
+import { deployRequests, parseEnvironment, timestampSuffix } from '../deploy/sagemaker-requests';
 
 const USAGE = `usage: npm run deploy -- --name ENDPOINT --image ECR_URI --role ROLE_ARN [--model-data s3://…/model.tar.gz]
        [--multi-model --model-data s3://bucket/prefix/]
-       [--instance-type ml.m5.large] [--count 1] [--env KEY=VALUE ...] [--region R] [--suffix S] [--dry-run] [--no-wait]
+       [--instance-type ml.m5.large] [--count 1] | [--serverless-memory-mb 4096] [--serverless-max-concurrency 5]
+       [--env KEY=VALUE ...] [--region R] [--suffix S] [--dry-run] [--no-wait]
        npm run deploy -- --delete --name ENDPOINT [--region R] [--dry-run]
-Creates the SageMaker model, endpoint config and endpoint, waits until InService and prints
-the endpoint name. --multi-model creates a multi-model endpoint over the S3 prefix. --dry-run prints the exact API inputs and calls nothing.`;
+The quick path for an existing execution role and pushed image (the CDK app creates those too;
+README, "Deploy"). Creates the SageMaker model, endpoint config and endpoint, waits until
+InService and prints the endpoint name. --multi-model creates a multi-model endpoint over the S3
+prefix; --serverless-memory-mb a serverless endpoint instead of instances. --dry-run prints the
+exact API inputs and calls nothing.`;
 
 // One JSON object per line: readable, and easy to feed to jq or a test.
 const print = (command: string, input: object) => console.log(JSON.stringify({ command, input }));
@@ -51,6 +55,8 @@ runCli(async () => {
       'multi-model': { type: 'boolean', default: false },
       'instance-type': { type: 'string', default: 'ml.m5.large' },
       count: { type: 'string', default: '1' },
+      'serverless-memory-mb': { type: 'string' },
+      'serverless-max-concurrency': { type: 'string', default: '5' },
       env: { type: 'string', multiple: true, default: [] },
       region: { type: 'string' },
       suffix: { type: 'string' },
@@ -72,8 +78,13 @@ runCli(async () => {
     role: values.role,
     modelData: values['model-data'],
     multiModel: values['multi-model'],
-    instanceType: values['instance-type'],
-    instanceCount: Number(values.count),
+    capacity: values['serverless-memory-mb']
+      ? {
+          kind: 'serverless',
+          memoryMb: Number(values['serverless-memory-mb']),
+          maxConcurrency: Number(values['serverless-max-concurrency']),
+        }
+      : { kind: 'instances', instanceType: values['instance-type'], instanceCount: Number(values.count) },
     environment: parseEnvironment(values.env),
     suffix: values.suffix ?? timestampSuffix(),
   });

@@ -3,12 +3,30 @@
 # `docker run IMAGE` and as SageMaker does, `docker run IMAGE serve`.
 # Uses docker when a Docker engine answers, else buildah (daemonless, vfs storage, chroot
 # isolation). With buildah and no registry, the base image can come from
-# ../shared/tools/make-node-base-image.sh (a local stand-in for node:20-bookworm-slim).
+# ../shared/tools/make-node-base-image.sh (a local stand-in for the Dockerfile's NODE_IMAGE, with
+# the official Node binary of that version from the npm registry).
+# Prints the image's size and fails above MAX_IMAGE_MB (450, as docker/buildah count: 10^6 bytes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=localhost/image-classification:test
 port=${PORT:-18080}
 base=$(sed -n 's/^ARG NODE_IMAGE=//p' Dockerfile)
+max_mb=${MAX_IMAGE_MB:-450}
+node_version=${base#node:}
+node_version=${node_version%%-*}
+
+node_check() {
+  echo "node in the image: $1"
+  [ "$1" = "v${node_version}" ] || { echo "FAIL: the image runs node $1, the Dockerfile names ${node_version}" >&2; return 1; }
+}
+
+# "751 MB" / "1.2 GB" / "900 kB" (decimal units, as both engines print them) → whole MB.
+size_check() {
+  local human="$1" mb
+  mb=$(echo "$human" | awk '{ f = ($2 == "GB") ? 1000 : ($2 == "kB") ? 0.001 : 1; printf "%d", $1 * f + 0.5 }')
+  echo "image size: ${mb} MB (limit ${max_mb} MB)"
+  [ "$mb" -le "$max_mb" ] || { echo "FAIL: image is ${mb} MB, over ${max_mb} MB" >&2; return 1; }
+}
 
 check() {
   local label="$1"
@@ -23,6 +41,8 @@ check() {
 
 if docker info >/dev/null 2>&1; then
   docker build -t "$image" .
+  size_check "$(docker image inspect -f '{{.Size}}' "$image" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
+  node_check "$(docker run --rm --entrypoint node "$image" --version)"
   for args in "" "serve"; do
     # shellcheck disable=SC2086 # $args is empty or one word on purpose
     id=$(docker run -d -p "${port}:8080" "$image" $args)
@@ -38,9 +58,13 @@ bah=(buildah --storage-driver vfs)
 if ! "${bah[@]}" inspect "docker.io/library/${base}" >/dev/null 2>&1; then
   maker=../shared/tools/make-node-base-image.sh
   [ -x "$maker" ] || [ -f "$maker" ] || { echo "base image ${base} missing and cannot be pulled or made" >&2; exit 1; }
-  bash "$maker" "docker.io/library/${base}"
+  NODE_MAJOR=${node_version} bash "$maker" "docker.io/library/${base}"
 fi
 "${bah[@]}" bud --isolation chroot --pull=never -t "$image" .
+size_check "$("${bah[@]}" images --format '{{.Size}}' "$image")"
+ctr=$("${bah[@]}" from "$image")
+node_check "$("${bah[@]}" run --isolation chroot "$ctr" -- node --version)"
+"${bah[@]}" rm "$ctr" >/dev/null
 entrypoint=$("${bah[@]}" inspect --format '{{.OCIv1.Config.Entrypoint}}' "$image")
 [ "$entrypoint" = '[/usr/bin/tini -- serve]' ] || { echo "FAIL: ENTRYPOINT is ${entrypoint}" >&2; exit 1; }
 "${bah[@]}" inspect --format '{{.OCIv1.Config.Labels}}' "$image" | grep -q 'accept-bind-to-port:true' || { echo "FAIL: SageMaker label missing" >&2; exit 1; }

@@ -3,7 +3,7 @@ import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { invokeWithTestImage, type InvokerResult } from './invoker';
 
 /**
- * Lambda entry point (runtime nodejs20.x, handler `index.handler`).
+ * Lambda entry point (runtime nodejs24.x, handler `index.handler`).
  * Env: BUCKET_NAME, SAGEMAKER_ENDPOINT_NAME (or ENDPOINT_NAME). Clients are created once per
  * container; the SDK's own AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME variables
  * point them at a local S3 server or a local container (S3_FORCE_PATH_STYLE=true for S3

@@ -5,9 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
-import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand } from '@aws-sdk/client-sagemaker';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  type CreateEndpointConfigCommandInput,
+} from '@aws-sdk/client-sagemaker';
 import { readModelBundle, unpackArchive } from '../../image_classification/model/model-dir';
-import { deployRequests, parseEnvironment } from '../../scripts/deploy-requests';
+import { deployRequests, parseEnvironment } from '../../deploy/sagemaker-requests';
 import { ROOT, SHIPPED_ARCHIVE } from '../helpers';
 
 const run = promisify(execFile);
@@ -44,8 +49,7 @@ test('deployRequests builds the three SageMaker inputs, and the SDK commands car
     image: IMAGE,
     role: ROLE,
     modelData: MODEL_DATA,
-    instanceType: 'ml.c5.xlarge',
-    instanceCount: 2,
+    capacity: { kind: 'instances', instanceType: 'ml.c5.xlarge', instanceCount: 2 },
     environment: parseEnvironment(['SAGEMAKER_MODEL_SERVER_WORKERS=2']),
     suffix: 's1',
   });
@@ -57,7 +61,14 @@ test('deployRequests builds the three SageMaker inputs, and the SDK commands car
 });
 
 test('deployRequests --multi-model: Mode MultiModel over an S3 prefix, SAGEMAKER_MULTI_MODEL set', () => {
-  const base = { name: 'mme', image: IMAGE, role: ROLE, instanceType: 'ml.c5.xlarge', instanceCount: 1, environment: {}, suffix: 's1' };
+  const base = {
+    name: 'mme',
+    image: IMAGE,
+    role: ROLE,
+    capacity: { kind: 'instances', instanceType: 'ml.c5.xlarge', instanceCount: 1 } as const,
+    environment: {},
+    suffix: 's1',
+  };
   const { createModel } = deployRequests({ ...base, multiModel: true, modelData: 's3://my-bucket/models/' });
   assert.deepEqual(createModel.PrimaryContainer, {
     Image: IMAGE,
@@ -118,6 +129,27 @@ test('npm run deploy -- --dry-run prints exactly those requests and --delete the
       .map((line) => JSON.parse(line).command),
     ['DescribeEndpoint', 'DeleteEndpoint', 'DeleteEndpointConfig', 'DeleteModel'],
   );
+});
+
+test('npm run deploy -- --serverless-memory-mb: a serverless variant, no instances', async () => {
+  const { stdout } = await run(
+    process.execPath,
+    [
+      path.join(ROOT, 'dist/scripts/deploy.js'),
+      ...['--dry-run', '--name', 'sl', '--image', IMAGE, '--role', ROLE, '--suffix', 's1', '--region', 'eu-west-1'],
+      ...['--serverless-memory-mb', '4096', '--serverless-max-concurrency', '8'],
+    ],
+    { env: quietEnv },
+  );
+  const config = JSON.parse(stdout.trim().split('\n')[1]!) as { input: CreateEndpointConfigCommandInput };
+  assert.deepEqual(config.input.ProductionVariants, [
+    {
+      VariantName: 'AllTraffic',
+      ModelName: 'sl-s1',
+      ServerlessConfig: { MemorySizeInMB: 4096, MaxConcurrency: 8 },
+      InitialVariantWeight: 1,
+    },
+  ]);
 });
 
 test('npm run package-model packs a model dir into a model.tar.gz the server reads', async () => {
