@@ -1,4 +1,4 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,15 +37,17 @@ export interface ResolvedModelDir {
 }
 
 /**
- * Where the model comes from: SM_MODEL_DIR if set, else /opt/ml/model if it exists, else the
- * model shipped in this package. Archives are unpacked to a fresh temp dir.
+ * Where the model comes from: SM_MODEL_DIR if set, else /opt/ml/model if it holds anything, else
+ * the model shipped in this package. An empty /opt/ml/model is what a platform mounts when it
+ * was given no model (an endpoint without ModelDataUrl, a pod whose init container fetched
+ * nothing). Archives are unpacked to a fresh temp dir.
  */
 export async function resolveModelDir(
   configured: string | undefined,
   limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
   sagemakerDir = SAGEMAKER_MODEL_DIR,
 ): Promise<ResolvedModelDir> {
-  const location = configured ?? (existsSync(sagemakerDir) ? sagemakerDir : undefined);
+  const location = configured ?? (existsSync(sagemakerDir) && readdirSync(sagemakerDir).length > 0 ? sagemakerDir : undefined);
   const source: ModelSource = configured ? 'SM_MODEL_DIR' : location ? 'opt_ml_model' : 'shipped';
   const dir = await materialise(location ?? path.join(packageRoot(), 'model', ARCHIVE_FILE), limits);
   return { dir, source, unpacked: dir !== location };
