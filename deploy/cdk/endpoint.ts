@@ -17,7 +17,7 @@ export interface SageMakerEndpointProps {
   readonly modelArchive: string;
 }
 
-const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/;
+const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([^:@]+)/;
 
 /**
  * The SageMaker model, endpoint config and endpoint, with an execution role that may read
@@ -83,8 +83,9 @@ export class SageMakerEndpoint extends Construct {
     }
     const ecr = ECR_IMAGE.exec(imageUri);
     if (ecr) {
-      const [, account, region, repositoryName] = ecr;
-      const arn = Arn.format({ partition: 'aws', service: 'ecr', account, region, resource: 'repository', resourceName: repositoryName });
+      const [, account, region, china, repositoryName] = ecr;
+      const partition = china ? 'aws-cn' : 'aws';
+      const arn = Arn.format({ partition, service: 'ecr', account, region, resource: 'repository', resourceName: repositoryName });
       Repository.fromRepositoryArn(this, 'Repository', arn).grantPull(role);
     }
     return imageUri;

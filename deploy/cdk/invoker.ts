@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -17,9 +17,6 @@ export interface EndpointInvokerProps {
   readonly lockFile: string;
   readonly projectRoot: string;
 }
-
-/** The Lambda runtime: Node 24, the LTS line the container image runs too (Dockerfile's NODE_IMAGE). */
-export const INVOKER_RUNTIME = Runtime.NODEJS_24_X;
 
 /**
  * The smoke test for a deployed endpoint: a bucket with the sample images and the invoker
@@ -58,7 +55,8 @@ export class EndpointInvoker extends Construct {
       projectRoot: props.projectRoot,
       depsLockFilePath: props.lockFile,
       handler: 'handler',
-      runtime: INVOKER_RUNTIME,
+      // Node 24: the LTS line the container image runs too (Dockerfile's NODE_IMAGE).
+      runtime: Runtime.NODEJS_24_X,
       role,
       logGroup,
       timeout: Duration.seconds(30),
@@ -66,10 +64,6 @@ export class EndpointInvoker extends Construct {
       environment: { BUCKET_NAME: this.bucket.bucketName, SAGEMAKER_ENDPOINT_NAME: props.endpointName },
       // The SDK clients are bundled, as `npm run build:lambda` does: the code does not depend on the runtime's SDK version.
       bundling: { format: OutputFormat.CJS, minify: true, bundleAwsSDK: true, forceDockerBundling: false },
-    });
-    new CfnOutput(this, 'InvokeCommand', {
-      description: 'Classify paper.jpg from the bucket through the endpoint',
-      value: `aws lambda invoke --function-name ${this.function.functionName} --cli-binary-format raw-in-base64-out --payload '{"key":"paper.jpg"}' /dev/stdout`,
     });
   }
 }

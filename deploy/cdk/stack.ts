@@ -51,5 +51,9 @@ export class ImageClassificationStack extends Stack {
     new CfnOutput(this, 'EndpointName', { value: endpoint.endpointName });
     new CfnOutput(this, 'BucketName', { value: invoker.bucket.bucketName });
     new CfnOutput(this, 'FunctionName', { value: invoker.function.functionName });
+    new CfnOutput(this, 'InvokeCommand', {
+      description: 'Classify paper.jpg from the bucket through the endpoint',
+      value: `aws lambda invoke --function-name ${invoker.function.functionName} --cli-binary-format raw-in-base64-out --payload '{"key":"paper.jpg"}' /dev/stdout`,
+    });
   }
 }
