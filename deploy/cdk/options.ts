@@ -5,7 +5,7 @@ import { targetInvocationsPerInstance } from './scaling';
 /**
  * The stack's options as CDK context (`npx cdk deploy -c instanceType=ml.c5.xlarge`, or the
  * "context" of cdk.json): every value arrives as a string, is checked here, and becomes typed
- * options; anything unknown or malformed stops the synth with the key named.
+ * options; a malformed value stops the synth with its key named.
  */
 const count = z.coerce.number().int().positive();
 const context = z.object({
