@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Config } from './config';
 import { NotFoundError, PayloadTooLargeError, RequestTimeoutError, type InferenceError } from './errors';
 import { packageRoot, workerSocketPath } from './paths';
+import { MODEL_NAME_PATTERN } from './multi-model/names';
 
 export interface NginxSettings {
   readonly runDir: string;
@@ -105,7 +106,7 @@ function metricsLocation(settings: NginxSettings): string {
 /** The invocation paths: a multi-model endpoint adds one per model name (multi-model/names.ts). */
 function invocationPaths(config: Config): string {
   const paths = ['invocations', 'endpoints/[A-Za-z0-9-]{1,63}/invocations'];
-  if (config.multiModel) paths.push('models/[A-Za-z0-9][A-Za-z0-9._-]{0,255}/invoke');
+  if (config.multiModel) paths.push(`models/${MODEL_NAME_PATTERN}/invoke`);
   return paths.join('|');
 }
 

@@ -12,6 +12,7 @@ import { startManagementServer } from './multi-model/management-server';
 import { defaultMemoryBudgetBytes } from './multi-model/memory';
 import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
 import { managerSocketPath, PACKAGE_NAME, packageRoot, registryFilePath, workerSocketPath } from './paths';
+import { modelLoadWaitMs } from './settings';
 import { SOCKET_DIR_ENV } from './worker-env';
 
 /**
@@ -150,7 +151,7 @@ function startModelManager(config: Config, runDir: string, logger: Logger): Mode
       workerSockets: Array.from({ length: config.workers }, (_, i) => workerSocketPath(runDir, String(i))),
       maxModelBytes: config.maxModelBytes,
       memoryBudgetBytes: config.modelsMemoryMb ? Math.floor(config.modelsMemoryMb * 2 ** 20) : defaultMemoryBudgetBytes(),
-      workerTimeoutMs: (config.loadTimeoutSeconds + 10) * 1000,
+      workerTimeoutMs: modelLoadWaitMs(config),
     },
     logger,
   );

@@ -8,6 +8,11 @@ import type { SessionOptions } from './runtime/session';
  */
 
 /** ONNX Runtime's settings, for the built-in model and handler models alike. */
+/** How long serve waits for a worker's model load, and a worker for serve's (MODEL_SERVER_LOAD_TIMEOUT, plus a margin). */
+export function modelLoadWaitMs(config: Config): number {
+  return (config.loadTimeoutSeconds + 10) * 1000;
+}
+
 export function sessionOptions(config: Config): Required<SessionOptions> {
   return { device: config.inferenceDevice, intraOpThreads: config.ortIntraOpThreads, allowSpinning: config.ortAllowSpinning };
 }

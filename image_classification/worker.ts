@@ -15,7 +15,7 @@ import { firstUseLoader } from './multi-model/first-use';
 import { WorkerModels } from './multi-model/worker-models';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { configureOnnxModels } from './runtime/onnx-model';
-import { pipelineOptions, sessionOptions } from './settings';
+import { modelLoadWaitMs, pipelineOptions, sessionOptions } from './settings';
 import { SOCKET_DIR_ENV } from './worker-env';
 
 /**
@@ -89,7 +89,7 @@ async function loadModel(
 function multiModelRouting(config: Config, runDir: string, logger: Logger, hooks: LoadHooks): MultiModelRouting {
   const options = { ...pipelineOptions(config, hooks), submitDirectory: undefined };
   const models = new WorkerModels(registryFilePath(runDir), (dir) => loadPipelineWithin(config, dir, options, logger), logger);
-  const loadOnFirstUse = firstUseLoader(managerSocketPath(runDir), (config.loadTimeoutSeconds + 10) * 1000);
+  const loadOnFirstUse = firstUseLoader(managerSocketPath(runDir), modelLoadWaitMs(config));
   return { models, loadOnFirstUse, waitSeconds: config.timeoutSeconds };
 }
 

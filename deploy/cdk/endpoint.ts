@@ -7,7 +7,7 @@ import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { containerDefinition, productionVariant, VARIANT_NAME } from '../sagemaker-requests';
-import type { EndpointOptions } from './options';
+import type { EndpointOptions, Scaling } from './options';
 
 export interface SageMakerEndpointProps {
   readonly options: EndpointOptions;
@@ -101,7 +101,7 @@ export class SageMakerEndpoint extends Construct {
     return modelDataUrl ?? asset!.s3ObjectUrl;
   }
 
-  private scaleOnInvocations(endpoint: CfnEndpoint, scaling: NonNullable<EndpointOptions['scaling']>): void {
+  private scaleOnInvocations(endpoint: CfnEndpoint, scaling: Scaling): void {
     // No RoleARN: Application Auto Scaling uses (and creates) its SageMaker service-linked role.
     const target = new CfnScalableTarget(this, 'ScalableTarget', {
       serviceNamespace: 'sagemaker',

@@ -8,7 +8,7 @@ import { z } from 'zod';
  * starts from: scale out at half of what one instance can answer, so latency holds while new
  * instances start (minutes).
  */
-export const SAFETY_FACTOR = 0.5;
+const SAFETY_FACTOR = 0.5;
 
 const benchResults = z.object({
   machine: z.object({ cpus: z.number().int().positive() }),
@@ -26,7 +26,7 @@ export function measuredImagesPerSecondPerVcpu(bench: unknown): number {
 }
 
 /** vCPUs of an ml.* instance type by its size: medium and large 2, xlarge 4, Nxlarge 4N. */
-export function vcpusOf(instanceType: string): number {
+function vcpusOf(instanceType: string): number {
   const size = /^ml\.[a-z0-9-]+\.(medium|large|(\d*)xlarge)$/.exec(instanceType);
   if (!size) throw new Error(`cannot tell the vCPUs of instance type '${instanceType}': set targetInvocationsPerInstance`);
   if (size[1] === 'medium' || size[1] === 'large') return 2;

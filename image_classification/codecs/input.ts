@@ -39,9 +39,14 @@ function decodeJson(body: Buffer): DecodedBody {
   return { kind: 'images', ...decodeJsonImages(parsed) };
 }
 
+/** Every decoder's first check: an empty body is a client's mistake, whatever its type. */
+export function requireBody(body: Buffer): void {
+  if (body.length === 0) throw new BadRequestError('the request body is empty', 'empty_body');
+}
+
 /** The built-in inputFn: decode a body by its Content-Type. */
 export async function decodeBody(body: Buffer, contentType: string): Promise<DecodedBody> {
-  if (body.length === 0) throw new BadRequestError('the request body is empty', 'empty_body');
+  requireBody(body);
   switch (inputKindOf(contentType)) {
     case 'json':
       return decodeJson(body);

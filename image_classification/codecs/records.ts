@@ -1,4 +1,5 @@
 import { TooManyRecordsError } from '../errors';
+import { requireBody } from './input';
 import { MAX_RECORDS_PER_REQUEST } from './limits';
 
 /**
@@ -40,6 +41,7 @@ const CARRIAGE_RETURN = 0x0d;
  * before any is copied: a body of a million empty lines costs one scan, not a million records.
  */
 export function splitRecords(body: Buffer, format: RecordFormat): BodyRecord[] {
+  requireBody(body);
   const end = body.at(-1) === NEWLINE ? body.length - 1 : body.length;
   let lines = 1;
   for (let i = body.indexOf(NEWLINE); i !== -1 && i < end; i = body.indexOf(NEWLINE, i + 1)) lines++;

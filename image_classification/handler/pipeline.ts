@@ -11,6 +11,15 @@ import { builtInHandler } from './builtin';
 import { importHandler, locateHandler, type HandlerSettings } from './loader';
 import { invokeRecords } from './records';
 
+/**
+ * A pipeline held by one invocation: the worker's one model, or a named one of many, held
+ * until the request's work has settled (`release`), so an unload waits for it.
+ */
+export interface HeldPipeline {
+  readonly pipeline: HandlerPipeline;
+  readonly release: () => void;
+}
+
 export interface PipelineOptions extends HandlerSettings {
   readonly predictor: PredictorOptions;
   /** SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: the answer type for no Accept or `*\/*`. */

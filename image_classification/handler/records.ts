@@ -1,5 +1,5 @@
 import { splitRecords, type RecordFormat } from '../codecs/records';
-import { BadRequestError, errorBody, toHttpError } from '../errors';
+import { errorBody, toHttpError } from '../errors';
 import type { Logger } from '../logger';
 import type { RequestContext } from './api';
 
@@ -25,7 +25,6 @@ export async function invokeRecords(
   invoke: RecordInvoke,
   logger: Logger,
 ): Promise<string> {
-  if (body.length === 0) throw new BadRequestError('the request body is empty', 'empty_body');
   const records = splitRecords(body, format);
   const lines = new Array<string>(records.length);
   let next = 0;

@@ -3,7 +3,7 @@ import multer from 'multer';
 import type { Config } from '../config';
 import { deadline } from '../deadline';
 import { BadRequestError, ClientClosedRequestError, type InferenceError, PayloadTooLargeError, RequestTimeoutError } from '../errors';
-import type { HandlerPipeline } from '../handler/pipeline';
+import type { HandlerPipeline, HeldPipeline } from '../handler/pipeline';
 import { Admission, type Slot } from './admission';
 import { requestContext } from './request-context';
 import { InvocationTiming, invocationTiming } from './invocation-timing';
@@ -40,14 +40,7 @@ function cancellation(res: Response, seconds: number): { signal: AbortSignal; ti
   };
 }
 
-/**
- * The pipeline an invocation runs: the worker's one model, or a named one of many, held
- * until the request's work has settled (`release`), so an unload waits for it.
- */
-export interface HeldPipeline {
-  readonly pipeline: HandlerPipeline;
-  readonly release: () => void;
-}
+/** Where an invocation route finds the pipeline it runs. */
 export type PipelineSource = (req: Request) => HeldPipeline | Promise<HeldPipeline>;
 
 /**

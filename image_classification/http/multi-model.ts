@@ -3,10 +3,11 @@ import { deadline } from '../deadline';
 import { ModelLoadingError, ModelNotLoadedError, NotFoundError, RequestTimeoutError } from '../errors';
 import { WORKER_SYNC_PATH } from '../multi-model/manager';
 import { checkModelName, targetModelName } from '../multi-model/names';
-import type { HeldModel, WorkerModels } from '../multi-model/worker-models';
+import type { HeldPipeline } from '../handler/pipeline';
+import type { WorkerModels } from '../multi-model/worker-models';
 import { methodNotAllowed } from './error-handler';
 import type { PipelineSource } from './invocations';
-import { RUNTIME_PATH, runtimeEmulation } from './runtime-emulation';
+import { RUNTIME_PATH, runtimeEmulation, TARGET_MODEL } from './runtime-emulation';
 
 export interface MultiModelRouting {
   readonly models: WorkerModels;
@@ -16,15 +17,13 @@ export interface MultiModelRouting {
   readonly waitSeconds: number;
 }
 
-const TARGET_MODEL = 'x-amzn-sagemaker-target-model';
-
 /**
  * InvokeEndpoint with TargetModel, as SageMaker serves it: the model named by the header, loaded
  * on first use from the models root (`foo.tar.gz` there is the model `foo`), waiting for a load
  * already under way rather than answering 503.
  */
 function targetModel({ models, loadOnFirstUse, waitSeconds }: MultiModelRouting): PipelineSource {
-  return async (req: Request): Promise<HeldModel> => {
+  return async (req: Request): Promise<HeldPipeline> => {
     const target = req.get(TARGET_MODEL);
     const name = targetModelName(target);
     try {

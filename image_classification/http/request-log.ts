@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import pinoHttp from 'pino-http';
 import { clip } from '../errors';
 import type { Logger } from '../logger';
+import { TARGET_MODEL } from './runtime-emulation';
 
 /** Request id headers a caller (SageMaker, a load balancer, a client) may already have set. */
 const ID_HEADERS = ['x-amzn-requestid', 'x-request-id'] as const;
@@ -40,7 +41,7 @@ export function requestLog(logger: Logger) {
     customProps: (req, res) => {
       const refusal = (res as ServerResponse & { locals?: { error?: object } }).locals?.error;
       // SageMaker passes InvokeEndpoint's TargetModel on (multi-model endpoints): for the log only.
-      const target = req.headers['x-amzn-sagemaker-target-model'];
+      const target = req.headers[TARGET_MODEL];
       return { ...(refusal ? { error: refusal } : {}), ...(typeof target === 'string' ? { targetModel: clip(target, 256) } : {}) };
     },
     customSuccessMessage: () => 'request',

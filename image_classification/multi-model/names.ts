@@ -8,8 +8,12 @@ import { BadRequestError, clip, ModelLocationNotFoundError } from '../errors';
  * (MODEL_SERVER_MODELS_ROOT), so no request can make a worker read anything else.
  */
 
-/** SageMaker's names are opaque tokens; these characters cover them and need no escaping anywhere. */
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
+/**
+ * SageMaker's names are opaque tokens; these characters cover them and need no escaping
+ * anywhere (nginx routes /models/{name}/invoke by the same pattern).
+ */
+export const MODEL_NAME_PATTERN = '[A-Za-z0-9][A-Za-z0-9._-]{0,255}';
+const MODEL_NAME = new RegExp(`^${MODEL_NAME_PATTERN}$`);
 
 export function checkModelName(name: unknown): string {
   if (typeof name !== 'string' || !MODEL_NAME.test(name)) {

@@ -21,9 +21,6 @@ const fileSchema = z.object({ models: z.array(entrySchema) });
 
 export type RegistryEntry = z.infer<typeof entrySchema>;
 
-/** Set by serve for each worker: the registry file's path. */
-export const REGISTRY_FILE_ENV = 'MODEL_SERVER_MODEL_REGISTRY';
-
 export function writeRegistry(file: string, entries: Iterable<RegistryEntry>): void {
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, JSON.stringify({ models: [...entries] }));

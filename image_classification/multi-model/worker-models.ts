@@ -1,5 +1,5 @@
 import { ModelLoadFailedError, ModelLoadingError, ModelNotLoadedError, publicStartupFailure, type StartupFailure } from '../errors';
-import type { HandlerPipeline } from '../handler/pipeline';
+import type { HandlerPipeline, HeldPipeline } from '../handler/pipeline';
 import type { Logger } from '../logger';
 import { RegistryView, type RegistryEntry } from './registry-file';
 
@@ -31,12 +31,6 @@ export interface WorkerModelsReport {
   readonly models: Record<string, ModelReport>;
 }
 
-export interface HeldModel {
-  readonly pipeline: HandlerPipeline;
-  /** Call once the request's work has settled. */
-  readonly release: () => void;
-}
-
 export class WorkerModels {
   private readonly local = new Map<string, LocalModel>();
   private readonly view: RegistryView;
@@ -64,7 +58,7 @@ export class WorkerModels {
   }
 
   /** The model for one invocation: 404 if not loaded anywhere, 503 while it loads here. */
-  acquire(name: string): HeldModel {
+  acquire(name: string): HeldPipeline {
     this.sync();
     const model = this.local.get(name);
     if (!model) throw new ModelNotLoadedError(name);
