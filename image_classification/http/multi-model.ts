@@ -2,12 +2,12 @@ import type { Express, Request, RequestHandler } from 'express';
 import { deadline } from '../deadline';
 import { ModelLoadingError, ModelNotLoadedError, NotFoundError, RequestTimeoutError } from '../errors';
 import { WORKER_SYNC_PATH } from '../multi-model/manager';
-import { checkModelName, targetModelName } from '../multi-model/names';
+import { checkModelName, TARGET_MODEL, targetModelName } from '../multi-model/names';
 import type { HeldPipeline } from '../handler/pipeline';
 import type { WorkerModels } from '../multi-model/worker-models';
 import { methodNotAllowed } from './error-handler';
 import type { PipelineSource } from './invocations';
-import { RUNTIME_PATH, runtimeEmulation, TARGET_MODEL } from './runtime-emulation';
+import { RUNTIME_PATH, runtimeEmulation } from './runtime-emulation';
 
 export interface MultiModelRouting {
   readonly models: WorkerModels;

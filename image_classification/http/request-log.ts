@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import pinoHttp from 'pino-http';
 import { clip } from '../errors';
 import type { Logger } from '../logger';
-import { TARGET_MODEL } from './runtime-emulation';
+import { TARGET_MODEL } from '../multi-model/names';
 
 /** Request id headers a caller (SageMaker, a load balancer, a client) may already have set. */
 const ID_HEADERS = ['x-amzn-requestid', 'x-request-id'] as const;

@@ -10,8 +10,6 @@ import type { HttpErrorBody } from '../errors';
 
 export const RUNTIME_PATH = '/endpoints/:endpointName/invocations';
 const TARGET_VARIANT = 'x-amzn-sagemaker-target-variant';
-/** InvokeEndpoint's TargetModel (multi-model endpoints). */
-export const TARGET_MODEL = 'x-amzn-sagemaker-target-model';
 const INFERENCE_ID = 'x-amzn-sagemaker-inference-id';
 /** SageMaker's own constraints on these names; anything else is not echoed. */
 const VARIANT_NAME = /^[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62}$/;

@@ -4,11 +4,10 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import { clip, errorBody, MethodNotAllowedError, NotFoundError, toHttpError } from '../errors';
 import type { Logger } from '../logger';
 import type { ModelManager } from './manager';
+import { TARGET_MODEL } from './names';
 
 /** The internal path a worker asks for a load on first use (nginx never routes it). */
 export const ENSURE_PATH = '/__models/ensure';
-
-const TARGET_MODEL_HEADER = 'x-amzn-sagemaker-target-model';
 
 /** A load request is a name and a path: anything larger is not one. */
 const MAX_BODY = '16kb';
@@ -19,7 +18,7 @@ const requestLog =
   (req, res, next) => {
     const started = performance.now();
     res.once('finish', () => {
-      const target = req.get(TARGET_MODEL_HEADER);
+      const target = req.get(TARGET_MODEL);
       const fields = {
         method: req.method,
         url: clip(req.originalUrl, 300),

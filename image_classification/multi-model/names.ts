@@ -26,6 +26,9 @@ export function checkModelName(name: unknown): string {
   return name;
 }
 
+/** The header InvokeEndpoint's TargetModel arrives in (logged by serve and its workers). */
+export const TARGET_MODEL = 'x-amzn-sagemaker-target-model';
+
 /** `X-Amzn-SageMaker-Target-Model: foo.tar.gz` names the model `foo` (a file or folder in the models root). */
 export function targetModelName(target: string | undefined): string {
   if (!target)
