@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import Ajv, { type AnySchema } from 'ajv';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Service, ServiceAccount } from 'kubernetes-models/v1';
-import { parseAllDocuments } from 'yaml';
 import { ROOT } from '../helpers';
+import { manifests, type Manifest } from '../k8s';
 
 /**
  * deploy/k8s against the Kubernetes schemas: the core kinds with kubernetes-models' validators
@@ -16,27 +17,13 @@ import { ROOT } from '../helpers';
  * strict field validation: an unknown field is an error. Then what ties them together.
  */
 
-const K8S = path.join(ROOT, 'deploy', 'k8s');
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: unknown };
-
 const CORE_VALIDATORS: Record<string, (manifest: unknown) => void> = {
   'apps/v1/Deployment': (m) => new Deployment(m as never).validate(),
   'v1/Service': (m) => new Service(m as never).validate(),
   'v1/ServiceAccount': (m) => new ServiceAccount(m as never).validate(),
   'autoscaling/v2/HorizontalPodAutoscaler': (m) => new HorizontalPodAutoscaler(m as never).validate(),
+  'policy/v1/PodDisruptionBudget': (m) => new PodDisruptionBudget(m as never).validate(),
 };
-
-async function manifests(): Promise<{ file: string; manifest: Manifest }[]> {
-  const files = (await readdir(K8S, { recursive: true })).filter((file) => file.endsWith('.yaml')).sort();
-  const found = [];
-  for (const file of files) {
-    for (const document of parseAllDocuments(await readFile(path.join(K8S, file), 'utf8'))) {
-      assert.deepEqual(document.errors, [], file);
-      found.push({ file, manifest: document.toJS() as Manifest });
-    }
-  }
-  return found;
-}
 
 /** Structural CRD schemas prune unknown fields; strict validation refuses them: so does this. */
 function refuseUnknownFields(schema: Record<string, unknown>): Record<string, unknown> {
@@ -74,6 +61,8 @@ test('every manifest is valid against its schema: core kinds by kubernetes-model
     'Deployment',
     'HorizontalPodAutoscaler',
     'InferenceService',
+    'PodDisruptionBudget',
+    'PodDisruptionBudget',
     'Service',
     'ServiceAccount',
   ]);
