@@ -16,7 +16,11 @@ ARG ORT_NODE_INSTALL=skip
 ARG TARGETARCH
 WORKDIR /build
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund --onnxruntime-node-install=${ORT_NODE_INSTALL}
+# package.json's allowScripts denies onnxruntime-node's install script (see .npmrc): a GPU
+# build runs it here, on purpose, with the setting the script reads.
+RUN npm ci --no-audit --no-fund \
+ && if [ "${ORT_NODE_INSTALL}" != skip ]; then \
+      ONNXRUNTIME_NODE_INSTALL=${ORT_NODE_INSTALL} node node_modules/onnxruntime-node/script/install.js; fi
 COPY tsconfig.json tsconfig.build.json ./
 COPY image_classification ./image_classification
 # onnxruntime-node ships its native library for every platform (~240 MB for darwin, win32 and

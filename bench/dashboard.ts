@@ -11,7 +11,7 @@ import { runLoad } from './load';
 const USAGE = `usage: npm run dashboard
 Starts serve (defaults, 2 workers), loads it at c=1, 16 and 96 (past the admission limit, so
 nginx sheds), scrapes /metrics every second, and draws what a Prometheus dashboard of the
-README's PromQL shows: docs/metrics-dashboard.png.`;
+PromQL of docs/metrics.md shows: docs/metrics-dashboard.png.`;
 
 const PHASES = [
   { connections: 1, seconds: 8 },

@@ -71,7 +71,7 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
   const workers = workersRaw ?? String(cores);
   // One worker per core keeps the cores busy under load; two ORT threads each halve the
   // latency of a lone request. The 2x oversubscription costs little once ORT threads stop
-  // spinning (see ortAllowSpinning). Measured on 2 cores, see README "Performance".
+  // spinning (see ortAllowSpinning). Measured on 2 cores, see docs/performance.md.
   const threads =
     firstSet(env, 'ORT_INTRA_OP_THREADS') ??
     (workersRaw ? Math.max(1, Math.floor(cores / Number(workers))) : Math.min(cores, DEFAULT_THREADS));

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from './config';
@@ -62,10 +63,10 @@ function ecosystem(config: Config, modelDir: string, runDir: string): object {
           [SOCKET_DIR_ENV]: runDir,
           NODE_PATH: handlerNodePath(runDir),
           // glibc gives each decoding thread its own malloc arena, which keeps what it once
-          // held; two arenas cut a worker's steady RSS at no measured cost (README, "Performance").
+          // held; two arenas cut a worker's steady RSS at no measured cost (docs/performance.md).
           MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
           // libuv's pool runs sharp's decodes: two at a time per worker bounds the memory of
-          // decodes in flight (README "Limits") and matches the cores a worker gets.
+          // decodes in flight (docs/limits.md) and matches the cores a worker gets.
           UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '2',
         },
       },
@@ -159,6 +160,19 @@ function startModelManager(config: Config, runDir: string, logger: Logger): Mode
   return manager;
 }
 
+/**
+ * Whether nothing listens on the public port (all IPv4 interfaces, as nginx binds it). nginx
+ * would refuse a taken port too, but only after the workers had started loading the model.
+ */
+function portIsFree(port: number): Promise<boolean> {
+  // Any other error (a port below 1024 without the right) is nginx's to report.
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code !== 'EADDRINUSE'));
+    probe.listen({ port, host: '0.0.0.0', exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
 /** /metrics goes through nginx to serve's socket unless it has a port of its own. */
 function metricsPaths(config: Config, runDir: string): { refusalLog: string; metricsSocket?: string } {
   const refusalLog = path.join(runDir, 'refusals.log');
@@ -169,7 +183,7 @@ async function main(): Promise<void> {
   // SageMaker starts the container as `docker run IMAGE serve`, so `serve` may get itself as argument.
   const args = process.argv.slice(2).filter((arg) => arg !== 'serve');
   if (args.length > 0) {
-    console.error(`serve takes no arguments (got: ${args.join(' ')}); configure it with environment variables (see README)`);
+    console.error(`serve takes no arguments (got: ${args.join(' ')}); configure it with environment variables (see docs/configuration.md)`);
     process.exit(2);
   }
   let config: Config;
@@ -181,6 +195,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config.logLevel, { component: 'serve' });
+  if (!(await portIsFree(config.port))) {
+    logger.fatal(
+      { port: config.port },
+      `port ${config.port} is in use: another server (npm start, docker run -p) listens on it; stop it, or set SAGEMAKER_BIND_TO_PORT to another port`,
+    );
+    process.exit(1);
+  }
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'serve-'));
   // nginx's workers may run as another user: they must reach the sockets in here.
   chmodSync(runDir, 0o755);

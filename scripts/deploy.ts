@@ -20,7 +20,7 @@ const USAGE = `usage: npm run deploy -- --name ENDPOINT --image ECR_URI --role R
        [--env KEY=VALUE ...] [--region R] [--suffix S] [--dry-run] [--no-wait]
        npm run deploy -- --delete --name ENDPOINT [--region R] [--dry-run]
 The quick path for an existing execution role and pushed image (the CDK app creates those too;
-README, "Deploy"). Creates the SageMaker model, endpoint config and endpoint, waits until
+docs/deploy.md). Creates the SageMaker model, endpoint config and endpoint, waits until
 InService and prints the endpoint name. --multi-model creates a multi-model endpoint over the S3
 prefix; --serverless-memory-mb a serverless endpoint instead of instances. --dry-run prints the
 exact API inputs and calls nothing.`;

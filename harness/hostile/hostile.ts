@@ -11,7 +11,7 @@ import { workerPids, type Served } from '../serve-process';
  */
 
 /**
- * What one worker may hold, at its peak, while serving any one accepted request (README,
+ * What one worker may hold, at its peak, while serving any one accepted request (docs/limits.md,
  * "Limits"). The hostile suite asserts it for every case.
  */
 export const WORKER_RSS_BOUND_MB = 700;

@@ -17,9 +17,8 @@ export async function withPredictor<T>(
   use: (predictor: Predictor) => Promise<T>,
   graphFile?: string,
 ): Promise<T> {
-  const resolved = location ? await materialiseAt(location) : await resolveModelDir(process.env.SM_MODEL_DIR);
-  try {
-    const bundle = await readModelBundle(resolved.dir);
+  return withModelDir(location, async (dir) => {
+    const bundle = await readModelBundle(dir);
     const graph = graphFile ? { ...bundle, onnxPath: path.join(bundle.dir, graphFile) } : bundle;
     const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
     const predictor = await Predictor.load(
@@ -37,6 +36,17 @@ export async function withPredictor<T>(
     } finally {
       await predictor.close();
     }
+  });
+}
+
+/**
+ * Run `use` with a model directory (the given dir or model.tar.gz, else the server's
+ * resolution), removing an archive's unpacked copy afterwards.
+ */
+export async function withModelDir<T>(location: string | undefined, use: (dir: string) => Promise<T>): Promise<T> {
+  const resolved = location ? await materialiseAt(location) : await resolveModelDir(process.env.SM_MODEL_DIR);
+  try {
+    return await use(resolved.dir);
   } finally {
     if (resolved.unpacked) await rm(resolved.dir, { recursive: true, force: true });
   }

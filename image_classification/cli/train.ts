@@ -9,13 +9,15 @@ import { CALIBRATION_FLAGS, parseCalibrationOptions, CALIBRATION_USAGE } from '.
 import { StageTimer } from '../training/stage-timer';
 import { parseCli, runCli } from './args';
 
-const USAGE = `usage: npm run train -- --data DIR [--val DIR] [--backbone FILE] [--out model/model.tar.gz]
+const USAGE = `usage: npm run train -- --data DIR [--val DIR] [--backbone FILE] [--out trained/model.tar.gz]
        [--size ${DEFAULT_INPUT_SIZE}] [--precision int8|float32] [--seed S] [--folds K] [--l2 a,b,c]
        [--iterations N] [--threads N] [--no-flip] [--train-only] [--pooled-extra TENSOR|none]
        ${CALIBRATION_USAGE}
 DIR holds one folder of images per class. The L2 strength is chosen by K-fold
 cross-validation on --data only; --val is then reported (EVAL.md + confusion-matrix.png
 next to --out) and, unless --train-only, added to the data the shipped head is fit on.
+--out defaults to trained/ (ignored by git); --out model/model.tar.gz replaces the shipped
+model and its model/EVAL.md.
 --precision int8 (the default) ships an int8 model.onnx (calibrated on --data) and the
 float32 graph as model.cuda.onnx; float32 ships the float32 graph alone as model.onnx.
 --pooled-extra: a backbone tensor whose average-pooled channels are appended to the features
@@ -27,7 +29,7 @@ runCli(async () => {
       data: { type: 'string' },
       val: { type: 'string' },
       backbone: { type: 'string', default: DEFAULT_BACKBONE },
-      out: { type: 'string', default: 'model/model.tar.gz' },
+      out: { type: 'string', default: 'trained/model.tar.gz' },
       size: { type: 'string', default: String(DEFAULT_INPUT_SIZE) },
       precision: { type: 'string', default: 'int8' },
       seed: { type: 'string', default: PIPELINE_DEFAULTS.seed },

@@ -7,7 +7,7 @@ import { checkElementCount, ndarray, toNumbers, type NdArray } from './ndarray';
  *
  * A single scan into one preallocated float32 array: no array per row and no string per
  * row, so the event loop's time is linear in the body and small. A general CSV reader builds
- * a string per cell; numbers need no quoting rules (README, "Hostile requests", has the cost).
+ * a string per cell; numbers need no quoting rules (docs/limits.md, "Hostile requests", has the cost).
  */
 
 const COMMA = 44;

@@ -1,7 +1,7 @@
 /**
  * Limits on what a body may make a worker hold or do, whatever its header claims.
- * Every codec checks them before it allocates or loops on a client's numbers. The README's
- * "Limits" table lists them; numpy's own reader is the model for the NPY header ones.
+ * Every codec checks them before it allocates or loops on a client's numbers. The "Limits"
+ * table of docs/limits.md lists them; numpy's own reader is the model for the NPY header ones.
  */
 
 /** Dimensions of one tensor (numpy's NPY_MAXDIMS). */

@@ -28,7 +28,7 @@ export class StartupError extends Error {
   }
 }
 
-/** An environment variable that does not parse (see README, "Configuration"). */
+/** An environment variable that does not parse (see docs/configuration.md). */
 export class ConfigError extends StartupError {
   constructor(message: string) {
     super('config_invalid', message);

@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 /**
  * GET /execution-parameters, which a batch transform job asks before it starts when its own
  * settings leave them open: one concurrent transform per worker, many records per request
- * (SplitType=Line; README "Batch transform"), and the payload limit in whole MB.
+ * (SplitType=Line; docs/multi-model.md, "Batch transform"), and the payload limit in whole MB.
  */
 export function executionParameters(config: { workers: number; maxPayloadMb: number }): RequestHandler {
   const body = {

@@ -1,7 +1,7 @@
 import client from 'prom-client';
 import { STAGES, type StageTimes } from '../stage-timing';
 
-/** Every metric of this server starts with it (README, "Metrics"). */
+/** Every metric of this server starts with it (docs/metrics.md). */
 export const PREFIX = 'model_server_';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];

@@ -8,7 +8,7 @@ import { ModelDirError } from '../errors';
 import { modelSpecSchema, labelsSchema, type ModelSpec } from './spec';
 import { packageRoot } from '../paths';
 
-/** File names inside a model directory (see README, "Model directory format"). */
+/** File names inside a model directory (see docs/handlers.md, "Model directory format"). */
 export const MODEL_FILE = 'model.onnx';
 /** Optional: the graph the CUDA provider runs instead of model.onnx (a float graph beside an int8 one). */
 export const CUDA_MODEL_FILE = 'model.cuda.onnx';
@@ -140,11 +140,17 @@ export async function readModelBundle(dir: string): Promise<ModelBundle> {
   }
   const labels = labelsSchema.safeParse(await readJson(path.join(dir, LABELS_FILE)));
   if (!labels.success) throw new ModelDirError(`${LABELS_FILE} must be a non-empty JSON array of distinct class names`);
+  const spec = await readModelSpec(dir);
+  const cudaOnnxPath = path.join(dir, CUDA_MODEL_FILE);
+  return { dir, onnxPath, ...(existsSync(cudaOnnxPath) ? { cudaOnnxPath } : {}), labels: labels.data, spec };
+}
+
+/** A model directory's preprocessing.json, with the documented defaults for what it leaves out (or for no file). */
+export async function readModelSpec(dir: string): Promise<ModelSpec> {
   const specFile = path.join(dir, SPEC_FILE);
   const spec = modelSpecSchema.safeParse(existsSync(specFile) ? await readJson(specFile) : {});
   if (!spec.success) {
     throw new ModelDirError(`${SPEC_FILE} is invalid: ${spec.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   }
-  const cudaOnnxPath = path.join(dir, CUDA_MODEL_FILE);
-  return { dir, onnxPath, ...(existsSync(cudaOnnxPath) ? { cudaOnnxPath } : {}), labels: labels.data, spec: spec.data };
+  return spec.data;
 }

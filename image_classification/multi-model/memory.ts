@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 /**
- * How the model manager judges memory (README, "Multi-model endpoints"). The budget is the
+ * How the model manager judges memory (docs/multi-model.md). The budget is the
  * resident memory all workers together may hold, MODEL_SERVER_MODELS_MEMORY_MB, by default
  * 85% of the container's memory (its cgroup limit, else the machine's). A load is refused
  * with 507 when the workers' current RSS plus the new model's estimate would pass it.
@@ -16,7 +16,7 @@ export function defaultMemoryBudgetBytes(): number {
 /**
  * One worker's cost of a model before it is loaded: its files twice (ONNX Runtime's copy of
  * the weights and the graph's working memory) plus a fixed part for its session and inference
- * thread. Meant to stay above what `npm run bench:multi-model` measures per copy (README).
+ * thread. Meant to stay above what `npm run bench:multi-model` measures per copy (docs/multi-model.md).
  */
 const PER_MODEL_FIXED_BYTES = 16 * 1024 * 1024;
 

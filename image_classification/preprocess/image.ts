@@ -59,7 +59,7 @@ const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 
 /**
  * HEIF and AVIF (sharp reports both as 'heif') are decoded as whole frames at full size: no
  * shrink-on-load, no streaming, so their memory grows with every pixel where the other formats
- * stay nearly flat (README "Limits"). They get a lower pixel cap.
+ * stay nearly flat (docs/limits.md). They get a lower pixel cap.
  */
 const WHOLE_FRAME_FORMATS = new Set(['heif', 'avif']);
 const MAX_WHOLE_FRAME_PIXELS = 16_000_000;

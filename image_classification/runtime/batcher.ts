@@ -15,7 +15,7 @@ export interface BatchingOptions {
 
 /**
  * On the CPU provider a batch is barely faster per image than single images, and larger batches
- * grow ONNX Runtime's arena (README, "Performance", has `npm run bench`'s figures). GPUs gain.
+ * grow ONNX Runtime's arena (docs/performance.md has `npm run bench`'s figures). GPUs gain.
  */
 export const DEFAULT_MAX_BATCH: Record<ExecutionProvider, number> = { cpu: 1, cuda: 8 };
 

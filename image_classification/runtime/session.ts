@@ -47,7 +47,7 @@ function baseOptions(threads: number, allowSpinning: boolean): ort.InferenceSess
     // Warnings only: ORT's per-node placement notices would otherwise flood the JSON logs.
     logSeverityLevel: 2,
     // Idle ORT threads spin for work by default; when workers x threads exceed the cores,
-    // that spinning steals the cores other workers need (README, "Performance").
+    // that spinning steals the cores other workers need (docs/performance.md).
     ...(allowSpinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
   };
 }

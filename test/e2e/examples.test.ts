@@ -29,7 +29,7 @@ const IMAGENET_RECIPE: Partial<PreprocessingRecipe> = {
 const running: Served[] = [];
 after(() => running.forEach((served) => served.killAll()));
 
-/** A temp model dir as the README builds it: the backbone, its labels, and code/ from an example. */
+/** A temp model dir as docs/handlers.md builds it: the backbone, its labels, and code/ from an example. */
 async function exampleModelDir(example: string | undefined, handlerSource?: string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'example-model-'));
   await cp(BACKBONE, path.join(dir, path.basename(BACKBONE)));

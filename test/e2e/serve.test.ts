@@ -12,7 +12,8 @@ import { DATA_DIR, hasCommand, ROOT, sample, SHIPPED_ARCHIVE, withDeadline } fro
 import { invoke, startServe as startHarness, type Served } from '../../harness/serve-process';
 
 let modelDir: string;
-const startServe = (env: Record<string, string> = {}) => startHarness({ SM_MODEL_DIR: modelDir, ...env });
+const startServe = (env: Record<string, string> = {}, options?: { waitForPing?: boolean }) =>
+  startHarness({ SM_MODEL_DIR: modelDir, ...env }, options);
 
 let served: Served;
 before(async () => {
@@ -89,27 +90,48 @@ test('the AWS SDK InvokeEndpoint call works against serve (local endpoint emulat
 
 const hasAwsCli = hasCommand('aws');
 
-test("the README's AWS CLI command works against serve", { skip: !hasAwsCli && 'no AWS CLI on this machine' }, async () => {
-  const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'cli-')), 'out.json');
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'any', AWS_SECRET_ACCESS_KEY: 'any', AWS_DEFAULT_REGION: 'us-east-1' };
-  await promisify(execFile)(
-    'aws',
-    [
-      'sagemaker-runtime',
-      'invoke-endpoint',
-      '--endpoint-url',
-      served.url,
-      '--endpoint-name',
-      'local',
-      '--content-type',
-      'application/x-image',
-      '--body',
-      `fileb://${path.join(DATA_DIR, 'paper.jpg')}`,
-      out,
-    ],
-    { env },
-  );
-  assert.equal(JSON.parse(await readFile(out, 'utf8')).predictions.class, 'paper');
+test(
+  'the AWS CLI command of docs/troubleshooting.md works against serve',
+  { skip: !hasAwsCli && 'no AWS CLI on this machine' },
+  async () => {
+    const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'cli-')), 'out.json');
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: 'any', AWS_SECRET_ACCESS_KEY: 'any', AWS_DEFAULT_REGION: 'us-east-1' };
+    await promisify(execFile)(
+      'aws',
+      [
+        'sagemaker-runtime',
+        'invoke-endpoint',
+        '--endpoint-url',
+        served.url,
+        '--endpoint-name',
+        'local',
+        '--content-type',
+        'application/x-image',
+        '--body',
+        `fileb://${path.join(DATA_DIR, 'paper.jpg')}`,
+        out,
+      ],
+      { env },
+    );
+    assert.equal(JSON.parse(await readFile(out, 'utf8')).predictions.class, 'paper');
+  },
+);
+
+test('a second serve on a taken port exits 1 naming the port, and the first keeps serving', async () => {
+  const port = new URL(served.url).port;
+  const second = await startServe({ SAGEMAKER_BIND_TO_PORT: port }, { waitForPing: false });
+  try {
+    const code = await withDeadline(second.exited, 20_000);
+    assert.equal(code, 1, second.output());
+    assert.match(second.output(), new RegExp(`port ${port} is in use`));
+  } finally {
+    second.killAll();
+  }
+  for (const name of ['glass.jpg', 'paper.jpg', 'plastic.jpg', 'glass.jpg']) {
+    const res = await invoke(served.url, await sample(name));
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { predictions: { class: string } }).predictions.class, path.basename(name, '.jpg'));
+  }
 });
 
 test('SIGTERM lets in-flight requests finish, then serve exits 0', async () => {
