@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { imagesToTensor } from '../../image_classification';
 import { MAX_RECORDS_PER_REQUEST } from '../../image_classification/codecs/limits';
 import { startServe, type Served } from '../../harness/serve-process';
-import { sample, shippedBundle } from '../helpers';
+import { sample, shippedBundle } from '../../harness/helpers';
 
 /**
  * What a batch transform job sends a container (SplitType=Line, BatchStrategy=MULTI_RECORD),

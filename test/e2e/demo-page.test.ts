@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startServe } from '../../harness/serve-process';
-import { DATA_DIR, modelDirWithHandler, ROOT, waitFor } from '../helpers';
+import { DATA_DIR, modelDirWithHandler, ROOT, waitFor } from '../../harness/helpers';
 
 /**
  * The workshop page in a real browser (Debian's chromium, driven by playwright-core) against

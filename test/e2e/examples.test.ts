@@ -13,7 +13,7 @@ import {
   type PreprocessingRecipe,
 } from '../../image_classification';
 import { startServe, type Served } from '../../harness/serve-process';
-import { ROOT, sample, waitFor } from '../helpers';
+import { ROOT, sample, waitFor } from '../../harness/helpers';
 
 /** The examples run against the ImageNet backbone shipped in model/backbone/. */
 const BACKBONE = path.join(ROOT, 'model', 'backbone', 'mobilenet_v2_1.0_224.onnx');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { freePort, modelDirWithHandler, sample, waitFor } from '../helpers';
+import { freePort, modelDirWithHandler, sample, waitFor } from '../../harness/helpers';
 import { parseSamples, total as sumOf } from '../../harness/prometheus';
 import { invoke, startServe, workerPids, type Served } from '../../harness/serve-process';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { socketRequest, startServe, workerPids, workerSockets, type Served } from '../../harness/serve-process';
-import { ROOT, sample, shippedModelCopy, SHIPPED_ARCHIVE, waitFor } from '../helpers';
+import { ROOT, sample, shippedModelCopy, SHIPPED_ARCHIVE, waitFor } from '../../harness/helpers';
 
 /**
  * A multi-model endpoint through the real serve (nginx, pm2, 2 workers): SageMaker's

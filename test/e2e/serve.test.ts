@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { unpackArchive } from '../../image_classification/model/model-dir';
-import { DATA_DIR, hasCommand, ROOT, sample, SHIPPED_ARCHIVE, withDeadline } from '../helpers';
+import { DATA_DIR, hasCommand, ROOT, sample, SHIPPED_ARCHIVE, withDeadline } from '../../harness/helpers';
 import { invoke, startServe as startHarness, type Served } from '../../harness/serve-process';
 
 let modelDir: string;

@@ -7,7 +7,7 @@ import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
 import { Predictor } from '../../image_classification/classifier/predictor';
 import { DEFAULT_MAX_IMAGE_PIXELS } from '../../image_classification/preprocess/limits';
-import { modelDirWithHandler, sample, shippedBundle, silentLogger, testConfig } from '../helpers';
+import { modelDirWithHandler, sample, shippedBundle, silentLogger, testConfig } from '../../harness/helpers';
 import { tinyJpegList } from '../../harness/hostile/hostile-bodies';
 
 /**

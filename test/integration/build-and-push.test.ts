@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
-import { hasCommand, ROOT } from '../helpers';
+import { hasCommand, ROOT } from '../../harness/helpers';
 
 const run = promisify(execFile);
 const script = path.join(ROOT, 'build_and_push.sh');

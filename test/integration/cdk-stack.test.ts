@@ -10,7 +10,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { endpointOptions } from '../../deploy/cdk/options';
 import { measuredImagesPerSecondPerVcpu, targetInvocationsPerInstance } from '../../deploy/cdk/scaling';
 import { ImageClassificationStack, repositoryAssets } from '../../deploy/cdk/stack';
-import { ROOT } from '../helpers';
+import { ROOT } from '../../harness/helpers';
 
 /**
  * The CDK app's synthesized template (aws-cdk-lib/assertions): the resources `npx cdk deploy`

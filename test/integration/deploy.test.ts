@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { readModelBundle, unpackArchive } from '../../image_classification/model/model-dir';
 import { deployRequests, parseEnvironment } from '../../deploy/sagemaker-requests';
-import { ROOT, SHIPPED_ARCHIVE } from '../helpers';
+import { ROOT, SHIPPED_ARCHIVE } from '../../harness/helpers';
 
 const run = promisify(execFile);
 const IMAGE = '111122223333.dkr.ecr.eu-west-1.amazonaws.com/image-classification:v1';

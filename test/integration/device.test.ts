@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ExecutionProviderError } from '../../image_classification/errors';
 import { cudaProviderInstalled, createSession } from '../../image_classification/runtime/session';
-import { shippedBundle, silentLogger } from '../helpers';
+import { shippedBundle, silentLogger } from '../../harness/helpers';
 
 test(
   'INFERENCE_DEVICE=auto falls back to the CPU without a CUDA provider',

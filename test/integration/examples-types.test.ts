@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
-import { ROOT } from '../helpers';
+import { ROOT } from '../../harness/helpers';
 
 test('the example handlers type-check (JSDoc) against the types the package publishes', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'examples-tsc-'));

@@ -12,7 +12,7 @@ import { pipelineOptions } from '../../image_classification/settings';
 import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
 import { imagesToTensor } from '../../image_classification/preprocess/batch';
-import { modelDirWithHandler, ROOT, sample, shippedBundle, silentLogger, testConfig } from '../helpers';
+import { modelDirWithHandler, ROOT, sample, shippedBundle, silentLogger, testConfig } from '../../harness/helpers';
 
 /** supertest parser that keeps a binary body as a Buffer. */
 function binary(res: request.Response, done: (error: Error | null, body: Buffer) => void): void {

@@ -8,7 +8,7 @@ import { ndarray, toNumbers } from '../../image_classification/codecs/ndarray';
 import { loadOnnxModel } from '../../image_classification/runtime/onnx-model';
 import { ModelLoadError } from '../../image_classification/errors';
 import { InferenceClient } from '../../image_classification/runtime/inference-client';
-import { shippedBundle } from '../helpers';
+import { shippedBundle } from '../../harness/helpers';
 
 const options = { device: 'cpu' as const, intraOpThreads: 1 };
 

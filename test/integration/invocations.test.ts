@@ -6,7 +6,7 @@ import type { Express } from 'express';
 import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
 import type { HandlerPipeline } from '../../image_classification/handler/pipeline';
-import { loadShippedPipeline, sample, silentLogger, testConfig } from '../helpers';
+import { loadShippedPipeline, sample, silentLogger, testConfig } from '../../harness/helpers';
 
 let pipeline: HandlerPipeline;
 let app: Express;

@@ -7,8 +7,8 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Service, ServiceAccount } from 'kubernetes-models/v1';
-import { ROOT } from '../helpers';
-import { manifests, type Manifest } from '../k8s';
+import { ROOT } from '../../harness/helpers';
+import { manifests, type Manifest } from '../../harness/k8s';
 
 /**
  * deploy/k8s against the Kubernetes schemas: the core kinds with kubernetes-models' validators

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../image_classification/config';
-import { manifests, type Manifest } from '../k8s';
-import { restrictedViolations, type Container, type PodSpec } from '../pod-security';
+import { manifests, type Manifest } from '../../harness/k8s';
+import { restrictedViolations, type Container, type PodSpec } from '../../harness/pod-security';
 
 /**
  * What an operator checks before applying deploy/k8s: every pod passes the Pod Security

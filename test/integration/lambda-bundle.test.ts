@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ModelState } from '../../image_classification/http/model-state';
-import { listenApp, loadShippedPipeline, ROOT, S3RVER_CREDENTIALS, sample, startS3rver } from '../helpers';
+import { listenApp, loadShippedPipeline, ROOT, S3RVER_CREDENTIALS, sample, startS3rver } from '../../harness/helpers';
 
 const run = promisify(execFile);
 

@@ -7,7 +7,7 @@ import type S3rver from 's3rver';
 import { ModelState } from '../../image_classification/http/model-state';
 import type { HandlerPipeline } from '../../image_classification/handler/pipeline';
 import { invokeWithTestImage, type InvokerDeps, type InvokerFailure, type InvokerSuccess } from '../../lambda/src/invoker';
-import { listenApp, loadShippedPipeline, S3RVER_CREDENTIALS, sample, startS3rver } from '../helpers';
+import { listenApp, loadShippedPipeline, S3RVER_CREDENTIALS, sample, startS3rver } from '../../harness/helpers';
 
 const BUCKET = 'test-images';
 /** The endpoint accepts any credentials, as the emulation should; s3rver wants its own. */

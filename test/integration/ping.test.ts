@@ -8,7 +8,7 @@ import { publicStartupFailure } from '../../image_classification/errors';
 import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
 import { readModelBundle } from '../../image_classification/model/model-dir';
-import { loadShippedPipeline, sample, shippedModelCopy, silentLogger, testConfig } from '../helpers';
+import { loadShippedPipeline, sample, shippedModelCopy, silentLogger, testConfig } from '../../harness/helpers';
 
 test('/ping is 503 while loading, 200 once the model is loaded and warm', async () => {
   const state = new ModelState();

@@ -16,7 +16,7 @@ import {
 import { Predictor } from '../../image_classification/classifier/predictor';
 import { DEFAULT_MAX_IMAGE_PIXELS } from '../../image_classification/preprocess/limits';
 import { readDataset } from '../../image_classification/training/dataset';
-import { FIXTURE_TREE, ROOT, SHIPPED_ARCHIVE, silentLogger } from '../helpers';
+import { FIXTURE_TREE, ROOT, SHIPPED_ARCHIVE, silentLogger } from '../../harness/helpers';
 
 const run = promisify(execFile);
 const quantizeCli = path.join(ROOT, 'dist', 'image_classification', 'cli', 'quantize.js');

@@ -8,7 +8,7 @@ import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
 import { WorkerMetrics } from '../../image_classification/metrics/worker-metrics';
 import { pipelineOptions } from '../../image_classification/settings';
-import { loadShippedPipeline, modelDirWithHandler, sample, shippedBundle, silentLogger, testConfig } from '../helpers';
+import { loadShippedPipeline, modelDirWithHandler, sample, shippedBundle, silentLogger, testConfig } from '../../harness/helpers';
 
 const pipelines: HandlerPipeline[] = [];
 after(() => Promise.all(pipelines.map((pipeline) => pipeline.close())));

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { materialise, readModelBundle } from '../../image_classification/model/model-dir';
 import { Predictor } from '../../image_classification/classifier/predictor';
 import { readDataset } from '../../image_classification/training/dataset';
-import { FIXTURE_TREE, ROOT, silentLogger } from '../helpers';
+import { FIXTURE_TREE, ROOT, silentLogger } from '../../harness/helpers';
 import { DEFAULT_MAX_IMAGE_PIXELS } from '../../image_classification/preprocess/limits';
 
 const run = promisify(execFile);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { unpackArchive } from '../../image_classification/model/model-dir';
-import { sample, SHIPPED_ARCHIVE } from '../helpers';
+import { sample, SHIPPED_ARCHIVE } from '../../harness/helpers';
 import { invoke, startServe, workerPids, workerSockets, type Served } from '../../harness/serve-process';
-import { buildCorpus, type Case } from './corpus';
+import { buildCorpus, type Case } from '../../harness/hostile/corpus';
 import { httpRequest } from '../../harness/hostile/hostile';
 
 const MAX_PAYLOAD_MB = 1;

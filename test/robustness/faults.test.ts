@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { unpackArchive } from '../../image_classification/model/model-dir';
-import { sample, SHIPPED_ARCHIVE, waitFor, withDeadline } from '../helpers';
+import { sample, SHIPPED_ARCHIVE, waitFor, withDeadline } from '../../harness/helpers';
 import { invoke, startServe, workerPids, type Served } from '../../harness/serve-process';
 
 /** Closed-loop load: `concurrency` clients sending images back to back until stopped. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { unpackArchive } from '../../image_classification/model/model-dir';
-import { SHIPPED_ARCHIVE } from '../helpers';
+import { SHIPPED_ARCHIVE } from '../../harness/helpers';
 import { startServe, workerPids, workerSockets, type Served } from '../../harness/serve-process';
 import { formatResult, runHostileCase, WORKER_RSS_BOUND_MB } from '../../harness/hostile/hostile';
 import { buildHostileCases, HOSTILE_SERVE_ENV } from '../../harness/hostile/hostile-cases';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { packDirectory } from '../../image_classification/model/archive';
 import { startServe, workerPids, type Served } from '../../harness/serve-process';
-import { modelDirWithHandler, sample, shippedModelCopy, waitFor, withDeadline } from '../helpers';
+import { modelDirWithHandler, sample, shippedModelCopy, waitFor, withDeadline } from '../../harness/helpers';
 
 /**
  * Start-up as a client and an orchestrator see it: 503 with Retry-After (never 502) until a

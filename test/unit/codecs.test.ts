@@ -9,7 +9,7 @@ import { fromNested, ndarray, toNested, toNumbers } from '../../image_classifica
 import { decodeNpy, encodeNpy } from '../../image_classification/codecs/npy';
 import { decodeNpz } from '../../image_classification/codecs/npz';
 import { BadRequestError } from '../../image_classification/errors';
-import { ROOT } from '../helpers';
+import { ROOT } from '../../harness/helpers';
 
 /** Written by NumPy (test/fixtures/npy/make.py); numeric ones hold arange(24) as (2, 3, 4). */
 const fixture = (name: string) => readFile(path.join(ROOT, 'test', 'fixtures', 'npy', name));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ESLint } from 'eslint';
-import { ROOT } from '../helpers';
+import { ROOT } from '../../harness/helpers';
 
 /**
  * The layering rule of eslint.config.mjs (ARCHITECTURE.md), tried on probe sources that are

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { resolveModelDir } from '../../image_classification/model/model-dir';
-import { SHIPPED_ARCHIVE } from '../helpers';
+import { SHIPPED_ARCHIVE } from '../../harness/helpers';
 
 test('an empty /opt/ml/model (a platform given no model) falls back to the shipped model; one with an archive is served', async () => {
   const empty = await mkdtemp(path.join(os.tmpdir(), 'opt-ml-model-'));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { readNginxTemplate, renderNginxConfig } from '../../image_classification/nginx-config';
 import { existsSync } from 'node:fs';
-import { testConfig } from '../helpers';
+import { testConfig } from '../../harness/helpers';
 
 const NGINX = '/usr/sbin/nginx';
 

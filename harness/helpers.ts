@@ -12,9 +12,9 @@ import type { ModelState } from '../image_classification/http/model-state';
 import { createLogger } from '../image_classification/logger';
 import { readModelBundle, unpackArchive, type ModelBundle } from '../image_classification/model/model-dir';
 import { pipelineOptions } from '../image_classification/settings';
-import { SHIPPED_ARCHIVE } from '../harness/env';
+import { SHIPPED_ARCHIVE } from './env';
 
-export * from '../harness/env';
+export * from './env';
 
 export const silentLogger = createLogger('silent');
 

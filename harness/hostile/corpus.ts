@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import seedrandom from 'seedrandom';
-import { sample } from '../helpers';
+import { sample } from '../env';
 import { gifBomb, jpegBomb, multipart, pngBomb } from './forged-bodies';
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ROOT } from '../harness/env';
+import { ROOT } from './env';
 
 /** deploy/k8s's manifests, each with the file it came from. */
 
