@@ -4,7 +4,7 @@ import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { freePort, ROOT, waitFor, withDeadline } from '../helpers';
+import { freePort, ROOT, waitFor, withDeadline } from '../../harness/helpers';
 
 /**
  * `npm start` as the README runs it: npm, then serve, nginx, pm2 and the workers. A signal to
