@@ -16,6 +16,12 @@ export interface NginxSettings {
   readonly refusalLog?: string | undefined;
   /** Where serve's model manager answers /models (SAGEMAKER_MULTI_MODEL). */
   readonly managerSocket?: string | undefined;
+  /**
+   * Workers whose socket answers (pm2 slots). The others are `down` in the upstream, so nginx
+   * sends nothing to a worker that is still loading, and logs no refused connect for it.
+   * Unset: every worker is up.
+   */
+  readonly readyWorkers?: ReadonlySet<number>;
 }
 
 /** The demo page's files in this package; serve copies them into its run dir for nginx. */
@@ -152,7 +158,8 @@ function demoLocations(config: Config, webDir: string): string {
 export function renderNginxConfig(template: string, config: Config, settings: NginxSettings): string {
   const servers = Array.from(
     { length: config.workers },
-    (_, i) => `    server unix:${workerSocketPath(settings.socketDir, String(i))} max_fails=0;`,
+    (_, i) =>
+      `    server unix:${workerSocketPath(settings.socketDir, String(i))} max_fails=0${settings.readyWorkers?.has(i) === false ? ' down' : ''};`,
   );
   const values: Record<string, string> = {
     RUN_DIR: settings.runDir,

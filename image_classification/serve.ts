@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -110,7 +110,8 @@ function start(config: Config, model: ResolvedModelDir | undefined, runDir: stri
   return { nginx, workers };
 }
 
-function supervise(children: Children, config: Config, logger: Logger, cleanup: () => void): void {
+/** Stops everything on SIGTERM/SIGINT or when a child dies; returns whether it is stopping. */
+function supervise(children: Children, config: Config, logger: Logger, cleanup: () => void): () => boolean {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -141,6 +142,48 @@ function supervise(children: Children, config: Config, logger: Logger, cleanup: 
   }
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  return () => stopping;
+}
+
+/**
+ * nginx starts with every worker `down`, so the backup answers `503 unavailable` without a
+ * refused connect in the log. A worker opens its socket once its model is loaded; then nginx
+ * is reloaded (SIGHUP: new config, old connections finish) with that worker up. After that a
+ * restarted worker is refused and retried elsewhere, as it should be, and logged.
+ */
+function bringUpWorkers(
+  children: Children,
+  runDir: string,
+  workers: number,
+  render: (ready: ReadonlySet<number>) => string,
+  isStopping: () => boolean,
+): void {
+  const ready = new Set<number>();
+  const poll = async () => {
+    // nginx writes its pid file after installing its signal handlers: before that, SIGHUP kills it.
+    if (isStopping() || !existsSync(path.join(runDir, 'nginx.pid'))) return;
+    const waiting = Array.from({ length: workers }, (_, i) => i).filter((i) => !ready.has(i));
+    const found = await Promise.all(waiting.map((i) => accepts(workerSocketPath(runDir, String(i)))));
+    if (isStopping() || !found.includes(true)) return;
+    waiting.forEach((worker, index) => found[index] && ready.add(worker));
+    writeFileSync(path.join(runDir, 'nginx.conf'), render(ready));
+    children.nginx.kill('SIGHUP');
+  };
+  const next = () => {
+    if (ready.size < workers && !isStopping()) setTimeout(() => void poll().then(next), 100).unref();
+  };
+  next();
+}
+
+/** Whether something accepts connections on a unix socket (a worker that finished loading). */
+function accepts(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect({ path: socketPath }, () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
 }
 
 /** A multi-model endpoint's manager: the one writer of the registry its workers read. */
@@ -220,20 +263,23 @@ async function main(): Promise<void> {
   if (config.demoPage) cpSync(WEB_SOURCE_DIR, webDir, { recursive: true });
   const metrics: Partial<ReturnType<typeof metricsPaths>> = config.metrics ? metricsPaths(config, runDir) : {};
   const managerSocket = manager ? managerSocketPath(runDir) : undefined;
-  const nginxConf = renderNginxConfig(await readNginxTemplate(), config, { runDir, socketDir: runDir, webDir, managerSocket, ...metrics });
+  const template = await readNginxTemplate();
+  const renderNginx = (readyWorkers: ReadonlySet<number>) =>
+    renderNginxConfig(template, config, { runDir, socketDir: runDir, webDir, managerSocket, ...metrics, readyWorkers });
   const cleanup = () => {
     rmSync(runDir, { recursive: true, force: true });
     if (model?.unpacked) rmSync(model.dir, { recursive: true, force: true });
     manager?.removeUnpacked();
   };
-  const children = start(config, model, runDir, logger, nginxConf);
+  const children = start(config, model, runDir, logger, renderNginx(new Set()));
   if (metrics.refusalLog) {
     const workerSockets = new Map(Array.from({ length: config.workers }, (_, i) => [String(i), workerSocketPath(runDir, String(i))]));
     const listen = metrics.metricsSocket ? { socket: metrics.metricsSocket } : { port: config.metricsPort! };
     const reopenNginxLogs = () => children.nginx.kill('SIGUSR1');
     startMetricsEndpoint({ workerSockets, refusalLog: metrics.refusalLog, reopenNginxLogs, listen }, logger);
   }
-  supervise(children, config, logger, cleanup);
+  const isStopping = supervise(children, config, logger, cleanup);
+  bringUpWorkers(children, runDir, config.workers, renderNginx, isStopping);
 }
 
 void main();
