@@ -2,9 +2,10 @@
 # Build the image and check it serves: /ping, one invocation and the demo page, started both as
 # `docker run IMAGE` and as SageMaker does, `docker run IMAGE serve`.
 # Uses docker when a Docker engine answers, else buildah (daemonless, vfs storage, chroot
-# isolation). With buildah and no registry, the base image can come from
-# ../shared/tools/make-node-base-image.sh (a local stand-in for the Dockerfile's NODE_IMAGE, with
-# the official Node binary of that version from the npm registry).
+# isolation). With buildah and no registry, the base image can come from a script outside this
+# repository, NODE_BASE_MAKER (default ../shared/tools/make-node-base-image.sh: a local stand-in
+# for the Dockerfile's NODE_IMAGE, with the official Node binary of that version from npm);
+# the script says when it uses it.
 # Prints the image's size and fails above MAX_IMAGE_MB (450, as docker/buildah count: 10^6 bytes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,8 +57,9 @@ fi
 command -v buildah >/dev/null || { echo "neither a Docker engine nor buildah is available" >&2; exit 1; }
 bah=(buildah --storage-driver vfs)
 if ! "${bah[@]}" inspect "docker.io/library/${base}" >/dev/null 2>&1; then
-  maker=../shared/tools/make-node-base-image.sh
-  [ -x "$maker" ] || [ -f "$maker" ] || { echo "base image ${base} missing and cannot be pulled or made" >&2; exit 1; }
+  maker=${NODE_BASE_MAKER:-../shared/tools/make-node-base-image.sh}
+  [ -f "$maker" ] || { echo "base image ${base} is not in buildah's storage and cannot be pulled; set NODE_BASE_MAKER to a script that builds it (not found: ${maker})" >&2; exit 1; }
+  echo "base image ${base} not in buildah's storage: building a stand-in with ${maker} (outside this repository)"
   NODE_MAJOR=${node_version} bash "$maker" "docker.io/library/${base}"
 fi
 "${bah[@]}" bud --isolation chroot --pull=never -t "$image" .
