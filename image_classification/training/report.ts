@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { formatEvaluation } from './metrics';
 import type { PipelineOptions, PipelineResult } from './pipeline';
@@ -91,7 +92,7 @@ export async function evalMarkdown(options: PipelineOptions, result: PipelineRes
       `Exported graphs vs the training-time probabilities: max |diff| ${result.exportDiff.model.toExponential(1)} (model.onnx)` +
       `${result.exportDiff.cuda !== undefined ? `, ${result.exportDiff.cuda.toExponential(1)} (model.cuda.onnx)` : ''}.`,
     '',
-    '## Time per stage (this machine)',
+    `## Time per stage (${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version})`,
     '',
     stageTable,
     '',
