@@ -87,19 +87,26 @@ export class Predictor {
       logger.level,
       options.onInferenceFailure,
     );
-    const predictor = new Predictor(
-      bundle,
-      session,
-      session.provider,
-      pickInput(session, bundle.spec.input_name),
-      pickOutput(session, bundle.spec.output_name),
-      tensorLayout(bundle.spec),
-      { maxPixels: options.maxImagePixels, timeoutSeconds: options.decodeTimeoutSeconds ?? 0 },
-      { maxBatchSize: options.batching.maxBatchSize ?? DEFAULT_MAX_BATCH[session.provider], maxDelayMs: options.batching.maxDelayMs },
-      options.onBatch,
-    );
-    await predictor.warmUp();
-    return predictor;
+    try {
+      const predictor = new Predictor(
+        bundle,
+        session,
+        session.provider,
+        pickInput(session, bundle.spec.input_name),
+        pickOutput(session, bundle.spec.output_name),
+        tensorLayout(bundle.spec),
+        { maxPixels: options.maxImagePixels, timeoutSeconds: options.decodeTimeoutSeconds ?? 0 },
+        { maxBatchSize: options.batching.maxBatchSize ?? DEFAULT_MAX_BATCH[session.provider], maxDelayMs: options.batching.maxDelayMs },
+        options.onBatch,
+      );
+      await predictor.warmUp();
+      return predictor;
+    } catch (error) {
+      // A model that does not match its files never serves: its inference thread and session
+      // would otherwise stay, one more for every failed load on a multi-model endpoint.
+      await session.close();
+      throw error;
+    }
   }
 
   get info(): PredictorInfo {

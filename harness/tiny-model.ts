@@ -1,0 +1,65 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { onnx } from 'onnx-proto';
+
+/**
+ * A tiny image classifier written as an ONNX graph, for the paths the shipped model never
+ * takes (logits out, no preprocessing.json, small inputs):
+ *   pixels [N, 3, H, W] → GlobalAveragePool → Flatten → Gemm(W [3, 3], b [3]) → logits [N, 3]
+ * and, with `softmax`, → Softmax(axis 1) → probabilities. H and W are symbolic, so one file
+ * runs at whatever crop size preprocessing.json sets. It loads in milliseconds.
+ */
+
+export const TINY_LABELS = ['cat', 'dog', 'fox'] as const;
+export const TINY_INPUT = 'pixels';
+
+/** Chosen so that the logits of any photo are far from a probability distribution (some negative, sum ≠ 1). */
+const WEIGHTS = Float32Array.from([4, -3, 1, -2, 5, 1, 1, 0, -4]);
+const BIAS = Float32Array.from([0.5, -1, 2]);
+
+const { DataType } = onnx.TensorProto;
+const INT = onnx.AttributeProto.AttributeType.INT;
+
+function floatInit(name: string, dims: number[], values: Float32Array): onnx.TensorProto {
+  return onnx.TensorProto.create({ name, dims, dataType: DataType.FLOAT, rawData: new Uint8Array(values.buffer.slice(0)) });
+}
+
+function valueInfo(name: string, dims: (number | string)[]): onnx.ValueInfoProto {
+  const dim = dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
+  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim } } } });
+}
+
+export function tinyClassifierOnnx(options: { softmax: boolean }): Uint8Array {
+  const output = options.softmax ? 'probabilities' : 'logits';
+  const node = [
+    onnx.NodeProto.create({ opType: 'GlobalAveragePool', input: [TINY_INPUT], output: ['pooled'] }),
+    onnx.NodeProto.create({ opType: 'Flatten', input: ['pooled'], output: ['flat'], attribute: [{ name: 'axis', type: INT, i: 1 }] }),
+    onnx.NodeProto.create({ opType: 'Gemm', input: ['flat', 'w', 'b'], output: ['logits'] }),
+  ];
+  if (options.softmax) {
+    node.push(
+      onnx.NodeProto.create({ opType: 'Softmax', input: ['logits'], output: [output], attribute: [{ name: 'axis', type: INT, i: 1 }] }),
+    );
+  }
+  const graph = onnx.GraphProto.create({
+    name: 'tiny',
+    node,
+    initializer: [floatInit('w', [3, 3], WEIGHTS), floatInit('b', [3], BIAS)],
+    input: [valueInfo(TINY_INPUT, ['N', 3, 'H', 'W'])],
+    output: [valueInfo(output, ['N', 3])],
+  });
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph })).finish();
+}
+
+/**
+ * A model directory with the tiny classifier and its labels; `preprocessing` is written as
+ * preprocessing.json when given (none: the built-in defaults, a 224 crop).
+ */
+export async function tinyModelDir(options: { softmax: boolean; preprocessing?: Record<string, unknown> }): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tiny-model-'));
+  await writeFile(path.join(dir, 'model.onnx'), tinyClassifierOnnx(options));
+  await writeFile(path.join(dir, 'labels.json'), JSON.stringify(TINY_LABELS));
+  if (options.preprocessing) await writeFile(path.join(dir, 'preprocessing.json'), JSON.stringify(options.preprocessing));
+  return dir;
+}
