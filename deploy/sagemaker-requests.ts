@@ -75,7 +75,8 @@ export function deployRequests(o: DeployOptions): DeployRequests {
   const modelName = `${o.name}-${o.suffix}`;
   const configName = `${o.name}-config-${o.suffix}`;
   return {
-    createModel: { ModelName: modelName, ExecutionRoleArn: o.role, PrimaryContainer: containerDefinition(o) },
+    // The container reads nothing from the network: SageMaker fetches the model before it starts.
+    createModel: { ModelName: modelName, ExecutionRoleArn: o.role, PrimaryContainer: containerDefinition(o), EnableNetworkIsolation: true },
     createEndpointConfig: { EndpointConfigName: configName, ProductionVariants: [productionVariant(modelName, o.capacity)] },
     createEndpoint: { EndpointName: o.name, EndpointConfigName: configName },
   };

@@ -16,7 +16,7 @@ import { deployRequests, parseEnvironment, timestampSuffix } from '../deploy/sag
 
 const USAGE = `usage: npm run deploy -- --name ENDPOINT --image ECR_URI --role ROLE_ARN [--model-data s3://…/model.tar.gz]
        [--multi-model --model-data s3://bucket/prefix/]
-       [--instance-type ml.m5.large] [--count 1] | [--serverless-memory-mb 4096] [--serverless-max-concurrency 5]
+       [--instance-type ml.m5.large] [--count 2] | [--serverless-memory-mb 4096] [--serverless-max-concurrency 5]
        [--env KEY=VALUE ...] [--region R] [--suffix S] [--dry-run] [--no-wait]
        npm run deploy -- --delete --name ENDPOINT [--region R] [--dry-run]
 The quick path for an existing execution role and pushed image (the CDK app creates those too;
@@ -54,7 +54,7 @@ runCli(async () => {
       'model-data': { type: 'string' },
       'multi-model': { type: 'boolean', default: false },
       'instance-type': { type: 'string', default: 'ml.m5.large' },
-      count: { type: 'string', default: '1' },
+      count: { type: 'string', default: '2' },
       'serverless-memory-mb': { type: 'string' },
       'serverless-max-concurrency': { type: 'string', default: '5' },
       env: { type: 'string', multiple: true, default: [] },

@@ -1,12 +1,15 @@
-import { Arn, ArnFormat, CfnResource, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { CfnScalableTarget, CfnScalingPolicy } from 'aws-cdk-lib/aws-applicationautoscaling';
 import { Repository } from 'aws-cdk-lib/aws-ecr';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { containerDefinition, productionVariant, VARIANT_NAME } from '../sagemaker-requests';
+import { EndpointAlarms } from './alarms';
+import { cfnContainer, cfnVariant } from './cfn-shapes';
 import type { EndpointOptions, Scaling } from './options';
 
 export interface SageMakerEndpointProps {
@@ -18,67 +21,99 @@ export interface SageMakerEndpointProps {
 }
 
 const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([^:@]+)/;
+/** Where SageMaker puts an endpoint's instance metrics (CPU, memory, disk): the only namespace the container's role may write. */
+const INSTANCE_METRICS_NAMESPACE = '/aws/sagemaker/Endpoints';
 
 /**
- * The SageMaker model, endpoint config and endpoint, with an execution role that may read
- * exactly this model's archive, pull exactly this image and write this endpoint's logs; and,
- * for instance endpoints, target tracking on SageMakerVariantInvocationsPerInstance.
+ * The SageMaker model (network-isolated), endpoint config and endpoint, with an execution role
+ * that may read exactly this model's archive, pull exactly this image and write this endpoint's
+ * log group, which the stack owns (retention, deleted with the stack); alarms that roll a
+ * deployment back (alarms.ts); and, for instance endpoints, target tracking on
+ * SageMakerVariantInvocationsPerInstance.
  */
 export class SageMakerEndpoint extends Construct {
   readonly endpointName: string;
   /** For IAM: the endpoint's ARN as CloudFormation reports it (SageMaker lower-cases names in ARNs). */
   readonly endpointArn: string;
+  readonly role: Role;
 
   constructor(scope: Construct, id: string, props: SageMakerEndpointProps) {
     super(scope, id);
     const { options } = props;
-    const role = new Role(this, 'ExecutionRole', {
-      assumedBy: new ServicePrincipal('sagemaker.amazonaws.com'),
+    const stack = Stack.of(this);
+    // aws:SourceAccount: SageMaker may assume this role for this account's resources only (confused deputy).
+    this.role = new Role(this, 'ExecutionRole', {
+      assumedBy: new ServicePrincipal('sagemaker.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } }),
       description: `Runs the ${options.endpointName} model container`,
     });
-    role.addToPolicy(
+    // SageMaker would create it on first start, with no expiry, outliving `cdk destroy`.
+    const logGroupName = `/aws/sagemaker/Endpoints/${options.endpointName}`;
+    const logGroup = new LogGroup(this, 'Logs', {
+      logGroupName,
+      retention: options.logRetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.role.addToPolicy(
       new PolicyStatement({
-        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
         resources: [
-          Stack.of(this).formatArn({
+          stack.formatArn({
             service: 'logs',
             resource: 'log-group',
-            resourceName: `/aws/sagemaker/Endpoints/${options.endpointName}:*`,
+            resourceName: `${logGroupName}:*`,
             arnFormat: ArnFormat.COLON_RESOURCE_NAME,
           }),
         ],
       }),
     );
-    const image = this.image(options.imageUri, props.dockerContext, role);
-    const modelData = this.modelData(options.modelDataUrl, props.modelArchive, role);
+    // PutMetricData has no resource to scope to; the namespace condition is IAM's only scope for it.
+    this.role.addToPolicy(
+      new PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': INSTANCE_METRICS_NAMESPACE } },
+      }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Two actions IAM cannot scope to a resource: ecr:GetAuthorizationToken (the pull itself is scoped to the one repository) and cloudwatch:PutMetricData (conditioned on the /aws/sagemaker/Endpoints namespace).',
+    });
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${logGroupName}:*]`,
+      reason: "The log streams of this endpoint's own log group: SageMaker names a stream per instance and container, unknown in advance.",
+    });
+    const image = this.image(options.imageUri, props.dockerContext);
+    const modelData = this.modelData(options, props.modelArchive);
 
-    // The SDK's shapes are CloudFormation's (deploy/sagemaker-requests.ts), so both deploy paths build them once.
-    const model = new CfnResource(this, 'Model', {
-      type: 'AWS::SageMaker::Model',
-      properties: {
-        ExecutionRoleArn: role.roleArn,
-        PrimaryContainer: containerDefinition({ image, modelData, environment: options.environment }),
-      },
+    // The SDK's shapes (deploy/sagemaker-requests.ts), built once for both deploy paths, as CloudFormation's properties.
+    const model = new CfnModel(this, 'Model', {
+      executionRoleArn: this.role.roleArn,
+      primaryContainer: cfnContainer(containerDefinition({ image, modelData, environment: options.environment })),
+      enableNetworkIsolation: true,
     });
     // SageMaker checks the role can read the model when the model is created: the policy comes first.
-    model.node.addDependency(role);
-    const config = new CfnResource(this, 'Config', {
-      type: 'AWS::SageMaker::EndpointConfig',
-      properties: { ProductionVariants: [productionVariant(model.getAtt('ModelName').toString(), options.capacity)] },
+    model.node.addDependency(this.role);
+    const config = new CfnEndpointConfig(this, 'Config', {
+      productionVariants: [cfnVariant(productionVariant(model.attrModelName, options.capacity))],
+      ...(options.volumeKmsKeyArn ? { kmsKeyId: options.volumeKmsKeyArn } : {}),
     });
+    const alarms = new EndpointAlarms(this, 'Alarms', { endpointName: options.endpointName, thresholds: options.alarms });
     const endpoint = new CfnEndpoint(this, 'Endpoint', {
       endpointName: options.endpointName,
-      endpointConfigName: config.getAtt('EndpointConfigName').toString(),
+      endpointConfigName: config.attrEndpointConfigName,
+      deploymentConfig: alarms.deploymentConfig(options.capacity),
     });
+    endpoint.node.addDependency(logGroup);
     this.endpointName = endpoint.attrEndpointName;
     this.endpointArn = endpoint.ref;
     if (options.scaling) this.scaleOnInvocations(endpoint, options.scaling);
   }
 
-  private image(imageUri: string | undefined, dockerContext: string, role: Role): string {
+  private image(imageUri: string | undefined, dockerContext: string): string {
     if (!imageUri) {
       const asset = new DockerImageAsset(this, 'Image', { directory: dockerContext, platform: Platform.LINUX_AMD64 });
-      asset.repository.grantPull(role);
+      asset.repository.grantPull(this.role);
       return asset.imageUri;
     }
     const ecr = ECR_IMAGE.exec(imageUri);
@@ -86,18 +121,28 @@ export class SageMakerEndpoint extends Construct {
       const [, account, region, china, repositoryName] = ecr;
       const partition = china ? 'aws-cn' : 'aws';
       const arn = Arn.format({ partition, service: 'ecr', account, region, resource: 'repository', resourceName: repositoryName });
-      Repository.fromRepositoryArn(this, 'Repository', arn).grantPull(role);
+      Repository.fromRepositoryArn(this, 'Repository', arn).grantPull(this.role);
     }
     return imageUri;
   }
 
-  private modelData(modelDataUrl: string | undefined, modelArchive: string, role: Role): string {
+  private modelData(options: EndpointOptions, modelArchive: string): string {
+    const { modelDataUrl, modelKmsKeyArn } = options;
     const object = modelDataUrl ? /^s3:\/\/([^/]+)\/(.+)$/.exec(modelDataUrl)! : undefined;
     const asset = object ? undefined : new Asset(this, 'ModelData', { path: modelArchive });
     const [bucket, key] = object ? [object[1]!, object[2]!] : [asset!.s3BucketName, asset!.s3ObjectKey];
-    role.addToPolicy(
-      new PolicyStatement({ actions: ['s3:GetObject'], resources: [`arn:${Stack.of(this).partition}:s3:::${bucket}/${key}`] }),
-    );
+    const stack = Stack.of(this);
+    this.role.addToPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [`arn:${stack.partition}:s3:::${bucket}/${key}`] }));
+    if (modelKmsKeyArn) {
+      // An SSE-KMS model object: decrypt with that key, and only through S3.
+      this.role.addToPolicy(
+        new PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [modelKmsKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}` } },
+        }),
+      );
+    }
     return modelDataUrl ?? asset!.s3ObjectUrl;
   }
 

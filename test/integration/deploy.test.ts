@@ -27,6 +27,7 @@ const expected = {
     ModelName: 'trash-classifier-s1',
     ExecutionRoleArn: ROLE,
     PrimaryContainer: { Image: IMAGE, Mode: 'SingleModel', ModelDataUrl: MODEL_DATA, Environment: { SAGEMAKER_MODEL_SERVER_WORKERS: '2' } },
+    EnableNetworkIsolation: true,
   },
   createEndpointConfig: {
     EndpointConfigName: 'trash-classifier-config-s1',
