@@ -11,24 +11,32 @@ import {
   SPEC_FILE,
   unpackArchive,
 } from '../image_classification/model/model-dir';
+import { batchDims, tensorLayout } from '../image_classification/preprocess/tensor';
 import { freePort, SHIPPED_ARCHIVE, waitFor } from '../harness/env';
 import { renderChart } from './chart';
 import { measureComputeLimit } from './compute-limit';
-import { benchImages } from './images';
-import { printTable, runLoad, startProduct, warmUp, writeResult, type LoadResult } from './load';
-import { workerPids, workerSockets } from '../harness/serve-process';
-import { memoryMb } from './memory';
+import { perfAvailable } from './cpu-profile';
+import { measureImageCosts } from './decode-floor';
+import { benchImages, SIZES } from './images';
+import { printTable, runLoad, warmUp, writeResult, type LoadResult } from './load';
+import { machineInfo } from './machine';
 import { measureMetricsCost } from './metrics-cost';
+import { measureModelAlone } from './model-alone';
+import { compareWithBaseline, measureProduct } from './product';
+import { printProfiles, profileServe, type ProfiledRun } from './profile';
 import { evaluateTargets } from './targets';
 
-const USAGE = `usage: npm run bench -- [--seconds 15] [--concurrency 1,4,16,64]
+const USAGE = `usage: npm run bench -- [--seconds 15] [--concurrency 1,4,16,64] [--baseline DIR]
 Measures, in one run on this machine: the compute limit (in-process decode + preprocess +
-infer, best of a few configurations) of the shipped int8 model and of its float32 export,
-the naive baseline server (bench/naive-server.ts) serving the float32 export, and the
-product (serve with its defaults, the shipped model) under autocannon at each concurrency,
-serve's cold start and per-worker RSS, and what metrics + Server-Timing cost at c=16 (on and off,
-interleaved). Prints the table and the target ratios; writes
-bench/results/bench.json and bench/results/bench.png.`;
+infer, best of a few configurations) of the shipped int8 model and of its float32 export;
+the model alone (ONNX Runtime on a ready tensor, a process per core, 1 thread, batch 1);
+each bench photo's decode + preprocess against tjbench's decode of the same file; the naive
+baseline server (bench/naive-server.ts) serving the float32 export; the product (serve with
+its defaults, the shipped model) under autocannon at each concurrency, with its cold start and
+per-worker RSS across repeated runs; a perf profile of serve at c=16 by component; and what
+metrics + Server-Timing cost at c=16 (on and off, interleaved). --baseline DIR: another built
+checkout (a release) served the same way, profiled and compared at c=16 in alternating rounds.
+Prints the tables and the target ratios; writes bench/results/bench.json and bench.png.`;
 
 /**
  * The shipped model as a user would export it without quantizing: its float32 graph
@@ -41,59 +49,18 @@ async function float32Export(modelDir: string): Promise<string> {
   return dir;
 }
 
-async function sweep(url: string, images: Buffer[], levels: number[], seconds: number): Promise<LoadResult[]> {
-  await warmUp(url, images);
-  const results: LoadResult[] = [];
-  for (const connections of levels) results.push(await runLoad(url, images, { connections, seconds }));
-  return results;
-}
-
 async function naiveBaseline(modelDir: string, images: Buffer[], levels: number[], seconds: number): Promise<LoadResult[]> {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(__dirname, 'naive-server.js'), String(port), modelDir], { stdio: 'inherit' });
   try {
     const url = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${url}/ping`)).ok, 30_000, 'the naive server');
-    return await sweep(url, images, levels, seconds);
+    await warmUp(url, images);
+    const results: LoadResult[] = [];
+    for (const connections of levels) results.push(await runLoad(url, images, { connections, seconds }));
+    return results;
   } finally {
     child.kill('SIGKILL');
-  }
-}
-
-async function product(modelDir: string, images: Buffer[], levels: number[], seconds: number) {
-  const started = performance.now();
-  const served = await startProduct(modelDir);
-  const coldStartMs = Math.round(performance.now() - started);
-  try {
-    const pids = workerPids(served);
-    const before = await Promise.all(pids.map(memoryMb));
-    const load = await sweep(served.url, images, levels, seconds);
-    const after = await Promise.all(pids.map(memoryMb));
-    // The same 16 connections straight to the workers' sockets, split evenly: what nginx costs.
-    const direct = await Promise.all(
-      workerSockets(served, pids.length).map((socketPath) =>
-        runLoad(served.url, images, { connections: 16 / pids.length, seconds, socketPath }),
-      ),
-    );
-    const withoutNginx = {
-      rps: Math.round(direct.reduce((sum, r) => sum + r.rps, 0) * 10) / 10,
-      p50: Math.max(...direct.map((r) => r.p50)),
-      p99: Math.max(...direct.map((r) => r.p99)),
-    };
-    const rss = (samples: { rss: number }[]) => samples.map((m) => m.rss);
-    const pss = (samples: { pss: number }[]) => samples.map((m) => m.pss);
-    return {
-      coldStartMs,
-      workers: pids.length,
-      rssBefore: rss(before),
-      rssAfter: rss(after),
-      pssBefore: pss(before),
-      pssAfter: pss(after),
-      load,
-      withoutNginx,
-    };
-  } finally {
-    served.killAll();
   }
 }
 
@@ -106,33 +73,55 @@ const row = (name: string, r: LoadResult) => ({
   errors: r.requests - r.ok,
 });
 
+const ms = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(2));
+
 runCli(async () => {
   const { values } = parseCli(
-    { seconds: { type: 'string', default: '15' }, concurrency: { type: 'string', default: '1,4,16,64' }, help: { type: 'boolean' } },
+    {
+      seconds: { type: 'string', default: '15' },
+      concurrency: { type: 'string', default: '1,4,16,64' },
+      baseline: { type: 'string' },
+      help: { type: 'boolean' },
+    },
     USAGE,
   );
   const seconds = Number(values.seconds);
   const levels = values.concurrency.split(',').map(Number);
   const modelDir = await unpackArchive(SHIPPED_ARCHIVE);
   const images = await benchImages();
-  const machine = {
-    cpus: os.availableParallelism(),
-    model: os.cpus()[0]?.model,
-    memoryGb: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-  };
-  console.log(`machine: ${machine.cpus} cores (${machine.model}), ${machine.memoryGb} GB, Node ${machine.node}`);
+  const machine = await machineInfo();
+  console.log(`machine: ${machine.summary}`);
+  const bundle = await readModelBundle(modelDir);
 
   const floatDir = await float32Export(modelDir);
-  console.log('1/5 compute limit of the shipped model (in process, no HTTP)…');
-  const compute = await measureComputeLimit(await readModelBundle(modelDir), images, seconds / 2);
-  console.log('2/5 compute limit of its float32 export…');
+  console.log('1/8 compute limit of the shipped model (in process, no HTTP)…');
+  const compute = await measureComputeLimit(bundle, images, seconds / 2);
+  console.log('2/8 compute limit of its float32 export…');
   const floatCompute = await measureComputeLimit(await readModelBundle(floatDir), images, seconds / 2);
-  console.log('3/5 naive baseline serving the float32 export…');
+  console.log('3/8 the model alone (ONNX Runtime on a ready tensor, a process per core)…');
+  const modelAlone = await measureModelAlone(bundle.onnxPath, batchDims(tensorLayout(bundle.spec), 1), seconds / 2);
+  console.log('4/8 one image: decode + preprocess against tjbench…');
+  const named = (name: keyof typeof SIZES, data: Buffer) => ({ name, width: SIZES[name][0], height: SIZES[name][1], data });
+  const imageCosts = await measureImageCosts(
+    [named('small', images.small[0]!), named('large', images.large[0]!), named('phone', images.phone[0]!)],
+    bundle.spec,
+    Math.min(3, seconds / 5),
+  );
+  console.log('5/8 naive baseline serving the float32 export…');
   const naive = await naiveBaseline(floatDir, images.mixed, levels, seconds);
-  console.log('4/5 product (serve, defaults, the shipped model)…');
-  const served = await product(modelDir, images.mixed, levels, seconds);
-  console.log('5/5 metrics and Server-Timing on vs off (serve, c=16, interleaved rounds)…');
+  console.log('6/8 product (serve, defaults, the shipped model)…');
+  const served = await measureProduct(modelDir, images.mixed, levels, seconds);
+  console.log('7/8 where the CPU goes at c=16 (perf), and against the baseline…');
+  const profiles: ProfiledRun[] = [];
+  if (await perfAvailable()) {
+    const options = { seconds, connections: 16 };
+    profiles.push({ label: 'this tree', ...(await profileServe(modelDir, images.mixed, options)) });
+    if (values.baseline) {
+      profiles.push({ label: 'baseline', ...(await profileServe(modelDir, images.mixed, { ...options, root: values.baseline })) });
+    }
+  } else console.log('   perf is not installed: no profile (Debian: apt-get install linux-perf)');
+  const baseline = values.baseline ? await compareWithBaseline(modelDir, images.mixed, values.baseline, seconds) : undefined;
+  console.log('8/8 metrics and Server-Timing on vs off (serve, c=16, interleaved rounds)…');
   const metricsCost = await measureMetricsCost(modelDir, images.mixed, seconds);
 
   const rounded = (_k: string, v: unknown) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v);
@@ -152,10 +141,22 @@ runCli(async () => {
         `stages (ms): ${JSON.stringify(limit.stagesMs, rounded)}`,
     );
   }
+  console.log(
+    `model alone: ${modelAlone.imagesPerSecond.toFixed(1)} img/s (${modelAlone.processes} processes x 1 thread, ${modelAlone.runMs.toFixed(1)} ms a run)`,
+  );
+  printTable(
+    imageCosts.map((c) => ({
+      image: `${c.name} ${c.width}x${c.height} (${Math.round(c.bytes / 1024)} kB)`,
+      'decode+preprocess ms': ms(c.preprocessMs),
+      'its CPU ms': ms(c.preprocessCpuMs),
+      'tjbench decode ms': ms(c.tjbenchMs),
+      ratio: c.tjbenchMs ? (c.preprocessMs / c.tjbenchMs).toFixed(2) : '-',
+    })),
+  );
   printTable([...naive.map((r) => row('naive', r)), ...served.load.map((r) => row('product', r))]);
   console.log(
-    `serve cold start ${served.coldStartMs} ms; ${served.workers} worker(s), ` +
-      `RSS before ${served.rssBefore.join('/')} MB, after ${served.rssAfter.join('/')} MB` +
+    `serve cold start ${served.coldStartMs} ms; ${served.workers} worker(s), RSS after load ${served.rssBefore.join('/')} MB, ` +
+      `after the sweep ${served.rssAfter.join('/')} MB, after each repeated c=16 run ${served.rssRepeated.map((r) => r.join('/')).join(', ')} MB` +
       ` (PSS ${served.pssBefore.join('/')} -> ${served.pssAfter.join('/')} MB)`,
   );
   const p16 = served.load.find((r) => r.connections === 16);
@@ -164,21 +165,32 @@ runCli(async () => {
       ` -> workers' sockets directly (Express, the inference-thread hop) ${served.withoutNginx.rps}` +
       ` (p50 ${served.withoutNginx.p50} ms) -> through nginx ${p16?.rps ?? '-'} (p50 ${p16?.p50 ?? '-'} ms)`,
   );
+  if (profiles.length) printProfiles(profiles);
+  if (baseline) {
+    console.log(
+      `c=16 against the baseline, alternating rounds: this tree ${baseline.current.join(' / ')} img/s, ` +
+        `baseline ${baseline.baseline.join(' / ')} img/s: ${baseline.ratio.toFixed(2)}x`,
+    );
+  }
   console.log(
     `metrics on: ${metricsCost.on.join(' / ')} img/s; off: ${metricsCost.off.join(' / ')} img/s; ` +
       `cost ${(100 * metricsCost.cost).toFixed(1)}%`,
   );
-  const targets = evaluateTargets(compute, floatCompute, naive, served, metricsCost);
+  const targets = evaluateTargets({ compute, floatCompute, modelAlone, imageCosts, naive, product: served, metricsCost, baseline });
   printTable(targets.map((t) => ({ target: t.name, measured: t.measured, goal: t.goal, met: t.met ? 'yes' : 'NO' })));
 
   const result = {
     machine,
     seconds,
-    images: { small: '640x480', large: '1920x1080 (upscaled)', count: images.mixed.length },
+    images: { small: '640x480', large: '1920x1080 (upscaled)', phone: '4032x3024 (upscaled)', count: images.mixed.length },
     compute,
     floatCompute,
+    modelAlone,
+    imageCosts,
     naive,
     product: served,
+    profiles,
+    baseline,
     metricsCost,
     targets,
   };

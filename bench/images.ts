@@ -7,13 +7,19 @@ import { FIXTURE_TREE } from '../harness/env';
  * The bench images: the 12 TrashNet validation photos in test/fixtures (512x384 originals),
  * re-encoded as 640x480 JPEGs (the seed size) and UPSCALED to 1920x1080 (there are no larger
  * originals; upscaling gives real JPEG sizes and decode cost, not more detail). Quality 90.
+ * `phone`: the first three upscaled to 4032x3024 (12.2 MP, a phone camera's size) for the
+ * per-image cost; an upscaled photo is smoother than a real one, so its file is smaller
+ * (~0.5 MB rather than 3–5 MB) and its entropy decoding cheaper.
  */
 export interface BenchImages {
   readonly small: Buffer[];
   readonly large: Buffer[];
   /** small and large interleaved: what the load generator sends in turn. */
   readonly mixed: Buffer[];
+  readonly phone: Buffer[];
 }
+
+export const SIZES = { small: [640, 480], large: [1920, 1080], phone: [4032, 3024] } as const;
 
 export async function benchImages(): Promise<BenchImages> {
   const files: string[] = [];
@@ -21,8 +27,12 @@ export async function benchImages(): Promise<BenchImages> {
     for (const name of (await readdir(path.join(FIXTURE_TREE, label))).sort()) files.push(path.join(FIXTURE_TREE, label, name));
   }
   const originals = await Promise.all(files.map((file) => readFile(file)));
-  const resized = (width: number, height: number) =>
-    Promise.all(originals.map((image) => sharp(image).rotate().resize(width, height, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer()));
-  const [small, large] = await Promise.all([resized(640, 480), resized(1920, 1080)]);
-  return { small, large, mixed: small.flatMap((image, i) => [image, large[i]!]) };
+  const resized = (sources: Buffer[], [width, height]: readonly [number, number]) =>
+    Promise.all(sources.map((image) => sharp(image).rotate().resize(width, height, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer()));
+  const [small, large, phone] = await Promise.all([
+    resized(originals, SIZES.small),
+    resized(originals, SIZES.large),
+    resized(originals.slice(0, 3), SIZES.phone),
+  ]);
+  return { small, large, mixed: small.flatMap((image, i) => [image, large[i]!]), phone };
 }

@@ -83,13 +83,16 @@ export async function writeResult(name: string, data: unknown): Promise<string> 
  * `serve` as the bench measures it: `modelDir`, no request log, and serve's own worker count
  * (blank means unset, not the test harness's 2) unless this process's environment sets one.
  */
-export function startProduct(modelDir: string, env: Record<string, string> = {}): Promise<Served> {
-  return startServe({
-    SM_MODEL_DIR: modelDir,
-    SAGEMAKER_MODEL_SERVER_WORKERS: process.env.SAGEMAKER_MODEL_SERVER_WORKERS ?? '',
-    LOG_LEVEL: 'error',
-    ...env,
-  });
+export function startProduct(modelDir: string, env: Record<string, string> = {}, root?: string): Promise<Served> {
+  return startServe(
+    {
+      SM_MODEL_DIR: modelDir,
+      SAGEMAKER_MODEL_SERVER_WORKERS: process.env.SAGEMAKER_MODEL_SERVER_WORKERS ?? '',
+      LOG_LEVEL: 'error',
+      ...env,
+    },
+    root ? { root } : {},
+  );
 }
 
 /** A short run that warms the JIT and caches; not recorded. */

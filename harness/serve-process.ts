@@ -19,14 +19,15 @@ export interface Served {
   readonly killAll: () => void;
 }
 
-export async function startServe(env: Record<string, string>, options: { waitForPing?: boolean } = {}): Promise<Served> {
+/** `root`: another checkout's built tree (a release to compare with); this one by default. */
+export async function startServe(env: Record<string, string>, options: { waitForPing?: boolean; root?: string } = {}): Promise<Served> {
   const port = await freePort();
   const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'served-'));
   // nginx workers run as `nobody` under root: they must be able to traverse to the sockets.
   await chmod(tmpDir, 0o755);
   // NODE_TEST_CONTEXT would make every node process below report to this test runner.
   const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
-  const child = spawn(path.join(ROOT, 'serve'), [], {
+  const child = spawn(path.join(options.root ?? ROOT, 'serve'), [], {
     env: {
       ...inherited,
       TMPDIR: tmpDir,

@@ -149,13 +149,14 @@ export class Predictor {
       const part = images.slice(start, start + this.batching.maxBatchSize);
       // While these decode, an idle batcher may wait (MODEL_SERVER_MAX_BATCH_DELAY_MS) for them.
       const arrival = this.batcher.expect(part.length);
-      let tensor: Float32Array;
+      const tensor = this.session.tensorBuffer(part.length * imageTensorLength(this.layout));
       try {
-        tensor = await timeStage('preprocess', () => preprocessBatch(part, this.bundle.spec, this.layout, this.decodeLimits));
+        await timeStage('preprocess', () => preprocessBatch(part, this.bundle.spec, this.layout, this.decodeLimits, tensor));
         if (running) rows.push(...recorded(await running));
       } catch (error) {
         // Announced but never submitted: withdraw it, or an idle batcher would wait for it.
         arrival.cancel();
+        this.session.returnBuffer(tensor);
         throw error;
       }
       running = arrival.submit(tensor, signal);
@@ -206,10 +207,12 @@ export class Predictor {
     const { maxBatchSize } = this.batching;
     for (let start = 0; start < count; start += maxBatchSize) {
       const end = Math.min(count, start + maxBatchSize);
-      // A fresh float32 copy per part: its buffer moves to the inference thread. Integer
+      // A float32 copy per part, in a buffer that moves to the inference thread. Integer
       // tensors (int64 holds BigInts) are converted value by value.
       const values = tensor.data.subarray(start * perImage, end * perImage);
-      const input = values instanceof Float32Array ? values.slice() : Float32Array.from(values as ArrayLike<number | bigint>, Number);
+      const input = this.session.tensorBuffer(values.length);
+      if (values instanceof Float32Array) input.set(values);
+      else for (let i = 0; i < values.length; i++) input[i] = Number(values[i]);
       rows.push(...recorded(await this.batcher.submit(input, end - start, signal)));
     }
     return { rows: this.classify(rows), isList };

@@ -15,16 +15,20 @@ export interface BatchOptions {
 /**
  * Decode every image concurrently (sharp works on libuv's thread pool) and write each into
  * its slot of one batch tensor as soon as it is ready. Shared by the server, training and
- * calibration, so the model is trained on exactly what it is served.
+ * calibration, so the model is trained on exactly what it is served. `into`: a buffer of
+ * exactly the batch's length to write (every value) into, instead of a new one.
  */
 export async function preprocessBatch(
   images: readonly Buffer[],
   spec: ModelSpec,
   layout: TensorLayout,
   options: BatchOptions,
+  into?: Float32Array,
 ): Promise<Float32Array> {
   const views = options.withMirrors ? 2 : 1;
-  const batch = new Float32Array(images.length * views * imageTensorLength(layout));
+  const length = images.length * views * imageTensorLength(layout);
+  if (into && into.length !== length) throw new RangeError(`the batch needs ${length} values; the buffer holds ${into.length}`);
+  const batch = into ?? new Float32Array(length);
   await Promise.all(
     images.map(async (image, index) => {
       const rgb = await decodeToRgb(image, spec, options.maxPixels, options.timeoutSeconds);

@@ -12,6 +12,7 @@ import {
   type ThreadReady,
 } from './inference-protocol';
 import type { ExecutionProvider, ModelGraphs, SessionOptions } from './session';
+import { TensorPool } from './tensor-pool';
 
 export interface TimedRun {
   readonly outputs: Record<string, NdArray>;
@@ -19,12 +20,20 @@ export interface TimedRun {
   readonly runSeconds: number;
 }
 
+/**
+ * Idle input buffers kept per size: a worker's parts in flight at once (decoding, queued,
+ * running) rarely exceed this; beyond it buffers are allocated and dropped as before.
+ */
+const POOLED_BUFFERS_PER_SIZE = 8;
+
 /** The event-loop side of an inference thread: a session whose run() never blocks the caller. */
 export class InferenceClient {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (run: TimedRun) => void; reject: (error: Error) => void }>();
   private dead: Error | undefined;
   private closing = false;
+  /** Input buffers the thread handed back; `tensorBuffer()` takes from here. */
+  private readonly pool = new TensorPool(POOLED_BUFFERS_PER_SIZE);
 
   private constructor(
     private readonly thread: Worker,
@@ -34,6 +43,7 @@ export class InferenceClient {
     onFailure: (error: Error) => void,
   ) {
     thread.on('message', (reply: RunReply) => {
+      for (const buffer of reply.returned) this.pool.give(buffer);
       const waiter = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if ('outputs' in reply) waiter?.resolve({ outputs: reply.outputs, runSeconds: reply.runSeconds });
@@ -68,6 +78,19 @@ export class InferenceClient {
       throw new ModelLoadError(ready.message);
     }
     return new InferenceClient(thread, ready.provider, ready.inputNames, ready.outputNames, onFailure);
+  }
+
+  /**
+   * A float32 buffer for a batched feed's part: write an input into it and pass it to run(),
+   * which hands it to the thread and, after the run, back here for a later input.
+   */
+  tensorBuffer(length: number): Float32Array {
+    return this.pool.take(length);
+  }
+
+  /** A buffer from tensorBuffer() that will not be run after all (its inputs failed to decode). */
+  returnBuffer(buffer: Float32Array): void {
+    this.pool.give(buffer);
   }
 
   /** Run the graph once; the feeds' buffers are transferred to the thread (do not reuse them). */

@@ -31,8 +31,13 @@ export interface RunRequest {
   readonly outputNames: readonly string[];
 }
 
-/** `runSeconds`: ONNX Runtime's run alone, without the time the request waited for the thread. */
-export type RunReply = { id: number; outputs: Record<string, NdArray>; runSeconds: number } | { id: number; error: string };
+/**
+ * `runSeconds`: ONNX Runtime's run alone, without the time the request waited for the thread.
+ * `returned`: the batched feeds' parts, handed back for the next images (TensorPool).
+ */
+export type RunReply =
+  | { id: number; outputs: Record<string, NdArray>; runSeconds: number; returned: Float32Array[] }
+  | { id: number; error: string; returned: Float32Array[] };
 
 /**
  * The buffers to transfer (not copy) with a message, each once. Only arrays that own their

@@ -19,7 +19,9 @@ function toNdArray(tensor: ort.Tensor): NdArray {
 /** One buffer, grown as needed and reused: runs are serialised (see main), so one run uses it at a time. */
 let scratch = new Float32Array(0);
 
+/** A single part is the input as it is; several (a batch of requests) are joined into the scratch buffer. */
 function joined(feed: BatchedFeed): ort.Tensor {
+  if (feed.parts.length === 1) return new ort.Tensor('float32', feed.parts[0]!, [...feed.shape]);
   const length = feed.parts.reduce((sum, part) => sum + part.length, 0);
   if (scratch.length < length) scratch = new Float32Array(length);
   let offset = 0;
@@ -28,6 +30,11 @@ function joined(feed: BatchedFeed): ort.Tensor {
     offset += part.length;
   }
   return new ort.Tensor('float32', scratch.subarray(0, length), [...feed.shape]);
+}
+
+/** The batched feeds' parts, to hand back to the worker for its next images. */
+function batchedParts(request: RunRequest): Float32Array[] {
+  return Object.values(request.feeds).flatMap((feed) => ('parts' in feed ? [...feed.parts] : []));
 }
 
 async function run(session: ort.InferenceSession, request: RunRequest): Promise<RunReply> {
@@ -40,7 +47,7 @@ async function run(session: ort.InferenceSession, request: RunRequest): Promise<
   const runSeconds = (performance.now() - started) / 1000;
   const outputs: Record<string, NdArray> = {};
   for (const name of request.outputNames) outputs[name] = toNdArray(result[name]!);
-  return { id: request.id, outputs, runSeconds };
+  return { id: request.id, outputs, runSeconds, returned: batchedParts(request) };
 }
 
 async function main(): Promise<void> {
@@ -66,9 +73,10 @@ async function main(): Promise<void> {
     try {
       reply = await run(session, request);
     } catch (error) {
-      reply = { id: request.id, error: (error as Error).message };
+      reply = { id: request.id, error: (error as Error).message, returned: batchedParts(request) };
     }
-    port.postMessage(reply, 'outputs' in reply ? transferList(Object.values(reply.outputs).map((output) => output.data)) : []);
+    const outputs = 'outputs' in reply ? Object.values(reply.outputs).map((output) => output.data) : [];
+    port.postMessage(reply, transferList([...outputs, ...reply.returned]));
   };
   // One run at a time, in arrival order: session.run yields to the event loop, and a second
   // message served meanwhile would overwrite the scratch input of the first.

@@ -1,0 +1,99 @@
+import { workerPids, workerSockets } from '../harness/serve-process';
+import { runLoad, startProduct, warmUp, type LoadResult } from './load';
+import { memoryMb } from './memory';
+
+/** serve with its defaults under the load sweep: throughput, latency, cold start and memory. */
+export interface ProductRun {
+  readonly coldStartMs: number;
+  readonly workers: number;
+  readonly rssBefore: number[];
+  /** After the sweep, then after each repeated c=16 run: flat when nothing accumulates. */
+  readonly rssAfter: number[];
+  readonly rssRepeated: number[][];
+  readonly pssBefore: number[];
+  readonly pssAfter: number[];
+  readonly load: LoadResult[];
+  readonly withoutNginx: { rps: number; p50: number; p99: number };
+}
+
+const REPEATED_RUNS = 2;
+
+export async function measureProduct(modelDir: string, images: Buffer[], levels: number[], seconds: number): Promise<ProductRun> {
+  const started = performance.now();
+  const served = await startProduct(modelDir);
+  const coldStartMs = Math.round(performance.now() - started);
+  try {
+    const pids = workerPids(served);
+    const before = await Promise.all(pids.map(memoryMb));
+    await warmUp(served.url, images);
+    const load: LoadResult[] = [];
+    for (const connections of levels) load.push(await runLoad(served.url, images, { connections, seconds }));
+    const after = await Promise.all(pids.map(memoryMb));
+    const rssRepeated: number[][] = [];
+    for (let i = 0; i < REPEATED_RUNS; i++) {
+      await runLoad(served.url, images, { connections: 16, seconds });
+      rssRepeated.push((await Promise.all(pids.map(memoryMb))).map((m) => m.rss));
+    }
+    // The same 16 connections straight to the workers' sockets, split evenly: what nginx costs.
+    const direct = await Promise.all(
+      workerSockets(served, pids.length).map((socketPath) =>
+        runLoad(served.url, images, { connections: 16 / pids.length, seconds, socketPath }),
+      ),
+    );
+    return {
+      coldStartMs,
+      workers: pids.length,
+      rssBefore: before.map((m) => m.rss),
+      rssAfter: after.map((m) => m.rss),
+      rssRepeated,
+      pssBefore: before.map((m) => m.pss),
+      pssAfter: after.map((m) => m.pss),
+      load,
+      withoutNginx: {
+        rps: Math.round(direct.reduce((sum, r) => sum + r.rps, 0) * 10) / 10,
+        p50: Math.max(...direct.map((r) => r.p50)),
+        p99: Math.max(...direct.map((r) => r.p99)),
+      },
+    };
+  } finally {
+    served.killAll();
+  }
+}
+
+export interface BaselineComparison {
+  readonly connections: number;
+  readonly seconds: number;
+  /** Images/s of each round, this tree and the baseline in turn. */
+  readonly current: number[];
+  readonly baseline: number[];
+  /** sum(current) / sum(baseline). */
+  readonly ratio: number;
+}
+
+/** This tree against another built checkout (a release), alternating rounds at c=16 on the same photos. */
+export async function compareWithBaseline(
+  modelDir: string,
+  images: Buffer[],
+  baselineRoot: string,
+  seconds: number,
+  rounds = 3,
+): Promise<BaselineComparison> {
+  const connections = 16;
+  const once = async (root?: string) => {
+    const served = await startProduct(modelDir, {}, root);
+    try {
+      await warmUp(served.url, images);
+      return (await runLoad(served.url, images, { connections, seconds })).rps;
+    } finally {
+      served.killAll();
+    }
+  };
+  const current: number[] = [];
+  const baseline: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    current.push(await once());
+    baseline.push(await once(baselineRoot));
+  }
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  return { connections, seconds, current, baseline, ratio: sum(current) / sum(baseline) };
+}
