@@ -67,8 +67,6 @@ export type Config = z.infer<typeof schema> & {
   readonly jemalloc: string | undefined;
 };
 
-const DEFAULT_THREADS = 2;
-
 type Env = Record<string, string | undefined>;
 
 /** First variable that is set and not blank, so `VAR=` in a compose file means "unset". */
@@ -83,12 +81,10 @@ function firstSet(env: Env, ...names: string[]): string | undefined {
 export function loadConfig(env: Env = process.env, cores = os.availableParallelism()): Config {
   const workersRaw = firstSet(env, 'SAGEMAKER_MODEL_SERVER_WORKERS', 'MODEL_SERVER_WORKERS');
   const workers = workersRaw ?? String(cores);
-  // One worker per core keeps the cores busy under load; two ORT threads each halve the
-  // latency of a lone request. The 2x oversubscription costs little once ORT threads stop
-  // spinning (see ortAllowSpinning). Measured on 2 cores, see docs/performance.md.
-  const threads =
-    firstSet(env, 'ORT_INTRA_OP_THREADS') ??
-    (workersRaw ? Math.max(1, Math.floor(cores / Number(workers))) : Math.min(cores, DEFAULT_THREADS));
+  // One worker per core, the cores shared out among them: under load every core is busy with
+  // some image, and an ONNX Runtime thread pool would only add a handoff per operator (futex
+  // wake-ups that cost more than they save once the cores are busy; docs/performance.md).
+  const threads = firstSet(env, 'ORT_INTRA_OP_THREADS') ?? Math.max(1, Math.floor(cores / Number(workers)));
   const raw = {
     port: firstSet(env, 'SAGEMAKER_BIND_TO_PORT') ?? 8080,
     workers,

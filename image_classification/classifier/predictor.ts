@@ -122,8 +122,11 @@ export class Predictor {
     // Full HD, or as large as MAX_IMAGE_PIXELS allows.
     const scale = Math.min(1, Math.sqrt(this.decodeLimits.maxPixels / (1920 * 1080)));
     const [width, height] = [Math.floor(1920 * scale), Math.floor(1080 * scale)];
-    const noise = { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } as const;
-    const photo = await sharp({ create: noise }).jpeg({ quality: 90 }).toBuffer();
+    // Flat grey: the buffers depend on the size, not the content, and a noise image would cost
+    // half a second of start-up to make and decode.
+    const photo = await sharp({ create: { width, height, channels: 3, background: '#808080' } })
+      .jpeg({ quality: 90 })
+      .toBuffer();
     const scores = await this.scores([photo]);
     const { maxBatchSize } = this.batching;
     if (maxBatchSize > 1) await this.scores(Array.from({ length: maxBatchSize }, () => photo));

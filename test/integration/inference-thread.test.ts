@@ -20,6 +20,25 @@ test('inference runs on its own thread and returns one row per image', async () 
   await client.close();
 });
 
+test('a batched feed runs the same whether its images come as one part or several, and its buffers come back', async () => {
+  const client = await InferenceClient.start((await shippedBundle()).onnxPath, options, 'silent');
+  const image = 3 * 384 * 384;
+  const values = Float32Array.from({ length: 2 * image }, (_, i) => Math.sin(i));
+  const whole = client.tensorBuffer(2 * image);
+  whole.set(values);
+  const [first, second] = [client.tensorBuffer(image), client.tensorBuffer(image)];
+  first.set(values.subarray(0, image));
+  second.set(values.subarray(image));
+  const one = await client.run({ input: { shape: [2, 3, 384, 384], parts: [whole] } }, ['probabilities']);
+  const two = await client.run({ input: { shape: [2, 3, 384, 384], parts: [first, second] } }, ['probabilities']);
+  assert.deepEqual(toNumbers(two.probabilities!), toNumbers(one.probabilities!));
+  assert.equal(whole.length, 0, 'sent to the thread: detached here');
+  const returned = client.tensorBuffer(2 * image);
+  assert.equal(returned.length, 2 * image);
+  assert.deepEqual(returned.subarray(0, 4), values.subarray(0, 4), 'the buffer the first run sent, handed back with its contents');
+  await client.close();
+});
+
 test('a model ORT cannot load is a ModelLoadError', async () => {
   const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'bad-onnx-')), 'model.onnx');
   await writeFile(file, 'not a protobuf');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { findJemalloc } from '../../image_classification/allocator';
 import { loadConfig } from '../../image_classification/config';
 import { ConfigError } from '../../image_classification/errors';
 
@@ -11,8 +12,8 @@ test('defaults follow the SageMaker contract', () => {
   assert.equal(config.maxPayloadMb, 6);
   assert.equal(config.maxPayloadBytes, 6 * 1024 * 1024);
   assert.equal(config.inferenceDevice, 'auto');
-  assert.equal(config.ortIntraOpThreads, 2, 'two ORT threads each: a lone request uses two cores');
-  assert.equal(config.ortAllowSpinning, false, 'oversubscribed cores: ORT threads must not spin');
+  assert.equal(config.ortIntraOpThreads, 1, 'the cores shared out among the workers: one ORT thread each');
+  assert.equal(config.ortAllowSpinning, true, 'workers x threads fit the cores');
   assert.equal(config.maxQueue, 32);
   assert.equal(config.maxBatchSize, undefined, 'chosen per execution provider');
   assert.equal(config.maxBatchDelayMs, 0);
@@ -21,6 +22,7 @@ test('defaults follow the SageMaker contract', () => {
   assert.equal(config.loadTimeoutSeconds, 300);
   assert.equal(config.maxModelBytes, 4096 * 1024 * 1024);
   assert.equal(config.maxConnectionsPerClient, 512);
+  assert.equal(loadConfig({ SAGEMAKER_MODEL_SERVER_WORKERS: '2' }, 4).ortIntraOpThreads, 2, 'floor(4 cores / 2 workers)');
   const single = loadConfig({}, 1);
   assert.deepEqual([single.workers, single.ortIntraOpThreads, single.ortAllowSpinning], [1, 1, true]);
 });
@@ -34,6 +36,24 @@ test('SAGEMAKER_ variables win over the plain MMS names, blanks count as unset',
   assert.equal(config.timeoutSeconds, 7);
   assert.equal(config.ortIntraOpThreads, 2, 'floor(8 cores / 3 workers)');
   assert.equal(config.ortAllowSpinning, true, '3 x 2 threads fit in 8 cores');
+});
+
+test('the workers preload jemalloc when it is installed, unless told not to', () => {
+  const found = loadConfig({}, 2);
+  assert.equal(found.jemalloc, found.jemallocLibrary, 'auto: whatever findJemalloc() found');
+  assert.equal(loadConfig({ MODEL_SERVER_ALLOCATOR: 'system' }, 2).jemalloc, undefined);
+  assert.throws(() => loadConfig({ MODEL_SERVER_ALLOCATOR: 'tcmalloc' }, 2), ConfigError);
+});
+
+test('findJemalloc looks where distributions install libjemalloc.so.2', () => {
+  assert.equal(
+    findJemalloc(() => false),
+    undefined,
+  );
+  assert.equal(
+    findJemalloc((file) => file === '/usr/lib64/libjemalloc.so.2'),
+    '/usr/lib64/libjemalloc.so.2',
+  );
 });
 
 test('explicit settings are parsed and typed', () => {
