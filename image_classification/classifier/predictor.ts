@@ -7,7 +7,7 @@ import type { ModelBundle } from '../model/model-dir';
 import { preprocessBatch } from '../preprocess/batch';
 import { batchDims, imageTensorLength, tensorLayout, type TensorLayout } from '../preprocess/tensor';
 import { DEFAULT_MAX_BATCH, DynamicBatcher, type BatchingOptions, type BatchRun, type JobResult } from '../runtime/batcher';
-import { InferenceClient } from '../runtime/inference-client';
+import { DEFAULT_TENSOR_SLOTS, InferenceClient } from '../runtime/inference-client';
 import { recordStage, timeStage } from '../stage-timing';
 import type { ExecutionProvider, InferenceDevice } from '../runtime/session';
 import { isDistribution, toPrediction, type ClassPrediction } from './classify';
@@ -87,6 +87,9 @@ export class Predictor {
       logger.level,
       options.onInferenceFailure,
     );
+    const maxBatchSize = options.batching.maxBatchSize ?? DEFAULT_MAX_BATCH[session.provider];
+    // A batch of parts running, the next one gathering, and the parts decoding meanwhile.
+    session.tensorSlots = Math.max(DEFAULT_TENSOR_SLOTS, 2 * maxBatchSize + 2);
     try {
       const predictor = new Predictor(
         bundle,
@@ -96,7 +99,7 @@ export class Predictor {
         pickOutput(session, bundle.spec.output_name),
         tensorLayout(bundle.spec),
         { maxPixels: options.maxImagePixels, timeoutSeconds: options.decodeTimeoutSeconds ?? 0 },
-        { maxBatchSize: options.batching.maxBatchSize ?? DEFAULT_MAX_BATCH[session.provider], maxDelayMs: options.batching.maxDelayMs },
+        { maxBatchSize, maxDelayMs: options.batching.maxDelayMs },
         options.onBatch,
       );
       await predictor.warmUp();
@@ -152,17 +155,18 @@ export class Predictor {
       const part = images.slice(start, start + this.batching.maxBatchSize);
       // While these decode, an idle batcher may wait (MODEL_SERVER_MAX_BATCH_DELAY_MS) for them.
       const arrival = this.batcher.expect(part.length);
-      const tensor = this.session.tensorBuffer(part.length * imageTensorLength(this.layout));
+      let tensor: Float32Array | undefined;
       try {
+        tensor = await timeStage('queue', () => this.session.tensorBuffer(part.length * imageTensorLength(this.layout), signal));
         await timeStage('preprocess', () => preprocessBatch(part, this.bundle.spec, this.layout, this.decodeLimits, tensor));
         if (running) rows.push(...recorded(await running));
       } catch (error) {
         // Announced but never submitted: withdraw it, or an idle batcher would wait for it.
         arrival.cancel();
-        this.session.returnBuffer(tensor);
+        if (tensor) this.session.returnBuffer(tensor);
         throw error;
       }
-      running = arrival.submit(tensor, signal);
+      running = this.submitted(tensor, arrival.submit(tensor, signal));
       // Awaited only once the next part has decoded, or never if that decode fails: a
       // rejection meanwhile (the request aborted while this part was queued) must not count
       // as unhandled, which would end the worker process.
@@ -170,6 +174,12 @@ export class Predictor {
     }
     rows.push(...recorded(await running!));
     return rows;
+  }
+
+  /** A job's buffer goes back to the pool if the job fails before it reached the thread (it left the queue). */
+  private submitted(tensor: Float32Array, job: Promise<JobResult>): Promise<JobResult> {
+    job.catch(() => this.session.returnBuffer(tensor));
+    return job;
   }
 
   /** One run of the inference thread over the requests the batcher gathered. */
@@ -213,10 +223,10 @@ export class Predictor {
       // A float32 copy per part, in a buffer that moves to the inference thread. Integer
       // tensors (int64 holds BigInts) are converted value by value.
       const values = tensor.data.subarray(start * perImage, end * perImage);
-      const input = this.session.tensorBuffer(values.length);
+      const input = await timeStage('queue', () => this.session.tensorBuffer(values.length, signal));
       if (values instanceof Float32Array) input.set(values);
       else for (let i = 0; i < values.length; i++) input[i] = Number(values[i]);
-      rows.push(...recorded(await this.batcher.submit(input, end - start, signal)));
+      rows.push(...recorded(await this.submitted(input, this.batcher.submit(input, end - start, signal))));
     }
     return { rows: this.classify(rows), isList };
   }

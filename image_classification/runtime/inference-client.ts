@@ -20,11 +20,8 @@ export interface TimedRun {
   readonly runSeconds: number;
 }
 
-/**
- * Idle input buffers kept per size: a worker's parts in flight at once (decoding, queued,
- * running) rarely exceed this; beyond it buffers are allocated and dropped as before.
- */
-const POOLED_BUFFERS_PER_SIZE = 8;
+/** Enough for one part running, one queued and two decoding (libuv's pool in a worker is 2). */
+export const DEFAULT_TENSOR_SLOTS = 4;
 
 /** The event-loop side of an inference thread: a session whose run() never blocks the caller. */
 export class InferenceClient {
@@ -33,7 +30,7 @@ export class InferenceClient {
   private dead: Error | undefined;
   private closing = false;
   /** Input buffers the thread handed back; `tensorBuffer()` takes from here. */
-  private readonly pool = new TensorPool(POOLED_BUFFERS_PER_SIZE);
+  private pool: TensorPool;
 
   private constructor(
     private readonly thread: Worker,
@@ -42,6 +39,7 @@ export class InferenceClient {
     readonly outputNames: readonly string[],
     onFailure: (error: Error) => void,
   ) {
+    this.pool = new TensorPool(DEFAULT_TENSOR_SLOTS);
     thread.on('message', (reply: RunReply) => {
       for (const buffer of reply.returned) this.pool.give(buffer);
       const waiter = this.pending.get(reply.id);
@@ -81,14 +79,19 @@ export class InferenceClient {
   }
 
   /**
-   * A float32 buffer for a batched feed's part: write an input into it and pass it to run(),
-   * which hands it to the thread and, after the run, back here for a later input.
+   * A float32 buffer for a batched feed's part, once one of the slots is free: write an input
+   * into it and pass it to run(), which hands it to the thread and, after the run, back here.
    */
-  tensorBuffer(length: number): Float32Array {
-    return this.pool.take(length);
+  tensorBuffer(length: number, signal?: AbortSignal): Promise<Float32Array> {
+    return this.pool.take(length, signal);
   }
 
-  /** A buffer from tensorBuffer() that will not be run after all (its inputs failed to decode). */
+  /** How many tensorBuffer() buffers may be out at once (set before the first is taken). */
+  set tensorSlots(slots: number) {
+    this.pool = new TensorPool(slots);
+  }
+
+  /** A buffer from tensorBuffer() that was not run (its inputs failed, or it left the queue); a sent one is ignored. */
   returnBuffer(buffer: Float32Array): void {
     this.pool.give(buffer);
   }
