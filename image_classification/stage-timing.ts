@@ -4,7 +4,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * Where an invocation's time goes, as the metrics and the Server-Timing header report it:
  * - `body_read`: the worker reading the body from nginx (nginx already holds all of it);
  * - `preprocess`: inputFn, and for the built-in model image decode, resize and normalise;
- * - `queue`: waiting for the inference thread (the batcher, the thread's queue, the hop);
+ * - `queue`: waiting for the inference thread (a free input buffer, the batcher, the thread's queue, the hop);
  * - `inference`: ONNX Runtime's run, or a custom predictFn;
  * - `encode`: outputFn;
  * - `handler`: a custom transformFn, which does all of the above in one hook.
