@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
-# SageMaker-compatible image classification server.
+# SageMaker-compatible image classification server. It serves as root (SageMaker's default) or
+# as any other uid, e.g. 1000 (the base image's `node` user) with a read-only root filesystem:
+# it writes only under /tmp (Kubernetes manifests: deploy/k8s/).
 #   CPU:  docker build -t image-classification .
 #   GPU:  docker build -t image-classification:gpu \
 #           --build-arg RUNTIME_BASE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04 \
@@ -42,12 +44,15 @@ ARG INFERENCE_DEVICE=auto
 # tini is PID 1: it reaps orphaned processes (nginx or handler subprocesses whose parent died)
 # and passes SIGTERM on to serve, which drains. libjemalloc2: the workers' malloc (serve preloads
 # it; sharp's decode buffers are reused instead of mapped and faulted in for every image).
+# The server runs no package manager: npm, npx, corepack (and yarn, where a base has it) go.
 RUN --mount=type=bind,from=build,source=/usr/local/bin/node,target=/tmp/build-node \
     { command -v node >/dev/null || cp /tmp/build-node /usr/local/bin/node; } \
  && apt-get update \
  && apt-get install -y --no-install-recommends nginx ca-certificates tini libjemalloc2 \
  && apt-get clean && rm -rf /var/lib/apt/lists/* \
- && rm -f /etc/nginx/sites-enabled/default
+ && rm -f /etc/nginx/sites-enabled/default \
+ && rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+      /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
 WORKDIR /opt/program
 COPY --from=build /build/node_modules ./node_modules
 COPY --from=build /build/dist ./dist

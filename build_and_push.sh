@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Build the serving image and push it to Amazon ECR.
+# Build the serving image for linux/amd64 and push it to Amazon ECR.
 #
 #   ./build_and_push.sh [--gpu] [--dry-run] [--region R] [--account ID] [--engine docker|buildah] IMAGE [TAG]
 #
+# Tag:     TAG, else the git revision (12 hex digits; -gpu appended with --gpu); a work tree
+#          with uncommitted changes needs an explicit TAG. Tags are immutable: ECR refuses a
+#          second push of the same tag, so a deployed tag always names the same image.
 # Account: --account, else AWS_ACCOUNT_ID, else `aws sts get-caller-identity`.
 # Region:  --region, else AWS_REGION / AWS_DEFAULT_REGION, else `aws configure get region`.
 # Engine:  docker when a Docker engine answers, else buildah (daemonless).
+# A new repository gets immutable tags and a vulnerability scan of every pushed image.
 # --dry-run prints every command instead of running it (no AWS call, no build).
 set -euo pipefail
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 
 gpu=false dry_run=false region="" account="" engine=""
 # The CUDA 12 + cuDNN 9 runtime that onnxruntime-node's CUDA provider needs.
@@ -30,8 +34,18 @@ while [ $# -gt 0 ]; do
 done
 if [ ${#positional[@]} -lt 1 ] || [ ${#positional[@]} -gt 2 ]; then usage >&2; exit 2; fi
 image="${positional[0]}"
-tag="${positional[1]:-latest}"
-if $gpu && [ ${#positional[@]} -lt 2 ]; then tag="gpu"; fi
+# SageMaker's ml.* CPU and GPU instances are x86-64; onnxruntime-node's and sharp's binaries are chosen for it.
+platform=linux/amd64
+
+cd "$(dirname "$0")"
+if [ ${#positional[@]} -eq 2 ]; then
+  tag="${positional[1]}"
+else
+  revision=$(git rev-parse --short=12 HEAD 2>/dev/null) || { echo "not a git work tree: pass a TAG" >&2; exit 2; }
+  [ -z "$(git status --porcelain --untracked-files=no)" ] || { echo "uncommitted changes: commit them or pass a TAG" >&2; exit 2; }
+  tag="${revision}"
+  if $gpu; then tag="${revision}-gpu"; fi
+fi
 
 # Print a command (shell-quoted, so it can be pasted) and run it unless this is a dry run.
 run() {
@@ -72,15 +86,16 @@ if $gpu; then
   build_args=(--build-arg "RUNTIME_BASE=${gpu_base}" --build-arg ORT_NODE_INSTALL=cuda12)
 fi
 
-cd "$(dirname "$0")"
-echo "# ${fullname} (engine: ${engine}, gpu: ${gpu})"
+echo "# ${fullname} (engine: ${engine}, gpu: ${gpu}, platform: ${platform})"
 
-# Create the repository if it does not exist yet.
+# Create the repository if it does not exist yet: tags can't be overwritten, every push is scanned.
+create=(aws ecr create-repository --region "$region" --repository-name "$image"
+  --image-tag-mutability IMMUTABLE --image-scanning-configuration scanOnPush=true)
 if $dry_run; then
   run aws ecr describe-repositories --region "$region" --repository-names "$image"
-  run aws ecr create-repository --region "$region" --repository-name "$image"
+  run "${create[@]}"
 elif ! aws ecr describe-repositories --region "$region" --repository-names "$image" >/dev/null 2>&1; then
-  run aws ecr create-repository --region "$region" --repository-name "$image" >/dev/null
+  run "${create[@]}" >/dev/null
 fi
 
 if $dry_run; then
@@ -90,11 +105,11 @@ else
 fi
 
 if [ "$engine" = buildah ]; then
-  run buildah bud --pull "${build_args[@]}" -t "${image}:${tag}" .
+  run buildah bud --pull --platform "$platform" "${build_args[@]}" -t "${image}:${tag}" .
   run buildah tag "${image}:${tag}" "$fullname"
   run buildah push "$fullname"
 else
-  run docker build "${build_args[@]}" -t "${image}:${tag}" .
+  run docker build --platform "$platform" "${build_args[@]}" -t "${image}:${tag}" .
   run docker tag "${image}:${tag}" "$fullname"
   run docker push "$fullname"
 fi

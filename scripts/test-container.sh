@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Build the image and check it serves: /ping, one invocation and the demo page, started both as
-# `docker run IMAGE` and as SageMaker does, `docker run IMAGE serve`.
+# `docker run IMAGE` and as SageMaker does, `docker run IMAGE serve`; then as the Kubernetes
+# manifests run it (deploy/k8s/): uid/gid 1000, a read-only root filesystem with only /tmp
+# writable, no capabilities, no-new-privileges, /metrics on its own port and no demo page.
+# It also checks what the manifests' preStop needs (sleep) and that npm, npx and corepack are gone.
 # Uses docker when a Docker engine answers, else buildah (daemonless, vfs storage, chroot
 # isolation). With buildah and no registry, the base image can come from a script outside this
 # repository, NODE_BASE_MAKER (default ../shared/tools/make-node-base-image.sh: a local stand-in
@@ -29,16 +32,26 @@ size_check() {
   [ "$mb" -le "$max_mb" ] || { echo "FAIL: image is ${mb} MB, over ${max_mb} MB" >&2; return 1; }
 }
 
+# check LABEL [restricted]: /ping, an invocation, the demo page; restricted: no demo page, /metrics on METRICS_PORT.
 check() {
-  local label="$1"
+  local label="$1" mode="${2:-}"
   for _ in $(seq 1 120); do curl -sf "localhost:${port}/ping" >/dev/null && break; sleep 0.5; done
   curl -sf "localhost:${port}/ping" | grep -q '"healthy"' || { echo "FAIL ${label}: /ping never healthy" >&2; return 1; }
   local answer
   answer=$(curl -sf --data-binary @data/paper.jpg -H 'Content-Type: application/x-image' "localhost:${port}/invocations")
   echo "$answer" | grep -q '"class":"paper"' || { echo "FAIL ${label}: $answer" >&2; return 1; }
-  curl -sf "localhost:${port}/" | grep -q '<title>Image classifier</title>' || { echo "FAIL ${label}: no demo page on /" >&2; return 1; }
+  if [ "$mode" = restricted ]; then
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "localhost:${port}/")" = 404 ] || { echo "FAIL ${label}: the demo page is on" >&2; return 1; }
+    curl -sf "localhost:${metrics_port}/metrics" | grep -q '^# TYPE' || { echo "FAIL ${label}: no /metrics on ${metrics_port}" >&2; return 1; }
+  else
+    curl -sf "localhost:${port}/" | grep -q '<title>Image classifier</title>' || { echo "FAIL ${label}: no demo page on /" >&2; return 1; }
+  fi
   echo "ok ${label}: ${answer}"
 }
+
+# The pod's settings (deploy/k8s/plain/deployment.yaml), as environment variables.
+metrics_port=${METRICS_PORT:-19090}
+pod_env=("SAGEMAKER_BIND_TO_PORT=${port}" "SAGEMAKER_MODEL_SERVER_WORKERS=2" "MODEL_SERVER_METRICS_PORT=${metrics_port}" "MODEL_SERVER_DEMO_PAGE=false")
 
 if docker info >/dev/null 2>&1; then
   docker build -t "$image" .
@@ -50,6 +63,14 @@ if docker info >/dev/null 2>&1; then
     check "docker run IMAGE ${args}" || { docker logs "$id"; docker rm -f "$id"; exit 1; }
     docker rm -f "$id" >/dev/null
   done
+  label="uid 1000, read-only root, /tmp tmpfs, no capabilities"
+  id=$(docker run -d --network host --user 1000:1000 --read-only --tmpfs /tmp:size=256m --cap-drop ALL \
+    --security-opt no-new-privileges "${pod_env[@]/#/--env=}" "$image")
+  docker exec "$id" sh -c '[ "$(id -u):$(id -g)" = 1000:1000 ] && ! touch /opt/program/probe 2>/dev/null && touch /tmp/probe && sleep 0 \
+    && ! command -v npm >/dev/null && ! command -v npx >/dev/null && ! command -v corepack >/dev/null' \
+    || { echo "FAIL ${label}: not uid 1000, root writable, /tmp not, no sleep, or a package manager present" >&2; docker rm -f "$id"; exit 1; }
+  check "$label" restricted || { docker logs "$id"; docker rm -f "$id"; exit 1; }
+  docker rm -f "$id" >/dev/null
   echo "verified with docker"
   exit 0
 fi
@@ -92,4 +113,40 @@ for cmd in "/usr/bin/tini -- serve" "/usr/bin/tini -- serve serve"; do
   "${bah[@]}" rm "$ctr" >/dev/null
   $ok || exit 1
 done
+
+# As a restricted pod: buildah run can change the user but has no read-only root, so the image's
+# root is mounted here read-only, by hand, in a mount and PID namespace of its own (unshare), with
+# a tmpfs on /tmp, and the server starts in it through chroot as uid/gid 1000, with the
+# environment the image declares and the no_new_privs bit; a non-root uid holds no capabilities.
+ctr=$("${bah[@]}" from "$image")
+root=$("${bah[@]}" mount "$ctr")
+mapfile -t image_env < <("${bah[@]}" inspect --format '{{range .OCIv1.Config.Env}}{{println .}}{{end}}' "$image" | sed '/^$/d')
+home=$(awk -F: '$3 == 1000 { print $6 }' "${root}/etc/passwd"); home=${home:-/}
+restricted() {
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  setsid unshare --mount --pid --fork --kill-child sh -c '
+    set -e
+    root=$1; shift
+    mount --bind "$root" "$root"
+    mount -o remount,bind,ro "$root"
+    mount -t tmpfs -o size=256m,mode=1777 tmpfs "$root/tmp"
+    mount -t proc proc "$root/proc"
+    mount --rbind /dev "$root/dev"
+    exec setpriv --no-new-privs chroot --userspec=1000:1000 "$root" /usr/bin/env -i "$@"' \
+    sh "$root" "${image_env[@]}" "HOME=${home}" "${pod_env[@]}" "$@"
+}
+label="uid 1000, read-only root, /tmp tmpfs, no capabilities"
+# shellcheck disable=SC2016 # expanded by the shell in the container
+restricted sh -c '[ "$(id -u):$(id -g)" = 1000:1000 ] && ! touch /opt/program/probe 2>/dev/null && touch /tmp/probe && sleep 0 \
+  && ! command -v npm >/dev/null && ! command -v npx >/dev/null && ! command -v corepack >/dev/null' \
+  || { echo "FAIL ${label}: not uid 1000, root writable, /tmp not, no sleep, or a package manager present" >&2; exit 1; }
+restricted /usr/bin/tini -- serve &
+runner=$!
+ok=true
+check "$label" restricted || ok=false
+stop_group "$runner"
+wait "$runner" 2>/dev/null || true
+"${bah[@]}" umount "$ctr" >/dev/null
+"${bah[@]}" rm "$ctr" >/dev/null
+$ok || exit 1
 echo "verified with buildah $(buildah --version | awk '{print $3}') (chroot isolation; no Docker engine here)"
