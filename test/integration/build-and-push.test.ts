@@ -64,7 +64,10 @@ test('build_and_push.sh tags with the git revision by default, refuses a dirty t
   );
   assert.match(stdout, new RegExp(`\\+ buildah push \\d{12}\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/image-classification:${tag}\\n`));
   await appendFile(copy, '\n');
-  await assert.rejects(run('bash', [copy, '--dry-run', '--region', 'r', '--account', '1', 'image-classification'], { env }), /uncommitted changes/);
+  await assert.rejects(
+    run('bash', [copy, '--dry-run', '--region', 'r', '--account', '1', 'image-classification'], { env }),
+    /uncommitted changes/,
+  );
   const explicit = await run('bash', [copy, '--dry-run', '--region', 'r', '--account', '1', 'image-classification', 'v2'], { env });
   assert.match(explicit.stdout, /:v2 \(engine/);
 });
