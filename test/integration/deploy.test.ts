@@ -9,7 +9,9 @@ import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
   CreateModelCommand,
+  SageMakerClient,
   type CreateEndpointConfigCommandInput,
+  type CreateModelCommandInput,
 } from '@aws-sdk/client-sagemaker';
 import { readModelBundle, unpackArchive } from '../../image_classification/model/model-dir';
 import { deployRequests, parseEnvironment } from '../../deploy/sagemaker-requests';
@@ -44,7 +46,31 @@ const expected = {
   createEndpoint: { EndpointName: 'trash-classifier', EndpointConfigName: 'trash-classifier-config-s1' },
 };
 
-test('deployRequests builds the three SageMaker inputs, and the SDK commands carry them unchanged', () => {
+/**
+ * What the SDK would send SageMaker for `command`: the X-Amz-Target and the JSON body. The
+ * SDK's serializer keeps only members the API defines, so a misspelt field is missing here.
+ */
+async function onTheWire(send: (client: SageMakerClient) => Promise<unknown>): Promise<{ target: string; body: unknown }> {
+  let sent: { headers: Record<string, string>; body: string | Uint8Array } | undefined;
+  const client = new SageMakerClient({
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'any', secretAccessKey: 'any' },
+    maxAttempts: 1,
+    requestHandler: {
+      handle: (request: { headers: Record<string, string>; body: string | Uint8Array }) => {
+        sent = request;
+        return Promise.reject(new Error('not sent'));
+      },
+    },
+  });
+  await assert.rejects(send(client), /not sent/);
+  return {
+    target: sent!.headers['x-amz-target']!,
+    body: JSON.parse(typeof sent!.body === 'string' ? sent!.body : new TextDecoder().decode(sent!.body)),
+  };
+}
+
+test('deployRequests builds the three SageMaker inputs, and the SDK sends each as the API defines it', async () => {
   const requests = deployRequests({
     name: 'trash-classifier',
     image: IMAGE,
@@ -55,9 +81,24 @@ test('deployRequests builds the three SageMaker inputs, and the SDK commands car
     suffix: 's1',
   });
   assert.deepEqual(requests, expected);
-  assert.deepEqual(new CreateModelCommand(requests.createModel).input, expected.createModel);
-  assert.deepEqual(new CreateEndpointConfigCommand(requests.createEndpointConfig).input, expected.createEndpointConfig);
-  assert.deepEqual(new CreateEndpointCommand(requests.createEndpoint).input, expected.createEndpoint);
+  assert.deepEqual(await onTheWire((c) => c.send(new CreateModelCommand(requests.createModel))), {
+    target: 'SageMaker.CreateModel',
+    body: expected.createModel,
+  });
+  assert.deepEqual(await onTheWire((c) => c.send(new CreateEndpointConfigCommand(requests.createEndpointConfig))), {
+    target: 'SageMaker.CreateEndpointConfig',
+    body: expected.createEndpointConfig,
+  });
+  assert.deepEqual(await onTheWire((c) => c.send(new CreateEndpointCommand(requests.createEndpoint))), {
+    target: 'SageMaker.CreateEndpoint',
+    body: expected.createEndpoint,
+  });
+  // The check has teeth: a member the API does not define never reaches the wire.
+  const misspelt = { ...expected.createModel, ExecutionRoleARN: ROLE } as unknown as CreateModelCommandInput;
+  assert.equal(
+    ((await onTheWire((c) => c.send(new CreateModelCommand(misspelt)))).body as Record<string, unknown>).ExecutionRoleARN,
+    undefined,
+  );
   assert.throws(() => parseEnvironment(['NOEQUALS']), /KEY=VALUE/);
 });
 
