@@ -55,7 +55,7 @@ export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | 't
   return Promise.race([promise, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms).unref())]);
 }
 
-/** Whether a command-line tool is installed (optional tools decide whether a test can run). */
+/** Whether a command-line tool is installed and runs. */
 export function hasCommand(command: string): boolean {
   try {
     execFileSync(command, ['--version'], { stdio: 'ignore' });
@@ -63,6 +63,15 @@ export function hasCommand(command: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The `skip` option of a test that needs a command-line tool: skipped on a developer machine
+ * without it, but never under CI=true, where .ci/run installs every tool the suite uses and a
+ * missing one must fail the test.
+ */
+export function skipWithout(command: string): string | false {
+  return process.env.CI !== 'true' && !hasCommand(command) ? `${command} is not installed (.ci/run installs it)` : false;
 }
 
 /** The real Express app with `state`, listening on a loopback port. */

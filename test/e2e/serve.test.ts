@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { unpackArchive } from '../../image_classification/model/model-dir';
-import { DATA_DIR, hasCommand, ROOT, sample, SHIPPED_ARCHIVE, withDeadline } from '../../harness/helpers';
+import { DATA_DIR, ROOT, sample, SHIPPED_ARCHIVE, skipWithout, withDeadline } from '../../harness/helpers';
 import { invoke, startServe as startHarness, type Served } from '../../harness/serve-process';
 
 let modelDir: string;
@@ -18,7 +18,7 @@ const startServe = (env: Record<string, string> = {}, options?: { waitForPing?: 
 let served: Served;
 before(async () => {
   modelDir = await unpackArchive(SHIPPED_ARCHIVE);
-  served = await startServe({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '1' });
+  served = await startServe({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '1', MODEL_SERVER_DEMO_PAGE: 'false' });
 });
 after(() => served.killAll());
 
@@ -88,34 +88,28 @@ test('the AWS SDK InvokeEndpoint call works against serve (local endpoint emulat
   );
 });
 
-const hasAwsCli = hasCommand('aws');
-
-test(
-  'the AWS CLI command of docs/troubleshooting.md works against serve',
-  { skip: !hasAwsCli && 'no AWS CLI on this machine' },
-  async () => {
-    const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'cli-')), 'out.json');
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: 'any', AWS_SECRET_ACCESS_KEY: 'any', AWS_DEFAULT_REGION: 'us-east-1' };
-    await promisify(execFile)(
-      'aws',
-      [
-        'sagemaker-runtime',
-        'invoke-endpoint',
-        '--endpoint-url',
-        served.url,
-        '--endpoint-name',
-        'local',
-        '--content-type',
-        'application/x-image',
-        '--body',
-        `fileb://${path.join(DATA_DIR, 'paper.jpg')}`,
-        out,
-      ],
-      { env },
-    );
-    assert.equal(JSON.parse(await readFile(out, 'utf8')).predictions.class, 'paper');
-  },
-);
+test('the AWS CLI command of docs/troubleshooting.md works against serve', { skip: skipWithout('aws') }, async () => {
+  const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'cli-')), 'out.json');
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'any', AWS_SECRET_ACCESS_KEY: 'any', AWS_DEFAULT_REGION: 'us-east-1' };
+  await promisify(execFile)(
+    'aws',
+    [
+      'sagemaker-runtime',
+      'invoke-endpoint',
+      '--endpoint-url',
+      served.url,
+      '--endpoint-name',
+      'local',
+      '--content-type',
+      'application/x-image',
+      '--body',
+      `fileb://${path.join(DATA_DIR, 'paper.jpg')}`,
+      out,
+    ],
+    { env },
+  );
+  assert.equal(JSON.parse(await readFile(out, 'utf8')).predictions.class, 'paper');
+});
 
 test('a second serve on a taken port exits 1 naming the port, and the first keeps serving', async () => {
   const port = new URL(served.url).port;
@@ -134,16 +128,28 @@ test('a second serve on a taken port exits 1 naming the port, and the first keep
   }
 });
 
+test('MODEL_SERVER_DEMO_PAGE=false: GET / is a JSON 404 from nginx', async () => {
+  const res = await fetch(`${served.url}/`);
+  assert.equal(res.status, 404);
+  assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+  assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'not_found');
+});
+
 test('SIGTERM lets in-flight requests finish, then serve exits 0', async () => {
-  const images = await Promise.all(['glass.jpg', 'paper.jpg', 'plastic.jpg'].map(sample));
-  const inFlight = images.map((image) => invoke(served.url, image));
-  await new Promise((r) => setTimeout(r, 20));
-  served.child.kill('SIGTERM');
-  const statuses = await Promise.all(inFlight.map(async (r) => (await r).status));
-  assert.deepEqual(statuses, [200, 200, 200]);
-  const code = await withDeadline(served.exited, 30_000);
-  assert.equal(code, 0, served.output());
-  await assert.rejects(fetch(`${served.url}/ping`), 'the port is closed');
+  const own = await startServe();
+  try {
+    const images = await Promise.all(['glass.jpg', 'paper.jpg', 'plastic.jpg'].map(sample));
+    const inFlight = images.map((image) => invoke(own.url, image));
+    await new Promise((r) => setTimeout(r, 20));
+    own.child.kill('SIGTERM');
+    const statuses = await Promise.all(inFlight.map(async (r) => (await r).status));
+    assert.deepEqual(statuses, [200, 200, 200]);
+    const code = await withDeadline(own.exited, 30_000);
+    assert.equal(code, 0, own.output());
+    await assert.rejects(fetch(`${own.url}/ping`), 'the port is closed');
+  } finally {
+    own.killAll();
+  }
 });
 
 test('serve exits non-zero when nginx dies', async () => {
