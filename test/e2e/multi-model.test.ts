@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, symlink, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -45,6 +45,11 @@ async function modelsRoot(): Promise<string> {
 const post = (url: string, body: unknown) =>
   fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
 const load = (name: string, url: string) => post(`${served.url}/models`, { model_name: name, url });
+/** Each test loads what it uses (a model another test loaded already answers 409: loaded either way). */
+async function ensureLoaded(name: string, url: string): Promise<void> {
+  const res = await load(name, url);
+  assert.ok(res.status === 200 || res.status === 409, `load ${name}: ${res.status}`);
+}
 const invokeModel = async (name: string, image: Buffer) =>
   fetch(`${served.url}/models/${name}/invoke`, { method: 'POST', body: image, headers: { 'Content-Type': 'image/jpeg' } });
 
@@ -55,30 +60,22 @@ before(async () => {
 after(() => served?.killAll());
 
 test('two models load by name, are listed and paged, and each answer comes from the model named', async () => {
-  assert.equal((await load('trash', path.join(root, 'trash', 'model'))).status, 200);
-  assert.equal((await load('imagenet', 'imagenet/model')).status, 200);
-  const listed = (await (await fetch(`${served.url}/models`)).json()) as { models: { modelName: string }[] };
-  assert.deepEqual(
-    listed.models.map((model) => model.modelName),
-    ['imagenet', 'trash'],
-  );
-  const first = (await (await fetch(`${served.url}/models?page_size=1`)).json()) as {
-    models: { modelName: string }[];
-    nextPageToken: string;
-  };
-  assert.deepEqual(
-    first.models.map((model) => model.modelName),
-    ['imagenet'],
-  );
-  const second = (await (await fetch(`${served.url}/models?page_size=1&next_page_token=${first.nextPageToken}`)).json()) as {
-    models: { modelName: string }[];
-    nextPageToken?: string;
-  };
-  assert.deepEqual(
-    second.models.map((model) => model.modelName),
-    ['trash'],
-  );
-  assert.equal(second.nextPageToken, undefined);
+  await ensureLoaded('trash', path.join(root, 'trash', 'model'));
+  await ensureLoaded('imagenet', 'imagenet/model');
+  type Page = { models: { modelName: string }[]; nextPageToken?: string };
+  const listed = (await (await fetch(`${served.url}/models`)).json()) as Page;
+  const names = listed.models.map((model) => model.modelName);
+  assert.ok(names.includes('imagenet') && names.includes('trash'), names.join());
+  assert.deepEqual(names, [...names].sort(), 'by name');
+  // One a page, following the tokens, gives the same list.
+  const paged: string[] = [];
+  for (let token: string | undefined = '', pages = 0; token !== undefined && pages <= names.length; pages++) {
+    const page = (await (await fetch(`${served.url}/models?page_size=1${token ? `&next_page_token=${token}` : ''}`)).json()) as Page;
+    assert.equal(page.models.length, 1);
+    paged.push(page.models[0]!.modelName);
+    token = page.nextPageToken;
+  }
+  assert.deepEqual(paged, names);
   assert.deepEqual(
     await (await fetch(`${served.url}/models/imagenet`)).json().then((body) => (body as { modelUrl: string }).modelUrl),
     'imagenet/model',
@@ -100,16 +97,19 @@ test('two models load by name, are listed and paged, and each answer comes from 
 });
 
 test('a second load of a name is 409; concurrent loads of one name load it once in each worker', async () => {
+  await ensureLoaded('trash', 'trash/model');
   assert.equal((await load('trash', 'trash/model')).status, 409);
-  const statuses = await Promise.all(Array.from({ length: 3 }, () => load('trash-again', 'trash/model').then((res) => res.status)));
+  const name = `trash-${Date.now()}`;
+  const logged = served.output().length;
+  const statuses = await Promise.all(Array.from({ length: 3 }, () => load(name, 'trash/model').then((res) => res.status)));
   assert.deepEqual([...statuses].sort(), [200, 409, 409]);
   // Worker logs reach serve's output through pm2, after the answer: wait for them to arrive.
   const workerLoads = () =>
     served
       .output()
+      .slice(logged)
       .split('\n')
-      .filter((line) => line.includes('"msg":"model loaded"') && line.includes('"model":"trash-again"') && line.includes('"worker"'))
-      .length;
+      .filter((line) => line.includes('"msg":"model loaded"') && line.includes(`"model":"${name}"`) && line.includes('"worker"')).length;
   await waitFor(async () => workerLoads() >= 2, 10_000, "the workers' load log lines");
   assert.equal(workerLoads(), 2, 'one load per worker');
 });
@@ -131,14 +131,30 @@ test('locations outside the models root, bad names and missing models are refuse
   assert.equal((await post(`${served.url}/models`, 'not an object')).status, 400);
 });
 
+test('GET /models: page_size from 1 to 1,000, a token it issued; anything else is a 400 with its code', async () => {
+  const list = (query: string) => fetch(`${served.url}/models?${query}`);
+  assert.equal((await list('page_size=1000')).status, 200);
+  for (const size of ['0', '1001', '1.5', 'ten', '-1']) {
+    const res = await list(`page_size=${size}`);
+    assert.equal(res.status, 400, size);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'invalid_page_size', size);
+  }
+  for (const token of ['x'.repeat(401), 'a&next_page_token=b']) {
+    const res = await list(`next_page_token=${token}`);
+    assert.equal(res.status, 400, token.slice(0, 20));
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'invalid_page_token');
+  }
+});
+
 test('an invocation while its model loads gets 503 with Retry-After, never another model', async () => {
-  const loading = load('slow', 'slow/model');
+  const name = `slow-${Date.now()}`;
+  const loading = load(name, 'slow/model');
   const glass = await sample('glass.jpg');
   const seen = new Set<number>();
   let done = false;
   void loading.then(() => (done = true));
   while (!done) {
-    const res = await invokeModel('slow', glass);
+    const res = await invokeModel(name, glass);
     const body = (await res.json()) as { error?: { code: string }; predictions?: { class: string } };
     if (done) break;
     seen.add(res.status);
@@ -153,10 +169,13 @@ test('an invocation while its model loads gets 503 with Retry-After, never anoth
   }
   assert.equal((await loading).status, 200);
   assert.ok(seen.has(503), `statuses while loading: ${[...seen].join(', ')}`);
-  assert.equal((await invokeModel('slow', glass)).status, 200);
+  assert.equal((await invokeModel(name, glass)).status, 200);
 });
 
 test('a worker killed with SIGKILL comes back with every loaded model', async () => {
+  await ensureLoaded('trash', 'trash/model');
+  await ensureLoaded('imagenet', 'imagenet/model');
+  await ensureLoaded('slow', 'slow/model');
   const before = workerPids(served);
   process.kill(before[0]!, 'SIGKILL');
   await waitFor(
@@ -187,6 +206,7 @@ test('a worker killed with SIGKILL comes back with every loaded model', async ()
 });
 
 test('unload: gone from the list, 404 on get, invoke and a second unload', async () => {
+  await ensureLoaded('trash-again', 'trash/model');
   assert.equal((await fetch(`${served.url}/models/trash-again`, { method: 'DELETE' })).status, 200);
   assert.equal((await fetch(`${served.url}/models/trash-again`)).status, 404);
   assert.equal((await invokeModel('trash-again', await sample('glass.jpg'))).status, 404);
@@ -221,19 +241,35 @@ test("the AWS SDK's TargetModel loads a model from the models root on first use,
   );
 });
 
-test('a load that would pass the memory budget is refused with 507', async () => {
+test('the memory budget: the estimate (16 MB + twice the files) plus what the workers hold decides; 507 past it', async () => {
+  // Models whose files are large on paper (sparse padding: no disk, never read by a worker).
+  const BUDGET_MB = 2048;
+  const padded = async (name: string, paddingMb: number) => {
+    const dir = path.join(root, name, 'model');
+    await cp(await shippedModelCopy(), dir, { recursive: true });
+    await writeFile(path.join(dir, 'padding.bin'), '');
+    await truncate(path.join(dir, 'padding.bin'), paddingMb * 2 ** 20);
+  };
+  // Over the budget on its estimate alone: 16 + 2 × (1,100 MB + the model).
+  await padded('huge', 1100);
+  // Under the budget on its estimate alone (16 + 2 × (1,000 MB + 11 MB) ≈ 2,038 MB), over it
+  // with what the worker already holds (far more than 10 MB).
+  await padded('large', 1000);
   const small = await startServe({
     SAGEMAKER_MULTI_MODEL: 'true',
     MODEL_SERVER_MODELS_ROOT: root,
     SAGEMAKER_MODEL_SERVER_WORKERS: '1',
-    // Below what a worker holds before any model: no model fits.
-    MODEL_SERVER_MODELS_MEMORY_MB: '64',
+    MODEL_SERVER_MODELS_MEMORY_MB: String(BUDGET_MB),
   });
   try {
-    const res = await post(`${small.url}/models`, { model_name: 'trash', url: 'trash/model' });
-    assert.equal(res.status, 507);
-    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'insufficient_memory');
+    for (const name of ['huge', 'large']) {
+      const res = await post(`${small.url}/models`, { model_name: name, url: `${name}/model` });
+      assert.equal(res.status, 507, name);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'insufficient_memory');
+    }
     assert.deepEqual(await (await fetch(`${small.url}/models`)).json(), { models: [] });
+    // The same model without the padding fits.
+    assert.equal((await post(`${small.url}/models`, { model_name: 'trash', url: 'trash/model' })).status, 200);
   } finally {
     small.killAll();
   }
