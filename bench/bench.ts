@@ -14,17 +14,18 @@ import {
 import { batchDims, tensorLayout } from '../image_classification/preprocess/tensor';
 import { freePort, SHIPPED_ARCHIVE, waitFor } from '../harness/env';
 import { renderChart } from './chart';
-import { measureComputeLimit } from './compute-limit';
+import type { ComputeLimit } from './compute-limit';
 import { perfAvailable } from './cpu-profile';
-import { measureImageCosts } from './decode-floor';
-import { benchImages, SIZES } from './images';
+import type { ImageCost } from './decode-floor';
+import { benchImages } from './images';
 import { printTable, runLoad, warmUp, writeResult, type LoadResult } from './load';
 import { machineInfo } from './machine';
 import { measureMetricsCost } from './metrics-cost';
 import { measureModelAlone } from './model-alone';
-import { compareWithBaseline, measureProduct } from './product';
+import { compareServes, measureProduct, type Comparison, type ServeVariant } from './product';
 import { printProfiles, profileServe, type ProfiledRun } from './profile';
 import { evaluateTargets } from './targets';
+import { inWorkerProcess } from './worker-process';
 
 const USAGE = `usage: npm run bench -- [--seconds 15] [--concurrency 1,4,16,64] [--baseline DIR]
 Measures, in one run on this machine: the compute limit (in-process decode + preprocess +
@@ -95,18 +96,13 @@ runCli(async () => {
 
   const floatDir = await float32Export(modelDir);
   console.log('1/8 compute limit of the shipped model (in process, no HTTP)…');
-  const compute = await measureComputeLimit(bundle, images, seconds / 2);
+  const compute = await inWorkerProcess<ComputeLimit>('compute-limit', modelDir, seconds / 2);
   console.log('2/8 compute limit of its float32 export…');
-  const floatCompute = await measureComputeLimit(await readModelBundle(floatDir), images, seconds / 2);
+  const floatCompute = await inWorkerProcess<ComputeLimit>('compute-limit', floatDir, seconds / 2);
   console.log('3/8 the model alone (ONNX Runtime on a ready tensor, a process per core)…');
   const modelAlone = await measureModelAlone(bundle.onnxPath, batchDims(tensorLayout(bundle.spec), 1), seconds / 2);
   console.log('4/8 one image: decode + preprocess against tjbench…');
-  const named = (name: keyof typeof SIZES, data: Buffer) => ({ name, width: SIZES[name][0], height: SIZES[name][1], data });
-  const imageCosts = await measureImageCosts(
-    [named('small', images.small[0]!), named('large', images.large[0]!), named('phone', images.phone[0]!)],
-    bundle.spec,
-    Math.min(3, seconds / 5),
-  );
+  const imageCosts = await inWorkerProcess<ImageCost[]>('image-costs', modelDir, Math.min(3, seconds / 5));
   console.log('5/8 naive baseline serving the float32 export…');
   const naive = await naiveBaseline(floatDir, images.mixed, levels, seconds);
   console.log('6/8 product (serve, defaults, the shipped model)…');
@@ -120,7 +116,22 @@ runCli(async () => {
       profiles.push({ label: 'baseline', ...(await profileServe(modelDir, images.mixed, { ...options, root: values.baseline })) });
     }
   } else console.log('   perf is not installed: no profile (Debian: apt-get install linux-perf)');
-  const baseline = values.baseline ? await compareWithBaseline(modelDir, images.mixed, values.baseline, seconds) : undefined;
+  const compare = (pair: readonly [ServeVariant, ServeVariant], rounds: number) =>
+    compareServes(modelDir, images.mixed, pair, seconds, rounds);
+  const baseline = values.baseline
+    ? await compare(
+        [
+          { label: 'this tree', root: undefined },
+          { label: 'baseline', root: values.baseline },
+        ],
+        3,
+      )
+    : undefined;
+  console.log('   the defaults against their alternatives (c=16, alternating rounds)…');
+  const decisions: Record<string, Comparison> = {
+    'jemalloc / glibc malloc': await compare([{ label: 'jemalloc' }, { label: 'glibc', env: { MODEL_SERVER_ALLOCATOR: 'system' } }], 2),
+    '1 / 2 ORT threads per worker': await compare([{ label: '1 thread' }, { label: '2 threads', env: { ORT_INTRA_OP_THREADS: '2' } }], 2),
+  };
   console.log('8/8 metrics and Server-Timing on vs off (serve, c=16, interleaved rounds)…');
   const metricsCost = await measureMetricsCost(modelDir, images.mixed, seconds);
 
@@ -166,11 +177,9 @@ runCli(async () => {
       ` (p50 ${served.withoutNginx.p50} ms) -> through nginx ${p16?.rps ?? '-'} (p50 ${p16?.p50 ?? '-'} ms)`,
   );
   if (profiles.length) printProfiles(profiles);
-  if (baseline) {
-    console.log(
-      `c=16 against the baseline, alternating rounds: this tree ${baseline.current.join(' / ')} img/s, ` +
-        `baseline ${baseline.baseline.join(' / ')} img/s: ${baseline.ratio.toFixed(2)}x`,
-    );
+  for (const [name, comparison] of Object.entries({ ...(baseline ? { 'this tree / baseline': baseline } : {}), ...decisions })) {
+    const rounds = Object.entries(comparison.rounds).map(([label, rps]) => `${label} ${rps.join(' / ')}`);
+    console.log(`c=16, ${name}: ${rounds.join('; ')} img/s: ${comparison.ratio.toFixed(2)}x`);
   }
   console.log(
     `metrics on: ${metricsCost.on.join(' / ')} img/s; off: ${metricsCost.off.join(' / ')} img/s; ` +
@@ -191,6 +200,7 @@ runCli(async () => {
     product: served,
     profiles,
     baseline,
+    decisions,
     metricsCost,
     targets,
   };

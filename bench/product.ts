@@ -60,27 +60,36 @@ export async function measureProduct(modelDir: string, images: Buffer[], levels:
   }
 }
 
-export interface BaselineComparison {
+/** One way of serving: another built checkout (`root`) and/or settings (`env`). */
+export interface ServeVariant {
+  readonly label: string;
+  readonly root?: string;
+  readonly env?: Record<string, string>;
+}
+
+export interface Comparison {
   readonly connections: number;
   readonly seconds: number;
-  /** Images/s of each round, this tree and the baseline in turn. */
-  readonly current: number[];
-  readonly baseline: number[];
-  /** sum(current) / sum(baseline). */
+  /** Images/s of each round, per variant label, the variants served in turn. */
+  readonly rounds: Record<string, number[]>;
+  /** sum(first variant) / sum(second variant). */
   readonly ratio: number;
 }
 
-/** This tree against another built checkout (a release), alternating rounds at c=16 on the same photos. */
-export async function compareWithBaseline(
+/**
+ * Two ways of serving at c=16 on the same photos, in alternating rounds (a fresh serve each),
+ * so a slow spell of a shared machine hits both alike.
+ */
+export async function compareServes(
   modelDir: string,
   images: Buffer[],
-  baselineRoot: string,
+  [first, second]: readonly [ServeVariant, ServeVariant],
   seconds: number,
-  rounds = 3,
-): Promise<BaselineComparison> {
+  roundCount = 3,
+): Promise<Comparison> {
   const connections = 16;
-  const once = async (root?: string) => {
-    const served = await startProduct(modelDir, {}, root);
+  const once = async (variant: ServeVariant) => {
+    const served = await startProduct(modelDir, variant.env ?? {}, variant.root);
     try {
       await warmUp(served.url, images);
       return (await runLoad(served.url, images, { connections, seconds })).rps;
@@ -88,12 +97,11 @@ export async function compareWithBaseline(
       served.killAll();
     }
   };
-  const current: number[] = [];
-  const baseline: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    current.push(await once());
-    baseline.push(await once(baselineRoot));
+  const rounds: Record<string, number[]> = { [first.label]: [], [second.label]: [] };
+  for (let i = 0; i < roundCount; i++) {
+    rounds[first.label]!.push(await once(first));
+    rounds[second.label]!.push(await once(second));
   }
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
-  return { connections, seconds, current, baseline, ratio: sum(current) / sum(baseline) };
+  return { connections, seconds, rounds, ratio: sum(rounds[first.label]!) / sum(rounds[second.label]!) };
 }

@@ -3,7 +3,7 @@ import type { ImageCost } from './decode-floor';
 import type { LoadResult } from './load';
 import type { MetricsCost } from './metrics-cost';
 import type { ModelAlone } from './model-alone';
-import type { BaselineComparison, ProductRun } from './product';
+import type { Comparison, ProductRun } from './product';
 
 /** The serving targets, each as measured / goal / met, from one bench run. */
 export interface TargetCheck {
@@ -21,7 +21,7 @@ export interface BenchRun {
   readonly naive: LoadResult[];
   readonly product: ProductRun;
   readonly metricsCost: MetricsCost;
-  readonly baseline: BaselineComparison | undefined;
+  readonly baseline: Comparison | undefined;
 }
 
 const at = (runs: LoadResult[], c: number) => runs.find((r) => r.connections === c);

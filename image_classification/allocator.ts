@@ -23,4 +23,18 @@ export function findJemalloc(exists: (path: string) => boolean = existsSync): st
  * CPU (each thread — libuv's pool, libvips, ONNX Runtime — would otherwise hold its own), and
  * freed pages returned after a second rather than ten, so RSS follows the load down.
  */
-export const JEMALLOC_CONF = 'narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0';
+const JEMALLOC_CONF = 'narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0';
+
+/**
+ * The environment that gives a worker its malloc: jemalloc preloaded (nginx and serve keep the
+ * C library's), or, without it, glibc limited to two arenas (each decoding thread would
+ * otherwise get its own, which keeps what it once held). `env`: the caller's environment,
+ * whose LD_PRELOAD, MALLOC_CONF and MALLOC_ARENA_MAX are kept.
+ */
+export function allocatorEnv(jemalloc: string | undefined, env: Record<string, string | undefined>): Record<string, string> {
+  if (!jemalloc) return { MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? '2' };
+  return {
+    LD_PRELOAD: [jemalloc, env.LD_PRELOAD].filter(Boolean).join(':'),
+    MALLOC_CONF: env.MALLOC_CONF ?? JEMALLOC_CONF,
+  };
+}

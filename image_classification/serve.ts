@@ -3,7 +3,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkS
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { JEMALLOC_CONF } from './allocator';
+import { allocatorEnv } from './allocator';
 import { loadConfig, type Config } from './config';
 import { ConfigError, publicStartupFailure } from './errors';
 import { createLogger, type Logger } from './logger';
@@ -45,19 +45,6 @@ function handlerNodePath(runDir: string): string {
   return [modules, path.join(packageRoot(), 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
 }
 
-/**
- * The workers' malloc. jemalloc is preloaded (nginx and serve keep the C library's). Without
- * it, glibc gives each decoding thread its own malloc arena, which keeps what it once held;
- * two arenas cut a worker's steady RSS (docs/performance.md).
- */
-function allocatorEnv(config: Config): Record<string, string> {
-  if (!config.jemalloc) return { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
-  return {
-    LD_PRELOAD: [config.jemalloc, process.env.LD_PRELOAD].filter(Boolean).join(':'),
-    MALLOC_CONF: process.env.MALLOC_CONF ?? JEMALLOC_CONF,
-  };
-}
-
 function ecosystem(config: Config, modelDir: string, runDir: string): object {
   return {
     apps: [
@@ -76,7 +63,7 @@ function ecosystem(config: Config, modelDir: string, runDir: string): object {
           SM_MODEL_DIR: modelDir,
           [SOCKET_DIR_ENV]: runDir,
           NODE_PATH: handlerNodePath(runDir),
-          ...allocatorEnv(config),
+          ...allocatorEnv(config.jemalloc, process.env),
           // libuv's pool runs sharp's decodes: two at a time per worker bounds the memory of
           // decodes in flight (docs/limits.md) and matches the cores a worker gets.
           UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '2',
