@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,6 +75,13 @@ const row = (name: string, r: LoadResult) => ({
   errors: r.requests - r.ok,
 });
 
+/** Where Debian (libjemalloc2) and other distributions install jemalloc, for the allocator comparison. */
+const JEMALLOC_PATHS = [
+  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib64/libjemalloc.so.2',
+];
+
 const ms = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(2));
 
 runCli(async () => {
@@ -129,9 +137,13 @@ runCli(async () => {
     : undefined;
   console.log('   the defaults against their alternatives (c=16, alternating rounds)…');
   const decisions: Record<string, Comparison> = {
-    'jemalloc / glibc malloc': await compare([{ label: 'jemalloc' }, { label: 'glibc', env: { MODEL_SERVER_ALLOCATOR: 'system' } }], 2),
     '1 / 2 ORT threads per worker': await compare([{ label: '1 thread' }, { label: '2 threads', env: { ORT_INTRA_OP_THREADS: '2' } }], 2),
   };
+  const jemalloc = JEMALLOC_PATHS.find((file) => existsSync(file));
+  if (jemalloc) {
+    // sharp recommends jemalloc on glibc Linux; preloaded for serve and its children.
+    decisions['glibc / jemalloc'] = await compare([{ label: 'glibc' }, { label: 'jemalloc', env: { LD_PRELOAD: jemalloc } }], 2);
+  }
   console.log('8/8 metrics and Server-Timing on vs off (serve, c=16, interleaved rounds)…');
   const metricsCost = await measureMetricsCost(modelDir, images.mixed, seconds);
 
@@ -178,8 +190,12 @@ runCli(async () => {
   );
   if (profiles.length) printProfiles(profiles);
   for (const [name, comparison] of Object.entries({ ...(baseline ? { 'this tree / baseline': baseline } : {}), ...decisions })) {
-    const rounds = Object.entries(comparison.rounds).map(([label, rps]) => `${label} ${rps.join(' / ')}`);
-    console.log(`c=16, ${name}: ${rounds.join('; ')} img/s: ${comparison.ratio.toFixed(2)}x`);
+    const rounds = Object.entries(comparison.rounds).map(
+      ([label, results]) =>
+        `${label} ${results.map((r) => r.rps).join(' / ')} img/s (workers per image: ` +
+        `${results.map((r) => r.workerCpuMs).join(' / ')} ms CPU, ${results.map((r) => r.workerMinorFaults).join(' / ')} page faults)`,
+    );
+    console.log(`c=16, ${name}: ${rounds.join('; ')}: ${comparison.ratio.toFixed(2)}x`);
   }
   console.log(
     `metrics on: ${metricsCost.on.join(' / ')} img/s; off: ${metricsCost.off.join(' / ')} img/s; ` +

@@ -1,5 +1,6 @@
-import { workerPids, workerSockets } from '../harness/serve-process';
+import { workerPids, workerSockets, type Served } from '../harness/serve-process';
 import { runLoad, startProduct, warmUp, type LoadResult } from './load';
+import { processStats } from './process-stats';
 import { memoryMb } from './memory';
 
 /** serve with its defaults under the load sweep: throughput, latency, cold start and memory. */
@@ -70,10 +71,27 @@ export interface ServeVariant {
 export interface Comparison {
   readonly connections: number;
   readonly seconds: number;
-  /** Images/s of each round, per variant label, the variants served in turn. */
-  readonly rounds: Record<string, number[]>;
-  /** sum(first variant) / sum(second variant). */
+  /** Each round, per variant label, the variants served in turn. */
+  readonly rounds: Record<string, RoundResult[]>;
+  /** Images/s, sum(first variant) / sum(second variant). */
   readonly ratio: number;
+}
+
+/** One round: images/s, and per answered image the workers' CPU and minor page faults. */
+export interface RoundResult {
+  readonly rps: number;
+  readonly workerCpuMs: number;
+  readonly workerMinorFaults: number;
+}
+
+/** Load serve at `connections` for `seconds`, with what its workers spent per answered image. */
+export async function loadWithCosts(served: Served, images: Buffer[], connections: number, seconds: number): Promise<RoundResult> {
+  const workers = workerPids(served);
+  const before = processStats(workers);
+  const result = await runLoad(served.url, images, { connections, seconds });
+  const after = processStats(workers);
+  const per = (value: number) => Math.round((10 * value) / Math.max(1, result.ok)) / 10;
+  return { rps: result.rps, workerCpuMs: per(after.cpuMs - before.cpuMs), workerMinorFaults: per(after.minorFaults - before.minorFaults) };
 }
 
 /**
@@ -92,16 +110,16 @@ export async function compareServes(
     const served = await startProduct(modelDir, variant.env ?? {}, variant.root);
     try {
       await warmUp(served.url, images);
-      return (await runLoad(served.url, images, { connections, seconds })).rps;
+      return await loadWithCosts(served, images, connections, seconds);
     } finally {
       served.killAll();
     }
   };
-  const rounds: Record<string, number[]> = { [first.label]: [], [second.label]: [] };
+  const rounds: Record<string, RoundResult[]> = { [first.label]: [], [second.label]: [] };
   for (let i = 0; i < roundCount; i++) {
     rounds[first.label]!.push(await once(first));
     rounds[second.label]!.push(await once(second));
   }
-  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const sum = (results: RoundResult[]) => results.reduce((total, r) => total + r.rps, 0);
   return { connections, seconds, rounds, ratio: sum(rounds[first.label]!) / sum(rounds[second.label]!) };
 }

@@ -4,6 +4,7 @@ import { unpackArchive } from '../image_classification/model/model-dir';
 import { SHIPPED_ARCHIVE } from '../harness/env';
 import { workerPids } from '../harness/serve-process';
 import { COMPONENTS, perfAvailable, profileCpu, type CpuProfile } from './cpu-profile';
+import { groupPids, processStats } from './process-stats';
 import { benchImages } from './images';
 import { machineInfo } from './machine';
 import { printTable, runLoad, startProduct, warmUp, writeResult } from './load';
@@ -15,9 +16,17 @@ machine's CPU by component (ONNX Runtime, libvips, V8/JS, libc, kernel by cause,
 load generator, idle). --baseline DIR profiles another built checkout the same way after
 this one (a release to compare with). Writes bench/results/profile.json. Needs perf and root.`;
 
+/** Per answered image, over the whole load run: CPU of the workers and of serve, nginx and pm2 together; the workers' page faults. */
+export interface ImageCosts {
+  readonly workerCpuMs: number;
+  readonly nginxServePm2CpuMs: number;
+  readonly workerMinorFaults: number;
+}
+
 export interface ProfiledRun {
   readonly label: string;
   readonly imagesPerSecond: number;
+  readonly perImage: ImageCosts;
   readonly profile: CpuProfile;
 }
 
@@ -26,17 +35,27 @@ export async function profileServe(
   modelDir: string,
   images: Buffer[],
   options: { seconds: number; connections: number; root?: string | undefined },
-): Promise<{ imagesPerSecond: number; profile: CpuProfile }> {
+): Promise<{ imagesPerSecond: number; perImage: ImageCosts; profile: CpuProfile }> {
   const served = await startProduct(modelDir, {}, options.root);
   try {
     await warmUp(served.url, images);
     const roles = { workers: workerPids(served), loadGenerator: process.pid, supervisors: [served.child.pid!] };
+    const group = groupPids(served.child.pid!);
+    const [workersBefore, serveBefore] = [processStats(roles.workers), processStats(group)];
     const load = runLoad(served.url, images, { connections: options.connections, seconds: options.seconds });
     // Skip the first and last seconds: connections opening and closing are not the steady state.
     const margin = Math.min(2, options.seconds / 5);
     await new Promise((resolve) => setTimeout(resolve, margin * 1000));
     const profile = await profileCpu(options.seconds - 2 * margin, roles);
-    return { imagesPerSecond: (await load).rps, profile };
+    const result = await load;
+    const [workersAfter, serveAfter] = [processStats(roles.workers), processStats(group)];
+    const per = (value: number) => Math.round((10 * value) / result.ok) / 10;
+    const perImage = {
+      workerCpuMs: per(workersAfter.cpuMs - workersBefore.cpuMs),
+      nginxServePm2CpuMs: per(serveAfter.cpuMs - serveBefore.cpuMs),
+      workerMinorFaults: per(workersAfter.minorFaults - workersBefore.minorFaults),
+    };
+    return { imagesPerSecond: result.rps, perImage, profile };
   } finally {
     served.killAll();
   }
@@ -49,7 +68,12 @@ export function printProfiles(runs: readonly ProfiledRun[]): void {
       ...Object.fromEntries(runs.map((r) => [`${r.label} %`, r.profile.shares[component].toFixed(1)])),
     })),
   );
-  for (const r of runs) console.log(`${r.label}: ${r.imagesPerSecond} img/s during the profile (${r.profile.samples} samples)`);
+  for (const r of runs) {
+    console.log(
+      `${r.label}: ${r.imagesPerSecond} img/s; per image: workers ${r.perImage.workerCpuMs} ms CPU and ` +
+        `${r.perImage.workerMinorFaults} page faults; nginx, serve and pm2 ${r.perImage.nginxServePm2CpuMs} ms CPU (${r.profile.samples} samples)`,
+    );
+  }
 }
 
 if (require.main === module) {

@@ -1,15 +1,14 @@
 import { spawn } from 'node:child_process';
-import { allocatorEnv } from '../image_classification/allocator';
-import { loadConfig } from '../image_classification/config';
 import { readModelBundle } from '../image_classification/model/model-dir';
+import { workerRuntimeEnv } from '../image_classification/worker-env';
 import { measureComputeLimit } from './compute-limit';
 import { measureImageCosts } from './decode-floor';
 import { benchImages, SIZES } from './images';
 
 /**
  * In-process measurements (the compute limit, one image's cost) run in a child process with
- * the malloc serve gives its workers, so that they and the product differ only by what the
- * product adds (HTTP, nginx, the worker layout), not by the allocator.
+ * the malloc and libuv settings serve gives its workers, so that they and the product differ
+ * only by what the product adds (HTTP, nginx, the worker layout).
  */
 
 type Task = 'compute-limit' | 'image-costs';
@@ -27,7 +26,7 @@ async function run(task: Task, modelDir: string, seconds: number): Promise<unkno
 }
 
 export function inWorkerProcess<T>(task: Task, modelDir: string, seconds: number): Promise<T> {
-  const env = { ...process.env, ...allocatorEnv(loadConfig().jemalloc, process.env) };
+  const env = { ...process.env, ...workerRuntimeEnv(process.env) };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [__filename, task, modelDir, String(seconds)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
-import { findJemalloc } from './allocator';
 import { ConfigError } from './errors';
 import { DEFAULT_MAX_MODEL_MB } from './model/model-dir';
 import { DEFAULT_MAX_IMAGE_PIXELS } from './preprocess/limits';
@@ -45,26 +44,16 @@ const fields = z.object({
   defaultAccept: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a media type such as application/json'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   nginxBin: z.string().min(1),
-  /** The workers' malloc: jemalloc (preloaded) or the C library's own. */
-  allocator: z.enum(['auto', 'jemalloc', 'system']),
-  jemallocLibrary: z.string().optional(),
 });
 
-const schema = fields
-  .refine((config) => config.metricsPort !== config.port, {
-    message: 'must differ from SAGEMAKER_BIND_TO_PORT (unset it to serve /metrics on the serving port)',
-    path: ['metricsPort'],
-  })
-  .refine((config) => config.allocator !== 'jemalloc' || config.jemallocLibrary, {
-    message: 'is jemalloc, but no libjemalloc.so.2 is installed (Debian: apt-get install libjemalloc2)',
-    path: ['allocator'],
-  });
+const schema = fields.refine((config) => config.metricsPort !== config.port, {
+  message: 'must differ from SAGEMAKER_BIND_TO_PORT (unset it to serve /metrics on the serving port)',
+  path: ['metricsPort'],
+});
 
 export type Config = z.infer<typeof schema> & {
   readonly maxPayloadBytes: number;
   readonly maxModelBytes: number;
-  /** The jemalloc library the workers preload; undefined: glibc's malloc. */
-  readonly jemalloc: string | undefined;
 };
 
 type Env = Record<string, string | undefined>;
@@ -124,9 +113,6 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     logLevel: (firstSet(env, 'LOG_LEVEL') ?? 'info').toLowerCase(),
     // Debian installs nginx in /usr/sbin, which is not on every user's PATH.
     nginxBin: firstSet(env, 'NGINX_BIN') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx'),
-    // auto: jemalloc when the library is installed (the image installs it), else glibc's malloc.
-    allocator: (firstSet(env, 'MODEL_SERVER_ALLOCATOR') ?? 'auto').toLowerCase(),
-    jemallocLibrary: findJemalloc(),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -138,6 +124,5 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     ...parsed.data,
     maxPayloadBytes: megabytes(parsed.data.maxPayloadMb),
     maxModelBytes: megabytes(parsed.data.maxModelMb),
-    jemalloc: parsed.data.allocator === 'system' ? undefined : parsed.data.jemallocLibrary,
   };
 }

@@ -3,7 +3,6 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkS
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { allocatorEnv } from './allocator';
 import { loadConfig, type Config } from './config';
 import { ConfigError, publicStartupFailure } from './errors';
 import { createLogger, type Logger } from './logger';
@@ -15,7 +14,7 @@ import { defaultMemoryBudgetBytes } from './multi-model/memory';
 import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
 import { managerSocketPath, PACKAGE_NAME, packageRoot, registryFilePath, workerSocketPath } from './paths';
 import { modelLoadWaitMs } from './settings';
-import { SOCKET_DIR_ENV } from './worker-env';
+import { SOCKET_DIR_ENV, workerRuntimeEnv } from './worker-env';
 
 /**
  * The container entry point: nginx on the public port in front of a pm2-runtime cluster of
@@ -63,10 +62,7 @@ function ecosystem(config: Config, modelDir: string, runDir: string): object {
           SM_MODEL_DIR: modelDir,
           [SOCKET_DIR_ENV]: runDir,
           NODE_PATH: handlerNodePath(runDir),
-          ...allocatorEnv(config.jemalloc, process.env),
-          // libuv's pool runs sharp's decodes: two at a time per worker bounds the memory of
-          // decodes in flight (docs/limits.md) and matches the cores a worker gets.
-          UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '2',
+          ...workerRuntimeEnv(process.env),
         },
       },
     ],
@@ -116,7 +112,6 @@ function start(config: Config, model: ResolvedModelDir | undefined, runDir: stri
       port: config.port,
       workers: config.workers,
       threadsPerWorker: config.ortIntraOpThreads,
-      allocator: config.jemalloc ? 'jemalloc' : 'glibc',
       modelDir: model?.dir,
       source: model?.source,
     },

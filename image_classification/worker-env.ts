@@ -1,2 +1,17 @@
 /** Set by `serve` for each worker: the directory holding one unix socket per worker. */
 export const SOCKET_DIR_ENV = 'MODEL_SERVER_SOCKET_DIR';
+
+/**
+ * The C library and libuv settings `serve` gives each worker; `env` (serve's environment) may
+ * override either.
+ */
+export function workerRuntimeEnv(env: Record<string, string | undefined>): Record<string, string> {
+  return {
+    // glibc gives each decoding thread its own malloc arena, which keeps what it once held;
+    // two arenas cut a worker's steady RSS (docs/performance.md).
+    MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? '2',
+    // libuv's pool runs sharp's decodes: two at a time per worker bounds the memory of decodes
+    // in flight (docs/limits.md) and matches the cores a worker gets.
+    UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE ?? '2',
+  };
+}

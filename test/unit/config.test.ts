@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { findJemalloc } from '../../image_classification/allocator';
 import { loadConfig } from '../../image_classification/config';
 import { ConfigError } from '../../image_classification/errors';
 
@@ -36,24 +35,6 @@ test('SAGEMAKER_ variables win over the plain MMS names, blanks count as unset',
   assert.equal(config.timeoutSeconds, 7);
   assert.equal(config.ortIntraOpThreads, 2, 'floor(8 cores / 3 workers)');
   assert.equal(config.ortAllowSpinning, true, '3 x 2 threads fit in 8 cores');
-});
-
-test('the workers preload jemalloc when it is installed, unless told not to', () => {
-  const found = loadConfig({}, 2);
-  assert.equal(found.jemalloc, found.jemallocLibrary, 'auto: whatever findJemalloc() found');
-  assert.equal(loadConfig({ MODEL_SERVER_ALLOCATOR: 'system' }, 2).jemalloc, undefined);
-  assert.throws(() => loadConfig({ MODEL_SERVER_ALLOCATOR: 'tcmalloc' }, 2), ConfigError);
-});
-
-test('findJemalloc looks where distributions install libjemalloc.so.2', () => {
-  assert.equal(
-    findJemalloc(() => false),
-    undefined,
-  );
-  assert.equal(
-    findJemalloc((file) => file === '/usr/lib64/libjemalloc.so.2'),
-    '/usr/lib64/libjemalloc.so.2',
-  );
 });
 
 test('explicit settings are parsed and typed', () => {
