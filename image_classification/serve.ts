@@ -202,14 +202,18 @@ function startModelManager(config: Config, runDir: string, logger: Logger): Mode
     {
       root: config.modelsRoot,
       registryFile: registryFilePath(runDir),
+      unpackDir: path.join(runDir, 'models'),
       workerSockets: Array.from({ length: config.workers }, (_, i) => workerSocketPath(runDir, String(i))),
       maxModelBytes: config.maxModelBytes,
       memoryBudgetBytes: config.modelsMemoryMb ? Math.floor(config.modelsMemoryMb * 2 ** 20) : defaultMemoryBudgetBytes(),
+      unpackTimeoutMs: config.loadTimeoutSeconds * 1000,
       workerTimeoutMs: modelLoadWaitMs(config),
     },
     logger,
   );
   startManagementServer(manager, managerSocketPath(runDir), logger);
+  // A load under way ends at once, so nginx's drain is not held by it.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => manager.shutDown());
   return manager;
 }
 

@@ -119,7 +119,7 @@ export async function buildHostileCases(): Promise<HostileCase[]> {
     {
       name: 'JSON tensor nested 5,000 deep',
       expect: [400],
-      code: 'invalid_tensor',
+      code: 'invalid_json',
       run: (s) => post(s, deepJson(5000), 'application/json'),
     },
     { name: 'JSON: 3 M numbers (6 MB)', expect: [400], code: 'wrong_shape', run: (s) => post(s, jsonNumbers, 'application/json') },

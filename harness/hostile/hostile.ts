@@ -19,6 +19,8 @@ export const WORKER_RSS_BOUND_MB = 700;
 export interface Answer {
   readonly status: number;
   readonly body: string;
+  /** What a case found wrong beyond the status and code (a bound passed, a wrong model answering). */
+  readonly problem?: string;
 }
 
 export interface HostileCase {
@@ -47,9 +49,15 @@ export interface HostileResult {
   readonly problem: string | undefined;
 }
 
+/** A worker's RSS; 0 once it is gone (a case may kill one). */
 export function rssMb(pid: number): number {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Math.round(Number(kb) / 1024);
+  let status = '';
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return 0;
+  }
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
 }
 
 function pingSocket(socketPath: string): Promise<void> {
@@ -103,6 +111,7 @@ function probe(
 }
 
 function judge(c: HostileCase, answer: Answer): string | undefined {
+  if (answer.problem) return answer.problem;
   if (!c.expect.includes(answer.status)) return `status ${answer.status}, expected ${c.expect.join('/')}: ${answer.body.slice(0, 200)}`;
   let parsed: { error?: { code?: string } };
   try {

@@ -1,4 +1,5 @@
 import { BadRequestError } from '../errors';
+import { checkJsonDepth } from './json-depth';
 import { MAX_IMAGES_PER_REQUEST } from './limits';
 
 export interface DecodedInput {
@@ -33,6 +34,7 @@ function decodeList(items: unknown[], where: string): DecodedInput {
 }
 
 export function parseJsonBody(body: Buffer): unknown {
+  checkJsonDepth(body);
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (error) {

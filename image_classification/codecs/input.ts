@@ -1,6 +1,7 @@
 import { BadRequestError } from '../errors';
 import { inputKindOf } from './content-types';
 import { decodeCsv } from './csv';
+import { spendImages } from './image-budget';
 import { decodeJsonImages, parseJsonBody, type DecodedInput } from './image-input';
 import { fromNested, type NdArray } from './ndarray';
 import { decodeNpy } from './npy';
@@ -44,8 +45,14 @@ export function requireBody(body: Buffer): void {
   if (body.length === 0) throw new BadRequestError('the request body is empty', 'empty_body');
 }
 
-/** The built-in inputFn: decode a body by its Content-Type. */
+/** The built-in inputFn: decode a body by its Content-Type; its images count against the request's budget. */
 export async function decodeBody(body: Buffer, contentType: string): Promise<DecodedBody> {
+  const decoded = await decodeByType(body, contentType);
+  if (decoded.kind === 'images') spendImages(decoded.images.length);
+  return decoded;
+}
+
+async function decodeByType(body: Buffer, contentType: string): Promise<DecodedBody> {
   requireBody(body);
   switch (inputKindOf(contentType)) {
     case 'json':

@@ -22,7 +22,10 @@ export const MAX_NPZ_UNPACKED_BYTES = 64 * 1024 * 1024;
 /** Nesting of a JSON tensor (a list of lists …), the same cap as the NPY dimensions. */
 export const MAX_JSON_TENSOR_DEPTH = MAX_TENSOR_DIMS;
 
-/** Images in one request (a JSON list, or a tensor's batch axis); more are refused, never truncated. */
+/** Nesting of any JSON body (or JSON Lines record): a tensor's lists inside `{"inputs": {"<name>": …}}`. */
+export const MAX_JSON_DEPTH = MAX_JSON_TENSOR_DEPTH + 2;
+
+/** Images in one request (a JSON list, a tensor's batch axis, or all records of a batch-transform body); more are refused, never truncated. */
 export const MAX_IMAGES_PER_REQUEST = 64;
 
 /** Records in one batch-transform request (JSON Lines or CSV rows); more are refused, never truncated. */

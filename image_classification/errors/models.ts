@@ -19,6 +19,27 @@ export class ModelNotLoadedError extends InferenceError {
   }
 }
 
+/** A name already loaded from another location (a TargetModel never gets another model's answer). */
+export class ModelNameConflictError extends InferenceError {
+  constructor(name: string) {
+    super(409, 'model_name_conflict', `model '${name}' is loaded from another location; unload it first to load this one`);
+  }
+}
+
+/** A worker exited while it loaded the model (a crash, or memory ran out): the load fails, the model is unlisted. */
+export class WorkerLostDuringLoadError extends InferenceError {
+  constructor(name: string) {
+    super(500, 'model_load_failed', `a worker exited while loading model '${name}' (it crashed or ran out of memory); the model is not loaded`);
+  }
+}
+
+/** serve is stopping: loads under way end, new ones are refused. */
+export class ShuttingDownError extends InferenceError {
+  constructor() {
+    super(503, 'unavailable', 'the server is shutting down');
+  }
+}
+
 /** The location a load names does not exist. */
 export class ModelLocationNotFoundError extends InferenceError {
   constructor(message: string) {

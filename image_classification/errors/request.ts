@@ -47,6 +47,13 @@ export class TooManyRecordsError extends InferenceError {
   }
 }
 
+/** A batch-transform body whose records together hold more images than one request may: refused as a whole. */
+export class TooManyImagesInRecordsError extends InferenceError {
+  constructor(limit: number) {
+    super(400, 'too_many_images', `the records of this body hold more than ${limit} images; at most ${limit} per request`);
+  }
+}
+
 export class UnsupportedMediaTypeError extends InferenceError {
   constructor(contentType: string, supported: readonly string[]) {
     super(415, 'unsupported_media_type', `Content-Type '${clip(contentType)}' is not supported; use one of: ${supported.join(', ')}`);

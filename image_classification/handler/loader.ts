@@ -52,14 +52,22 @@ function validate(handler: InferenceHandler, file: string): void {
   }
 }
 
+/** Loads so far in this process: each gets its own module instance. */
+let loads = 0;
+
 /**
  * Import the module (CommonJS or ES module, by Node's own rules) and read its hooks, from
- * named exports or a default-exported object.
+ * named exports or a default-exported object. Every load reads the code afresh: a model
+ * reloaded after its code changed runs the new code in every worker, not what an earlier load
+ * left in the module caches (a fresh URL for the entry, the CommonJS cache under its folder
+ * cleared; an ES module's own imports stay cached by Node).
  */
 export async function importHandler(file: string): Promise<InferenceHandler> {
   let namespace: Record<string, unknown>;
+  const folder = path.dirname(file) + path.sep;
+  for (const cached of Object.keys(require.cache)) if (cached.startsWith(folder)) delete require.cache[cached];
   try {
-    namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    namespace = (await import(`${pathToFileURL(file).href}?load=${++loads}`)) as Record<string, unknown>;
   } catch (error) {
     throw new HandlerLoadError(`cannot load handler ${file}: ${(error as Error).message}`, { cause: error });
   }

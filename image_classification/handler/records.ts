@@ -1,5 +1,7 @@
+import { withImageBudget } from '../codecs/image-budget';
+import { MAX_IMAGES_PER_REQUEST } from '../codecs/limits';
 import { splitRecords, type RecordFormat } from '../codecs/records';
-import { errorBody, toHttpError } from '../errors';
+import { errorBody, toHttpError, TooManyImagesInRecordsError } from '../errors';
 import type { Logger } from '../logger';
 import type { RequestContext } from './api';
 
@@ -16,7 +18,8 @@ const RECORDS_IN_FLIGHT = 4;
 /**
  * One answer line per record, in order. A record that fails answers its own error line,
  * `{"error": {"code", "message", "status"}}`, and the others still run; only the request's own
- * end (its timeout, its client gone) fails the whole request.
+ * end (its timeout, its client gone) or its records holding more than MAX_IMAGES_PER_REQUEST
+ * images together fails the whole request.
  */
 export async function invokeRecords(
   body: Buffer,
@@ -36,7 +39,9 @@ export async function invokeRecords(
       lines[index] = await answerLine(() => invoke(record.body, record.contentType, ctx), ctx, logger, index);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(RECORDS_IN_FLIGHT, records.length) }, runRecords));
+  await withImageBudget(MAX_IMAGES_PER_REQUEST, () =>
+    Promise.all(Array.from({ length: Math.min(RECORDS_IN_FLIGHT, records.length) }, runRecords)),
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -48,7 +53,7 @@ async function answerLine(run: () => ReturnType<RecordInvoke>, ctx: RequestConte
     if (!/json/.test(answer.contentType)) return JSON.stringify({ output: text });
     return text.includes('\n') ? JSON.stringify(JSON.parse(text)) : text;
   } catch (error) {
-    if (ctx.signal.aborted) throw error;
+    if (ctx.signal.aborted || error instanceof TooManyImagesInRecordsError) throw error;
     const httpError = toHttpError(error, { maxPayloadBytes: 0 });
     if (httpError.status >= 500) logger.error({ err: error, record: index, requestId: ctx.requestId }, 'record failed');
     const { error: details } = errorBody(httpError);

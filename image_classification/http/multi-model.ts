@@ -1,7 +1,7 @@
 import type { Express, Request, RequestHandler } from 'express';
 import { deadline } from '../deadline';
 import { ModelLoadingError, ModelNotLoadedError, NotFoundError, RequestTimeoutError } from '../errors';
-import { WORKER_SYNC_PATH } from '../multi-model/manager';
+import { WORKER_SYNC_PATH } from '../multi-model/worker-sync';
 import { checkModelName, TARGET_MODEL, targetModelName } from '../multi-model/names';
 import type { HeldPipeline } from '../handler/pipeline';
 import type { WorkerModels } from '../multi-model/worker-models';
@@ -18,16 +18,17 @@ export interface MultiModelRouting {
 }
 
 /**
- * InvokeEndpoint with TargetModel, as SageMaker serves it: the model named by the header, loaded
- * on first use from the models root (`foo.tar.gz` there is the model `foo`), waiting for a load
- * already under way rather than answering 503.
+ * InvokeEndpoint with TargetModel, as SageMaker serves it: the model named by the whole header
+ * (`foo.tar.gz` is the model `foo.tar.gz`, from that path in the models root), loaded on first
+ * use, waiting for a load already under way rather than answering 503. A name loaded from
+ * another location is serve's to judge (the same real path, or 409): never answered unasked.
  */
 function targetModel({ models, loadOnFirstUse, waitSeconds }: MultiModelRouting): PipelineSource {
   return async (req: Request): Promise<HeldPipeline> => {
     const target = req.get(TARGET_MODEL);
     const name = targetModelName(target);
     try {
-      return models.acquire(name);
+      if (models.urlOf(name) === target) return models.acquire(name);
     } catch (error) {
       if (!(error instanceof ModelNotLoadedError || error instanceof ModelLoadingError)) throw error;
     }

@@ -1,10 +1,10 @@
-import { createReadStream, existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
 import { ModelDirError } from '../errors';
+import { unpackOnThread } from './archive';
+import { fileKind, readJsonFile } from './model-files';
 import { modelSpecSchema, labelsSchema, type ModelSpec } from './spec';
 import { packageRoot } from '../paths';
 
@@ -53,92 +53,69 @@ export async function resolveModelDir(
   return { dir, source, unpacked: dir !== location };
 }
 
-/** A model directory, a directory that holds only model.tar.gz, or a model.tar.gz itself. */
+/** A model directory, a directory that holds only model.tar.gz, or a .tar.gz / .tgz archive itself. */
 export async function materialise(location: string, limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS): Promise<string> {
-  if (!existsSync(location)) throw new ModelDirError(`model location ${location} does not exist`, 'model_not_found');
-  if (location.endsWith('.tar.gz') || location.endsWith('.tgz')) return unpackArchive(location, limits);
+  const kind = await fileKind(location);
+  if (kind === 'missing') throw new ModelDirError(`model location ${location} does not exist`, 'model_not_found');
+  if (kind === 'file' && /\.(tar\.gz|tgz)$/.test(location)) return unpackArchive(location, limits);
+  if (kind !== 'directory') {
+    throw new ModelDirError(`model location ${location} is neither a model directory nor a .tar.gz archive`, 'model_invalid');
+  }
   const archive = path.join(location, ARCHIVE_FILE);
-  if (!existsSync(path.join(location, MODEL_FILE)) && existsSync(archive)) return unpackArchive(archive, limits);
+  if ((await fileKind(path.join(location, MODEL_FILE))) === 'missing' && (await fileKind(archive)) === 'file') {
+    return unpackArchive(archive, limits);
+  }
   return location;
 }
 
 export interface ArchiveLimits {
-  /** Bytes all files of an archive may unpack to (MODEL_SERVER_MAX_MODEL_MB). */
+  /** Bytes an archive may inflate to, trailing data included (MODEL_SERVER_MAX_MODEL_MB). */
   readonly maxBytes: number;
+  /** How long unpacking may take (MODEL_SERVER_LOAD_TIMEOUT). */
+  readonly timeoutMs?: number;
+  /** Stops an unpack under way (serve shutting down). */
+  readonly signal?: AbortSignal;
+  /** Where the unpacked copy's directory is made (default: the system's temp dir). */
+  readonly parentDir?: string;
 }
 
 /** MODEL_SERVER_MAX_MODEL_MB's default: far above any image classifier, far below a full disk. */
 export const DEFAULT_MAX_MODEL_MB = 4096;
 
+/** MODEL_SERVER_LOAD_TIMEOUT's default, in ms: what unpacking may take unless told otherwise. */
+const DEFAULT_UNPACK_TIMEOUT_MS = 300_000;
+
 export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = { maxBytes: DEFAULT_MAX_MODEL_MB * 1024 * 1024 };
 
 /** A model archive holds a handful of files; a million tiny ones is not a model. */
-const MAX_ARCHIVE_ENTRIES = 10_000;
-
-/** Plain files and directories only: a link in an archive could point anywhere. */
-const EXTRACTED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
+export const MAX_ARCHIVE_ENTRIES = 10_000;
 
 /**
- * Unpack into a fresh temp dir, counting the bytes each entry really holds (a tar header's
- * size is what follows it in the stream, so a gzip bomb is stopped at the limit, not after
- * it). On any failure the temp dir is removed.
+ * Unpack into a fresh temp dir, on a thread of its own (model/unpack-thread.ts) under a time
+ * limit, counting the bytes gunzip inflates. Plain files and directories only. On any failure
+ * the thread is stopped, the temp dir removed, and the archive refused as model_archive_invalid.
  */
 export async function unpackArchive(archive: string, limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS): Promise<string> {
-  if (!existsSync(archive)) throw new ModelDirError(`model archive ${archive} does not exist`, 'model_not_found');
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'model-'));
-  let bytes = 0;
-  let entries = 0;
-  const unpack = new tar.Unpack({
-    cwd: dir,
-    strict: true,
-    filter: (_path, entry) => {
-      const { size = 0, type } = entry as tar.ReadEntry;
-      bytes += size;
-      entries++;
-      if (bytes > limits.maxBytes || entries > MAX_ARCHIVE_ENTRIES) {
-        const what =
-          entries > MAX_ARCHIVE_ENTRIES
-            ? `more than ${MAX_ARCHIVE_ENTRIES} entries`
-            : `more than ${limits.maxBytes} bytes (MODEL_SERVER_MAX_MODEL_MB)`;
-        unpack.abort(new ModelDirError(`${path.basename(archive)} unpacks to ${what}`, 'model_archive_invalid'));
-        return false;
-      }
-      return EXTRACTED_TYPES.has(type);
-    },
-  });
-  try {
-    await pipeline(createReadStream(archive), unpack);
-    return dir;
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    if (error instanceof ModelDirError) throw error;
-    throw new ModelDirError(`${path.basename(archive)} could not be unpacked (${(error as Error).message})`, 'model_archive_invalid');
-  }
-}
-
-async function readJson(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ModelDirError(code === 'ENOENT' ? `${path.basename(file)} is missing` : `${path.basename(file)} cannot be read (${code})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    // Not the parser's message: it quotes the file.
-    throw new ModelDirError(`${path.basename(file)} is not valid JSON`);
-  }
+  const kind = await fileKind(archive);
+  if (kind === 'missing') throw new ModelDirError(`model archive ${archive} does not exist`, 'model_not_found');
+  if (kind !== 'file') throw new ModelDirError(`${path.basename(archive)} is not a regular file`, 'model_archive_invalid');
+  const dir = await mkdtemp(path.join(limits.parentDir ?? os.tmpdir(), 'model-'));
+  const job = { archive, dir, maxBytes: limits.maxBytes, maxEntries: MAX_ARCHIVE_ENTRIES };
+  const failure = await unpackOnThread(job, limits.timeoutMs ?? DEFAULT_UNPACK_TIMEOUT_MS, limits.signal);
+  if (failure === undefined) return dir;
+  await rm(dir, { recursive: true, force: true });
+  throw new ModelDirError(`${path.basename(archive)} was refused: ${failure}`, 'model_archive_invalid');
 }
 
 export async function readModelBundle(dir: string): Promise<ModelBundle> {
   const onnxPath = path.join(dir, MODEL_FILE);
-  if (!existsSync(onnxPath)) {
+  const onnxKind = await fileKind(onnxPath);
+  if (onnxKind === 'missing') {
     const present = existsSync(dir) ? (await readdir(dir)).join(', ') || 'nothing' : 'no such directory';
     throw new ModelDirError(`${MODEL_FILE} is missing (model dir holds: ${present})`, 'model_not_found');
   }
-  const labels = labelsSchema.safeParse(await readJson(path.join(dir, LABELS_FILE)));
+  if (onnxKind !== 'file') throw new ModelDirError(`${MODEL_FILE} is not a regular file`);
+  const labels = labelsSchema.safeParse(await readJsonFile(path.join(dir, LABELS_FILE)));
   if (!labels.success) throw new ModelDirError(`${LABELS_FILE} must be a non-empty JSON array of distinct class names`);
   const spec = await readModelSpec(dir);
   const cudaOnnxPath = path.join(dir, CUDA_MODEL_FILE);
@@ -148,7 +125,7 @@ export async function readModelBundle(dir: string): Promise<ModelBundle> {
 /** A model directory's preprocessing.json, with the documented defaults for what it leaves out (or for no file). */
 export async function readModelSpec(dir: string): Promise<ModelSpec> {
   const specFile = path.join(dir, SPEC_FILE);
-  const spec = modelSpecSchema.safeParse(existsSync(specFile) ? await readJson(specFile) : {});
+  const spec = modelSpecSchema.safeParse((await fileKind(specFile)) === 'missing' ? {} : await readJsonFile(specFile));
   if (!spec.success) {
     throw new ModelDirError(`${SPEC_FILE} is invalid: ${spec.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   }

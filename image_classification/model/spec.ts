@@ -9,10 +9,18 @@ import { z } from 'zod';
  */
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 
+/**
+ * Caps on the sizes a model may declare (README, "Multi-model endpoints"): each image becomes
+ * a resize_shorter_side² picture and a 3·crop_size² float tensor in every worker, so a model
+ * directory must not be able to ask for gigabytes per image. Far above any classifier's input.
+ */
+export const MAX_CROP_SIZE = 1024;
+export const MAX_RESIZE_SHORTER_SIDE = 2048;
+
 export const modelSpecSchema = z
   .object({
-    resize_shorter_side: z.number().int().positive().default(256),
-    crop_size: z.number().int().positive().default(224),
+    resize_shorter_side: z.number().int().positive().max(MAX_RESIZE_SHORTER_SIDE).default(256),
+    crop_size: z.number().int().positive().max(MAX_CROP_SIZE).default(224),
     resample: z.enum(['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3']).default('linear'),
     rescale_factor: z.number().positive().default(1 / 255),
     mean: triple.default([0.485, 0.456, 0.406]),

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import {
   BadRequestError,
@@ -6,37 +6,43 @@ import {
   ModelAlreadyLoadedError,
   ModelLoadFailedError,
   ModelLoadingError,
+  ModelNameConflictError,
   ModelNotLoadedError,
   publicStartupFailure,
+  ShuttingDownError,
   StartupError,
+  WorkerLostDuringLoadError,
   WorkersUnavailableError,
 } from '../errors';
 import type { Logger } from '../logger';
 import { materialise } from '../model/model-dir';
 import { estimateWorkerBytes } from './memory';
+import { inspectModelDir } from './model-tree';
 import { checkModelName, resolveInsideRoot } from './names';
 import { writeRegistry, type RegistryEntry } from './registry-file';
-import { requestJson } from './socket-client';
+import { syncWorkers, type SyncOutcome } from './worker-sync';
 import type { WorkerModelsReport } from './worker-models';
-
-/** The internal path each worker answers serve's sync on (over its socket; nginx never routes it). */
-export const WORKER_SYNC_PATH = '/__models/sync';
 
 export interface ModelManagerOptions {
   /** MODEL_SERVER_MODELS_ROOT: every model location must lie inside it. */
   readonly root: string;
   readonly registryFile: string;
+  /** Where archives are unpacked (inside serve's run dir, so nothing outlives serve). */
+  readonly unpackDir: string;
   readonly workerSockets: readonly string[];
   /** MODEL_SERVER_MAX_MODEL_MB, for archives. */
   readonly maxModelBytes: number;
   /** MODEL_SERVER_MODELS_MEMORY_MB: what all workers together may hold resident. */
   readonly memoryBudgetBytes: number;
-  /** How long one worker may take to load a model (MODEL_SERVER_LOAD_TIMEOUT, plus a margin). */
+  /** How long unpacking, and one worker's load, may take (MODEL_SERVER_LOAD_TIMEOUT, plus a margin for a worker). */
+  readonly unpackTimeoutMs: number;
   readonly workerTimeoutMs: number;
 }
 
 interface ManagedModel {
   entry: RegistryEntry;
+  /** The real path the url resolved to: what a TargetModel of the same name must resolve to as well. */
+  location?: string;
   /** The directory is an archive's unpacked copy, removed on unload. */
   unpacked: boolean;
   ready: boolean;
@@ -58,20 +64,22 @@ export const MAX_PAGE_SIZE = 1000;
 
 /**
  * Serve's model manager: the one writer of the model registry. A load reserves its name at
- * once (a second load of it is 409), resolves and checks the location, judges memory, lists
- * the model in the registry and has every worker load it; the answer comes when all that
- * answered have it (a worker restarting loads it from the registry when it is back). Loads
- * of different models run one after another, so each memory judgement sees the last load.
+ * once (a second load of it is 409), resolves and checks the location, unpacks an archive
+ * off the event loop, judges memory, lists the model in the registry and has every worker
+ * load it; it succeeds only when every worker has it. Loads of different models run one
+ * after another, so each memory judgement sees the last load.
  */
 export class ModelManager {
   private readonly models = new Map<string, ManagedModel>();
   private generation = 0;
   private queue: Promise<void> = Promise.resolve();
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly options: ModelManagerOptions,
     private readonly logger: Logger,
   ) {
+    mkdirSync(options.unpackDir, { recursive: true });
     writeRegistry(options.registryFile, []);
   }
 
@@ -82,16 +90,23 @@ export class ModelManager {
     return this.startLoad(modelName, url);
   }
 
-  /** Load on first use (local InvokeEndpoint emulation): waits for a load of the same name already under way. */
+  /**
+   * Load on first use (local InvokeEndpoint emulation): waits for a load of the same name
+   * already under way; 409 when that name was loaded from another location.
+   */
   async ensure(name: unknown, url: unknown): Promise<ModelDescription> {
     const modelName = checkModelName(name);
     const existing = this.models.get(modelName);
     if (!existing) return this.startLoad(modelName, url);
     await existing.done;
     if (existing.error !== undefined) throw existing.error;
+    if (existing.entry.url === url) return describe(existing);
+    const location = await resolveInsideRoot(this.options.root, url).catch(() => undefined);
+    if (location === undefined || location !== existing.location) throw new ModelNameConflictError(modelName);
     return describe(existing);
   }
 
+  /** DELETE /models/{name}: answers once every worker has finished the model's running requests and closed it. */
   async unload(name: string): Promise<void> {
     const model = this.models.get(checkModelName(name));
     if (!model) throw new ModelNotLoadedError(name);
@@ -127,12 +142,18 @@ export class ModelManager {
     return names.length > size ? { models, nextPageToken: Buffer.from(page.at(-1)!).toString('base64url') } : { models };
   }
 
+  /** serve is stopping: end the unpack under way and refuse loads from now on. */
+  shutDown(): void {
+    this.stopping.abort();
+  }
+
   /** At shutdown: the archives this manager unpacked. */
   removeUnpacked(): void {
-    for (const model of this.models.values()) if (model.unpacked) rmSync(model.entry.dir, { recursive: true, force: true });
+    rmSync(this.options.unpackDir, { recursive: true, force: true });
   }
 
   private startLoad(name: string, url: unknown): Promise<ModelDescription> {
+    if (this.stopping.signal.aborted) return Promise.reject(new ShuttingDownError());
     const model: ManagedModel = {
       entry: { name, url: String(url), dir: '', generation: ++this.generation },
       unpacked: false,
@@ -157,14 +178,23 @@ export class ModelManager {
     const { name } = model.entry;
     const started = performance.now();
     try {
+      if (this.stopping.signal.aborted) throw new ShuttingDownError();
       const location = await resolveInsideRoot(this.options.root, url);
-      const dir = await materialise(location, { maxBytes: this.options.maxModelBytes }).catch((error: unknown) => {
-        throw error instanceof StartupError ? new ModelLoadFailedError(publicStartupFailure(error, 'model_invalid')) : error;
-      });
+      model.location = location;
+      const dir = await this.asLoadFailure(() =>
+        materialise(location, {
+          maxBytes: this.options.maxModelBytes,
+          timeoutMs: this.options.unpackTimeoutMs,
+          signal: this.stopping.signal,
+          parentDir: this.options.unpackDir,
+        }),
+      );
       model.unpacked = dir !== location;
       model.entry = { ...model.entry, dir };
-      await this.checkMemory(name, dir);
-      const reports = await this.publishAndSync();
+      if (this.stopping.signal.aborted) throw new ShuttingDownError();
+      const inspected = await this.asLoadFailure(() => inspectModelDir(dir, model.unpacked ? dir : this.options.root));
+      await this.checkMemory(name, estimateWorkerBytes(inspected));
+      const reports = await this.publishAndSync(name);
       const failure = reports.map((report) => report.models[name]).find((state) => state?.status === 'failed');
       if (failure?.status === 'failed') throw new ModelLoadFailedError(failure.failure);
       model.ready = true;
@@ -180,14 +210,21 @@ export class ModelManager {
       await this.publishAndSync().catch(() => undefined);
       if (model.unpacked) await rm(model.entry.dir, { recursive: true, force: true });
       this.logger.warn({ model: name, err: error }, 'model load refused');
-      throw error;
+      throw this.stopping.signal.aborted ? new ShuttingDownError() : error;
     }
   }
 
-  private async checkMemory(name: string, dir: string): Promise<void> {
-    const reports = await this.syncWorkers();
+  /** A model directory this product cannot use is the client's 4xx (or 404), with the public reason. */
+  private async asLoadFailure<T>(step: () => Promise<T>): Promise<T> {
+    return step().catch((error: unknown) => {
+      throw error instanceof StartupError ? new ModelLoadFailedError(publicStartupFailure(error, 'model_invalid')) : error;
+    });
+  }
+
+  private async checkMemory(name: string, perWorker: number): Promise<void> {
+    const reports = available(await this.sync());
     const current = reports.reduce((sum, report) => sum + report.rssBytes, 0);
-    const needed = (await estimateWorkerBytes(dir)) * this.options.workerSockets.length;
+    const needed = perWorker * this.options.workerSockets.length;
     const budget = this.options.memoryBudgetBytes;
     if (current + needed > budget) {
       const mb = (bytes: number) => Math.ceil(bytes / 2 ** 20);
@@ -198,29 +235,40 @@ export class ModelManager {
     }
   }
 
-  /** Write the registry, then have every worker load and unload to match it; the answers of those that answered. */
-  private async publishAndSync(): Promise<WorkerModelsReport[]> {
-    writeRegistry(
-      this.options.registryFile,
-      [...this.models.values()].filter((model) => model.entry.dir).map((model) => model.entry),
-    );
-    return this.syncWorkers();
+  /**
+   * Write the registry, then have every worker load and unload to match it. With `loading`,
+   * every worker must answer: one that exits during the sync fails the load, and one still
+   * starting is waited for (it reads the registry when it is up). Otherwise the answers of
+   * those that answered (a restarting worker reads the registry itself when it is back).
+   */
+  private async publishAndSync(loading?: string): Promise<WorkerModelsReport[]> {
+    this.publish();
+    // The first worker lost unlists the model at once, so pm2's restart of it does not load it again.
+    const outcomes = await this.sync(loading !== undefined, () => this.publish(loading));
+    if (loading !== undefined && outcomes.some((outcome) => outcome.kind === 'lost')) throw new WorkerLostDuringLoadError(loading);
+    if (loading !== undefined && outcomes.some((outcome) => outcome.kind !== 'report')) throw new WorkersUnavailableError();
+    return available(outcomes);
   }
 
-  /** A worker that does not answer (starting or restarting) reads the registry itself when it is back. */
-  private async syncWorkers(): Promise<WorkerModelsReport[]> {
-    const answers = await Promise.all(
-      this.options.workerSockets.map((socket) =>
-        requestJson(socket, 'POST', WORKER_SYNC_PATH, undefined, this.options.workerTimeoutMs).catch((error: unknown) => {
-          this.logger.warn({ socket, err: error }, 'a worker did not answer the model sync');
-          return undefined;
-        }),
-      ),
+  private publish(without?: string): void {
+    const entries = [...this.models.values()].filter((model) => model.entry.dir && model.entry.name !== without);
+    writeRegistry(
+      this.options.registryFile,
+      entries.map((model) => model.entry),
     );
-    const reports = answers.filter((answer) => answer?.status === 200).map((answer) => answer!.body as WorkerModelsReport);
-    if (reports.length === 0) throw new WorkersUnavailableError();
-    return reports;
   }
+
+  private sync(waitForEvery = false, onLost?: () => void): Promise<SyncOutcome[]> {
+    const options = { timeoutMs: this.options.workerTimeoutMs, waitForEvery, ...(onLost ? { onLost } : {}) };
+    return syncWorkers(this.options.workerSockets, options, this.logger);
+  }
+}
+
+/** The reports of the workers that answered; 503 when none did. */
+function available(outcomes: readonly SyncOutcome[]): WorkerModelsReport[] {
+  const reports = outcomes.flatMap((outcome) => (outcome.kind === 'report' ? [outcome.report] : []));
+  if (reports.length === 0) throw new WorkersUnavailableError();
+  return reports;
 }
 
 function describe(model: ManagedModel): ModelDescription {

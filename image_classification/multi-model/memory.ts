@@ -1,6 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
+import type { InspectedModel } from './model-tree';
 
 /**
  * How the model manager judges memory (docs/multi-model.md). The budget is the
@@ -13,27 +12,28 @@ export function defaultMemoryBudgetBytes(): number {
   return Math.floor(Math.min(limit, os.totalmem()) * 0.85);
 }
 
-/**
- * One worker's cost of a model before it is loaded: its files twice (ONNX Runtime's copy of
- * the weights and the graph's working memory) plus a fixed part for its session and inference
- * thread. Meant to stay above what `npm run bench:multi-model` measures per copy (docs/multi-model.md).
- */
+/** A fixed part for a model's session and inference thread. */
 const PER_MODEL_FIXED_BYTES = 16 * 1024 * 1024;
 
-/** A model directory holds a handful of files; the walk stops counting files after this. */
-const MAX_FILES_COUNTED = 10_000;
+/**
+ * Images one worker holds in preprocessing and inference at once, for the estimate: a full
+ * batch of the built-in model.
+ */
+const IMAGES_IN_FLIGHT = 8;
 
-export async function estimateWorkerBytes(dir: string): Promise<number> {
-  let bytes = 0;
-  let files = 0;
-  const walk = async (folder: string): Promise<void> => {
-    for (const entry of await readdir(folder, { withFileTypes: true })) {
-      if (++files > MAX_FILES_COUNTED) return;
-      const full = path.join(folder, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile()) bytes += (await stat(full)).size;
-    }
-  };
-  await walk(dir);
-  return PER_MODEL_FIXED_BYTES + 2 * bytes;
+/** A graph's working memory per image, as a multiple of its input tensor (MobileNet-class networks stay under it). */
+const ACTIVATION_FACTOR = 8;
+
+/**
+ * One worker's cost of a model before it is loaded: its files twice (ONNX Runtime's copy of
+ * the weights and the graph's working memory), the input tensors and activations of
+ * IMAGES_IN_FLIGHT images at its crop_size (float32, 3 channels), the resized RGB pictures at
+ * resize_shorter_side (4:3) they are cut from, and a fixed part. Meant to stay above what
+ * `npm run bench:multi-model` measures per copy (docs/multi-model.md).
+ */
+export function estimateWorkerBytes({ fileBytes, spec }: InspectedModel): number {
+  const inputTensor = 3 * spec.crop_size ** 2 * 4;
+  const resized = 3 * spec.resize_shorter_side ** 2 * (4 / 3);
+  const perImage = inputTensor * (1 + ACTIVATION_FACTOR) + resized;
+  return Math.ceil(PER_MODEL_FIXED_BYTES + 2 * fileBytes + IMAGES_IN_FLIGHT * perImage);
 }

@@ -19,6 +19,9 @@ interface LocalModel {
   rssGrowthBytes?: number;
   active: number;
   retired: boolean;
+  /** Resolves once a retired model is closed (its last request finished). */
+  readonly closed: Promise<void>;
+  markClosed(): void;
 }
 
 export type ModelReport =
@@ -33,6 +36,8 @@ export interface WorkerModelsReport {
 
 export class WorkerModels {
   private readonly local = new Map<string, LocalModel>();
+  /** Retired models not closed yet: running requests still hold them. */
+  private readonly closing = new Set<Promise<void>>();
   private readonly view: RegistryView;
   private queue: Promise<void> = Promise.resolve();
 
@@ -55,6 +60,12 @@ export class WorkerModels {
       if (wanted.get(name)?.generation !== model.entry.generation) this.retire(name, model);
     }
     for (const entry of wanted.values()) if (!this.local.has(entry.name)) this.start(entry);
+  }
+
+  /** The location the registry gives `name` (what its load named), if it lists it. */
+  urlOf(name: string): string | undefined {
+    this.sync();
+    return this.local.get(name)?.entry.url;
   }
 
   /** The model for one invocation: 404 if not loaded anywhere, 503 while it loads here. */
@@ -84,10 +95,13 @@ export class WorkerModels {
     await model.loaded;
   }
 
-  /** Sync, wait for every load this started, and report. */
+  /**
+   * Sync, wait for every load this started and for every retired model's running requests
+   * to finish (so serve removes an unloaded model's files only afterwards), and report.
+   */
   async report(): Promise<WorkerModelsReport> {
     this.sync();
-    await Promise.all([...this.local.values()].map((model) => model.loaded));
+    await Promise.all([...[...this.local.values()].map((model) => model.loaded), ...this.closing]);
     const models: Record<string, ModelReport> = {};
     for (const [name, { entry, failure, rssGrowthBytes }] of this.local) {
       models[name] = failure
@@ -102,7 +116,9 @@ export class WorkerModels {
   }
 
   private start(entry: RegistryEntry): void {
-    const model: LocalModel = { entry, loaded: Promise.resolve(), active: 0, retired: false };
+    let markClosed = () => {};
+    const closed = new Promise<void>((resolve) => (markClosed = resolve));
+    const model: LocalModel = { entry, loaded: Promise.resolve(), active: 0, retired: false, closed, markClosed };
     const load = async () => {
       if (model.retired) return;
       const before = process.memoryUsage.rss();
@@ -127,6 +143,8 @@ export class WorkerModels {
   private retire(name: string, model: LocalModel): void {
     this.local.delete(name);
     model.retired = true;
+    this.closing.add(model.closed);
+    void model.closed.then(() => this.closing.delete(model.closed));
     if (model.active === 0) this.close(name, model);
   }
 
@@ -136,6 +154,7 @@ export class WorkerModels {
       .then(
         () => this.logger.info({ model: name, generation: model.entry.generation }, 'model unloaded'),
         (error: unknown) => this.logger.error({ model: name, err: error }, 'closing an unloaded model failed'),
-      );
+      )
+      .finally(() => model.markClosed());
   }
 }

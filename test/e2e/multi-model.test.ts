@@ -233,7 +233,7 @@ test("the AWS SDK's TargetModel loads a model from the models root on first use,
     const parsed = JSON.parse(Buffer.from(answer.Body).toString('utf8')) as { predictions: { class: string } };
     assert.equal(parsed.predictions.class, 'plastic');
   }
-  assert.equal((await fetch(`${served.url}/models/local`)).status, 200);
+  assert.equal((await fetch(`${served.url}/models/local.tar.gz`)).status, 200);
   assert.match(served.output(), /"targetModel":"local\.tar\.gz"/);
   await assert.rejects(
     client.send(new InvokeEndpointCommand({ EndpointName: 'local', TargetModel: 'absent.tar.gz', ContentType: 'image/jpeg', Body: body })),

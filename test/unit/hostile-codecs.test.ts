@@ -61,7 +61,7 @@ test('NPZ: inflation is capped by the bytes produced, not the size a member decl
 });
 
 test('JSON: a tensor nested 5,000 deep is a 400, not a stack overflow', async () => {
-  await assert.rejects(decodeBody(deepJson(5000), 'application/json'), refusedWith('invalid_tensor', /nested more than/));
+  await assert.rejects(decodeBody(deepJson(5000), 'application/json'), refusedWith('invalid_json', /nested more than/));
 });
 
 test('errors quote a client value briefly: a 1 MB CSV cell is not echoed back', () => {

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startServe, workerPids, workerSockets, type Served } from '../../harness/serve-process';
+import { formatResult, runHostileCase, WORKER_RSS_BOUND_MB } from '../../harness/hostile/hostile';
+import { hostileModelsRoot, type HostileModelsRoot } from '../../harness/hostile/hostile-models';
+import { buildMultiModelCases, multiModelServeEnv } from '../../harness/hostile/multi-model-cases';
+
+/**
+ * Hostile models and bodies on a multi-model endpoint through real nginx + pm2 (2 workers):
+ * each case's status and error code, its own bounds (time to answer, the right model, nothing
+ * left behind), a worker's own /ping within 1 s meanwhile, worker RSS at most
+ * WORKER_RSS_BOUND_MB, and no worker restarted except by the case that kills one.
+ */
+
+let models: HostileModelsRoot;
+let served: Served;
+before(async () => {
+  models = await hostileModelsRoot();
+  served = await startServe({ ...multiModelServeEnv(models.root), LOG_LEVEL: 'warn' });
+});
+after(async () => {
+  served?.killAll();
+  await models?.remove();
+});
+
+test('hostile models and bodies on a multi-model endpoint: refused or served within bounds', { timeout: 300_000 }, async () => {
+  const sockets = workerSockets(served);
+  const problems: string[] = [];
+  for (const c of await buildMultiModelCases(models)) {
+    const pidsBefore = workerPids(served);
+    const result = await runHostileCase(served, sockets, c);
+    console.log(formatResult(result));
+    if (result.problem) problems.push(`${c.name}: ${result.problem}`);
+    if (result.rssPeakMb > WORKER_RSS_BOUND_MB) problems.push(`${c.name}: a worker held ${result.rssPeakMb} MB`);
+    if (c.name.includes('kills its worker')) continue;
+    if (result.pingMaxMs >= 1000) problems.push(`${c.name}: a worker's /ping took ${result.pingMaxMs} ms`);
+    if (workerPids(served).join() !== pidsBefore.join()) problems.push(`${c.name}: a worker restarted`);
+  }
+  assert.deepEqual(problems, []);
+});
