@@ -86,9 +86,22 @@ async function loadModel(
  * A multi-model worker's models: whatever serve's registry lists, each with its own handler
  * (its `code/`; SAGEMAKER_SUBMIT_DIRECTORY names one directory, so it does not apply here).
  */
-function multiModelRouting(config: Config, runDir: string, logger: Logger, hooks: LoadHooks): MultiModelRouting {
+function multiModelRouting(
+  config: Config,
+  runDir: string,
+  logger: Logger,
+  hooks: LoadHooks,
+  metrics: WorkerMetrics | undefined,
+): MultiModelRouting {
   const options = { ...pipelineOptions(config, hooks), submitDirectory: undefined };
-  const models = new WorkerModels(registryFilePath(runDir), (dir) => loadPipelineWithin(config, dir, options, logger), logger);
+  // model_load_seconds: the last model this worker loaded.
+  const load = async (dir: string) => {
+    const started = performance.now();
+    const pipeline = await loadPipelineWithin(config, dir, options, logger);
+    metrics?.modelLoaded((performance.now() - started) / 1000);
+    return pipeline;
+  };
+  const models = new WorkerModels(registryFilePath(runDir), load, logger);
   const loadOnFirstUse = firstUseLoader(managerSocketPath(runDir), modelLoadWaitMs(config));
   return { models, loadOnFirstUse, waitSeconds: config.timeoutSeconds };
 }
@@ -138,7 +151,7 @@ function main(): void {
   if (config.multiModel && !runDir) logger.warn('SAGEMAKER_MULTI_MODEL needs serve (its model manager); this worker serves one model');
   const multiModel =
     config.multiModel && runDir
-      ? multiModelRouting(config, runDir, logger, { onInferenceFailure, onBatch: metrics?.batch.bind(metrics) })
+      ? multiModelRouting(config, runDir, logger, { onInferenceFailure, onBatch: metrics?.batch.bind(metrics) }, metrics)
       : undefined;
   // Served batches only: the model's warm-up runs happen before it is ready (a multi-model
   // worker counts its models' warm-ups too: a few batches per load).

@@ -49,7 +49,6 @@ export async function hostileModelsRoot(): Promise<HostileModelsRoot> {
     await cp(shipped, path.join(root, name), { recursive: true });
     return path.join(root, name);
   };
-  const raw = gunzipSync(await readFile(SHIPPED_ARCHIVE));
 
   // The shipped model, and the same graph with every label renamed: the two answer differently.
   await copy('trash');
@@ -58,8 +57,6 @@ export async function hostileModelsRoot(): Promise<HostileModelsRoot> {
   await writeFile(path.join(other, 'labels.json'), JSON.stringify(labels.map((label) => `other-${label}`)));
   await cp(SHIPPED_ARCHIVE, path.join(root, 'foo.tar.gz'));
 
-  // A valid archive followed by 16 MiB of zeros after its end-of-archive marker.
-  await writeFile(path.join(root, 'zeros.tar.gz'), gzipSync(Buffer.concat([raw, Buffer.alloc(16 * 1024 * 1024)])));
   // 20,000 empty files; entries that leave the archive.
   const many = Array.from({ length: 20_000 }, (_, i) => tarEntry(`f/${i}`));
   await writeFile(path.join(root, 'many.tar.gz'), gzipSync(Buffer.concat([...many, END_OF_ARCHIVE])));
@@ -102,6 +99,9 @@ export async function hostileModelsRoot(): Promise<HostileModelsRoot> {
   await mkdir(path.join(slow, 'code'));
   await writeFile(path.join(slow, 'code', 'inference.js'), versionedHandler(1, 2000));
   await packDirectory(slow, path.join(root, 'slow.tar.gz'));
+  // The same small archive followed by 16 MiB of zeros after its end-of-archive marker (17 kB gzipped).
+  const raw = gunzipSync(await readFile(path.join(root, 'slow.tar.gz')));
+  await writeFile(path.join(root, 'zeros.tar.gz'), gzipSync(Buffer.concat([raw, Buffer.alloc(16 * 1024 * 1024)]), { level: 9 }));
   await rm(slow, { recursive: true, force: true });
   await rm(shipped, { recursive: true, force: true });
 

@@ -51,7 +51,7 @@ export interface HostileResult {
 
 /** A worker's RSS; 0 once it is gone (a case may kill one). */
 export function rssMb(pid: number): number {
-  let status = '';
+  let status: string;
   try {
     status = readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch {

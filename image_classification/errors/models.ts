@@ -29,7 +29,11 @@ export class ModelNameConflictError extends InferenceError {
 /** A worker exited while it loaded the model (a crash, or memory ran out): the load fails, the model is unlisted. */
 export class WorkerLostDuringLoadError extends InferenceError {
   constructor(name: string) {
-    super(500, 'model_load_failed', `a worker exited while loading model '${name}' (it crashed or ran out of memory); the model is not loaded`);
+    super(
+      500,
+      'model_load_failed',
+      `a worker exited while loading model '${name}' (it crashed or ran out of memory); the model is not loaded`,
+    );
   }
 }
 

@@ -158,10 +158,20 @@ export function toHttpError(error: unknown, limits: { maxPayloadBytes: number })
   const status = statusOf(error);
   if (status === 413) return new PayloadTooLargeError(limits.maxPayloadBytes);
   if (status === 400) return new BadRequestError('malformed request body');
+  if (status === 415) return unsupportedBodyError(error);
   if (status !== undefined && status >= 400 && status < 500) {
     return new InferenceError(status, 'bad_request', (error as Error).message);
   }
   return new InternalError({ cause: error });
+}
+
+/** body-parser's 415s: a Content-Encoding (zstd, compress, …) or charset it cannot decode. */
+function unsupportedBodyError(error: unknown): InferenceError {
+  const { type, message } = error as { type?: unknown; message?: unknown };
+  if (type === 'encoding.unsupported') {
+    return new InferenceError(415, 'unsupported_content_encoding', 'Content-Encoding must be identity, gzip, deflate or br');
+  }
+  return new InferenceError(415, 'unsupported_media_type', clip(String(message), 200));
 }
 
 /** Longest message an error body carries: a handler's or a codec's message never becomes a large answer. */

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { mediaTypeOf, SUPPORTED_CONTENT_TYPES } from '../codecs/content-types';
+import { JSON_LINES_TYPES } from '../codecs/records';
 import type { WorkerMetrics } from '../metrics/worker-metrics';
 import { StageTimes } from '../stage-timing';
 
@@ -37,7 +38,7 @@ export class InvocationTiming {
 }
 
 const IMAGE_SUBTYPE = /^image\/(jpeg|png|webp|gif|tiff|avif|heif|heic|bmp|svg\+xml)$/;
-const KNOWN_TYPES = new Set<string>(SUPPORTED_CONTENT_TYPES);
+const KNOWN_TYPES = new Set<string>([...SUPPORTED_CONTENT_TYPES, ...JSON_LINES_TYPES]);
 
 /**
  * The request's media type as a metric label: a client chooses its Content-Type, so anything

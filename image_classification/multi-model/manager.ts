@@ -194,7 +194,7 @@ export class ModelManager {
       if (this.stopping.signal.aborted) throw new ShuttingDownError();
       const inspected = await this.asLoadFailure(() => inspectModelDir(dir, model.unpacked ? dir : this.options.root));
       await this.checkMemory(name, estimateWorkerBytes(inspected));
-      const reports = await this.publishAndSync(name);
+      const reports = await this.untilStopped(this.publishAndSync(name));
       const failure = reports.map((report) => report.models[name]).find((state) => state?.status === 'failed');
       if (failure?.status === 'failed') throw new ModelLoadFailedError(failure.failure);
       model.ready = true;
@@ -207,11 +207,24 @@ export class ModelManager {
       return describe(model);
     } catch (error) {
       this.models.delete(name);
-      await this.publishAndSync().catch(() => undefined);
+      this.publish();
+      // Stopping: the workers are about to stop too, and nginx's drain waits for this answer.
+      if (!this.stopping.signal.aborted) await this.sync().catch(() => undefined);
       if (model.unpacked) await rm(model.entry.dir, { recursive: true, force: true });
       this.logger.warn({ model: name, err: error }, 'model load refused');
       throw this.stopping.signal.aborted ? new ShuttingDownError() : error;
     }
+  }
+
+  /** `work`, unless serve starts stopping first: then 503 at once, so nginx's drain is not held by a load. */
+  private untilStopped<T>(work: Promise<T>): Promise<T> {
+    const { signal } = this.stopping;
+    if (signal.aborted) return Promise.reject(new ShuttingDownError());
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(new ShuttingDownError());
+      signal.addEventListener('abort', onAbort, { once: true });
+      work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 
   /** A model directory this product cannot use is the client's 4xx (or 404), with the public reason. */

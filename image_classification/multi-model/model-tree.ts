@@ -27,7 +27,8 @@ export async function inspectModelDir(dir: string, linkRoot: string): Promise<In
   let entries = 0;
   const walk = async (folder: string): Promise<void> => {
     for (const entry of await readdir(folder, { withFileTypes: true })) {
-      if (++entries > MAX_MODEL_DIR_ENTRIES) throw new ModelDirError(`the model directory holds more than ${MAX_MODEL_DIR_ENTRIES} entries`);
+      if (++entries > MAX_MODEL_DIR_ENTRIES)
+        throw new ModelDirError(`the model directory holds more than ${MAX_MODEL_DIR_ENTRIES} entries`);
       const full = path.join(folder, entry.name);
       if (entry.isSymbolicLink()) {
         const target = await realpath(full).catch(() => undefined);

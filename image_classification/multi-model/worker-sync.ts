@@ -30,7 +30,9 @@ export function syncWorkers(sockets: readonly string[], options: SyncOptions, lo
       const left = Math.max(1, deadline - Date.now());
       const outcome = await requestJson(socket, 'POST', WORKER_SYNC_PATH, undefined, left).then(
         (answer): SyncOutcome => (answer.status === 200 ? { kind: 'report', report: answer.body as WorkerModelsReport } : { kind: 'lost' }),
-        (error: NodeJS.ErrnoException): SyncOutcome => ({ kind: error.code === 'ECONNREFUSED' || error.code === 'ENOENT' ? 'refused' : 'lost' }),
+        (error: NodeJS.ErrnoException): SyncOutcome => ({
+          kind: error.code === 'ECONNREFUSED' || error.code === 'ENOENT' ? 'refused' : 'lost',
+        }),
       );
       if (outcome.kind === 'refused' && options.waitForEvery && Date.now() + RETRY_MS < deadline) {
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS));

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startServe, workerPids, workerSockets, type Served } from '../../harness/serve-process';
 import { formatResult, runHostileCase, WORKER_RSS_BOUND_MB } from '../../harness/hostile/hostile';
-import { hostileModelsRoot, type HostileModelsRoot } from '../../harness/hostile/hostile-models';
+import { hostileModelsRoot, versionedHandler, type HostileModelsRoot } from '../../harness/hostile/hostile-models';
 import { buildMultiModelCases, multiModelServeEnv } from '../../harness/hostile/multi-model-cases';
 
 /**
@@ -37,4 +40,33 @@ test('hostile models and bodies on a multi-model endpoint: refused or served wit
     if (workerPids(served).join() !== pidsBefore.join()) problems.push(`${c.name}: a worker restarted`);
   }
   assert.deepEqual(problems, []);
+});
+
+test('SIGTERM during a load: the load is answered at once, serve exits', { timeout: 120_000 }, async () => {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'models-sigterm-'));
+  await mkdir(path.join(root, 'warming', 'code'), { recursive: true });
+  await writeFile(
+    path.join(root, 'warming', 'code', 'inference.js'),
+    `${versionedHandler(1)}exports.warmupFn = () => new Promise((r) => setTimeout(r, 60000));\n`,
+  );
+  const stopping = await startServe({ ...multiModelServeEnv(root), LOG_LEVEL: 'warn' });
+  try {
+    const loading = fetch(`${stopping.url}/models`, {
+      method: 'POST',
+      body: JSON.stringify({ model_name: 'warming', url: 'warming' }),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const signalled = performance.now();
+    process.kill(stopping.child.pid!, 'SIGTERM');
+    const answer = await loading;
+    assert.equal(answer.status, 503);
+    assert.equal(((await answer.json()) as { error: { code: string } }).error.code, 'unavailable');
+    assert.ok(performance.now() - signalled < 10_000, 'the load answered within 10 s of SIGTERM');
+    await stopping.exited;
+    assert.ok(performance.now() - signalled < 60_000, 'serve exited within 60 s of SIGTERM');
+  } finally {
+    stopping.killAll();
+    await rm(root, { recursive: true, force: true });
+  }
 });
