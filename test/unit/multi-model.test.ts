@@ -15,8 +15,9 @@ test('model names: SageMaker-style tokens pass; paths, blanks and oversized name
   for (const name of ['', '.', '..', '../x', 'a/b', '-x', 'x'.repeat(257), 'a b', 'a%2Fb', 42, undefined]) {
     assert.throws(() => checkModelName(name), code('invalid_model_name'), String(name));
   }
-  assert.equal(targetModelName('foo.tar.gz'), 'foo');
-  assert.equal(targetModelName('foo.tgz'), 'foo');
+  // The whole TargetModel is the name: foo.tar.gz and foo are two models.
+  assert.equal(targetModelName('foo.tar.gz'), 'foo.tar.gz');
+  assert.equal(targetModelName('foo'), 'foo');
   assert.throws(() => targetModelName(undefined), code('target_model_missing'));
   assert.throws(() => targetModelName('../foo.tar.gz'), code('invalid_model_name'));
 });
@@ -30,10 +31,12 @@ test('model locations must resolve inside the root, symlinks followed', async ()
   assert.equal(await resolveInsideRoot(root, 'a/model'), path.join(root, 'a', 'model'));
   assert.equal(await resolveInsideRoot(root, path.join(root, 'a', 'model')), path.join(root, 'a', 'model'));
   assert.equal(await resolveInsideRoot(root, 'alias/model'), path.join(root, 'a', 'model'));
-  for (const location of ['out', 'a/../..', outside, '/', '.', root]) {
+  // Missing behind a link out of the root is "outside" too: no answer tells what exists there.
+  for (const location of ['out', 'out/missing', 'out/missing/deeper', 'a/../..', outside, '/', '/etc/shadow', '/root/nothing', '.', root]) {
     await assert.rejects(resolveInsideRoot(root, location), code('model_url_outside_root'), location);
   }
   await assert.rejects(resolveInsideRoot(root, 'missing'), code('model_not_found'));
+  await assert.rejects(resolveInsideRoot(root, 'a/missing/deeper'), code('model_not_found'));
   await assert.rejects(resolveInsideRoot(path.join(root, 'no-root'), 'a'), code('model_not_found'));
   for (const location of ['', 'a\0b', 7]) await assert.rejects(resolveInsideRoot(root, location), code('invalid_model_url'));
 });
