@@ -241,7 +241,7 @@ test("the AWS SDK's TargetModel loads a model from the models root on first use,
   );
 });
 
-test('the memory budget: the estimate (16 MB + twice the files) plus what the workers hold decides; 507 past it', async () => {
+test('the memory budget: the estimate (16 MB + twice the files + 8 images in flight) plus what the workers hold decides; 507 past it', async () => {
   // Models whose files are large on paper (sparse padding: no disk, never read by a worker).
   const BUDGET_MB = 2048;
   const padded = async (name: string, paddingMb: number) => {
@@ -250,11 +250,11 @@ test('the memory budget: the estimate (16 MB + twice the files) plus what the wo
     await writeFile(path.join(dir, 'padding.bin'), '');
     await truncate(path.join(dir, 'padding.bin'), paddingMb * 2 ** 20);
   };
-  // Over the budget on its estimate alone: 16 + 2 × (1,100 MB + the model).
+  // Over the budget on its estimate alone: 16 + 2 × (1,100 MB + the model) + 45 MB for 8 images at 224².
   await padded('huge', 1100);
-  // Under the budget on its estimate alone (16 + 2 × (1,000 MB + 11 MB) ≈ 2,038 MB), over it
-  // with what the worker already holds (far more than 10 MB).
-  await padded('large', 1000);
+  // Under the budget on its estimate alone (16 + 2 × (950 MB + 11 MB) + 45 MB ≈ 1,984 MB), over it
+  // with what the worker already holds (far more than 64 MB).
+  await padded('large', 950);
   const small = await startServe({
     SAGEMAKER_MULTI_MODEL: 'true',
     MODEL_SERVER_MODELS_ROOT: root,
