@@ -138,9 +138,10 @@ const DEMO_FILES = [
 /**
  * The demo page (MODEL_SERVER_DEMO_PAGE): three static files served by nginx itself, exact
  * locations only, so the page answers while the workers load and nothing else is served.
+ * Not on a multi-model endpoint: the page posts to /invocations, which serves no model there.
  */
 function demoLocations(config: Config, webDir: string): string {
-  if (!config.demoPage) return '';
+  if (!config.demoPage || config.multiModel) return '';
   const headers = [
     `add_header Content-Security-Policy "${DEMO_CSP}" always;`,
     'add_header X-Content-Type-Options nosniff always;',

@@ -49,7 +49,7 @@ test('slots are counted in the admission server, per-client limits in the public
   assert.doesNotMatch((await rendered({ MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT: '0' })).conf, /limit_conn per_client/);
 });
 
-test('the demo page: three exact locations under a CSP of self, none with MODEL_SERVER_DEMO_PAGE=false', async () => {
+test('the demo page: three exact locations under a CSP of self, none with MODEL_SERVER_DEMO_PAGE=false or on a multi-model endpoint', async () => {
   const { conf, runDir } = await rendered();
   // From serve's run dir, which nginx's user can always read (a checkout may be private).
   for (const uri of ['/', '/demo/app.js', '/demo/app.css'])
@@ -57,6 +57,8 @@ test('the demo page: three exact locations under a CSP of self, none with MODEL_
   assert.match(conf, /Content-Security-Policy "default-src 'self';/);
   const off = (await rendered({ MODEL_SERVER_DEMO_PAGE: 'false' })).conf;
   assert.doesNotMatch(off, /location = \/ |\/web;/);
+  // Its form posts to /invocations, which a multi-model endpoint answers 404.
+  assert.doesNotMatch((await rendered({ SAGEMAKER_MULTI_MODEL: 'true' })).conf, /location = \/ |\/web;/);
 });
 
 test(
