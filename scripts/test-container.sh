@@ -42,7 +42,12 @@ check() {
   echo "$answer" | grep -q '"class":"paper"' || { echo "FAIL ${label}: $answer" >&2; return 1; }
   if [ "$mode" = restricted ]; then
     [ "$(curl -s -o /dev/null -w '%{http_code}' "localhost:${port}/")" = 404 ] || { echo "FAIL ${label}: the demo page is on" >&2; return 1; }
-    curl -sf "localhost:${metrics_port}/metrics" | grep -q '^# TYPE' || { echo "FAIL ${label}: no /metrics on ${metrics_port}" >&2; return 1; }
+    # Read whole first: grep -q would stop reading, and curl's broken pipe fail the pipeline.
+    local metrics
+    if ! metrics=$(curl -sf "localhost:${metrics_port}/metrics") || ! grep -q '^# TYPE' <<<"$metrics"; then
+      echo "FAIL ${label}: no /metrics on ${metrics_port}" >&2
+      return 1
+    fi
   else
     curl -sf "localhost:${port}/" | grep -q '<title>Image classifier</title>' || { echo "FAIL ${label}: no demo page on /" >&2; return 1; }
   fi
@@ -122,9 +127,10 @@ ctr=$("${bah[@]}" from "$image")
 root=$("${bah[@]}" mount "$ctr")
 mapfile -t image_env < <("${bah[@]}" inspect --format '{{range .OCIv1.Config.Env}}{{println .}}{{end}}' "$image" | sed '/^$/d')
 home=$(awk -F: '$3 == 1000 { print $6 }' "${root}/etc/passwd"); home=${home:-/}
+# Call it in a subshell: it execs, so the subshell's PID becomes the new session's (stop_group).
 restricted() {
   # shellcheck disable=SC2016 # expanded by the inner shell
-  setsid unshare --mount --pid --fork --kill-child sh -c '
+  exec setsid unshare --mount --pid --fork --kill-child sh -c '
     set -e
     root=$1; shift
     mount --bind "$root" "$root"
@@ -137,10 +143,10 @@ restricted() {
 }
 label="uid 1000, read-only root, /tmp tmpfs, no capabilities"
 # shellcheck disable=SC2016 # expanded by the shell in the container
-restricted sh -c '[ "$(id -u):$(id -g)" = 1000:1000 ] && ! touch /opt/program/probe 2>/dev/null && touch /tmp/probe && sleep 0 \
-  && ! command -v npm >/dev/null && ! command -v npx >/dev/null && ! command -v corepack >/dev/null' \
+(restricted sh -c '[ "$(id -u):$(id -g)" = 1000:1000 ] && ! touch /opt/program/probe 2>/dev/null && touch /tmp/probe && sleep 0 \
+  && ! command -v npm >/dev/null && ! command -v npx >/dev/null && ! command -v corepack >/dev/null') \
   || { echo "FAIL ${label}: not uid 1000, root writable, /tmp not, no sleep, or a package manager present" >&2; exit 1; }
-restricted /usr/bin/tini -- serve &
+(restricted /usr/bin/tini -- serve) &
 runner=$!
 ok=true
 check "$label" restricted || ok=false
