@@ -157,7 +157,7 @@ export class Predictor {
       const arrival = this.batcher.expect(part.length);
       let tensor: Float32Array | undefined;
       try {
-        tensor = await timeStage('queue', () => this.session.tensorBuffer(part.length * imageTensorLength(this.layout), signal));
+        tensor = await this.inputBuffer(part.length * imageTensorLength(this.layout), signal);
         await timeStage('preprocess', () => preprocessBatch(part, this.bundle.spec, this.layout, this.decodeLimits, tensor));
         if (running) rows.push(...recorded(await running));
       } catch (error) {
@@ -174,6 +174,12 @@ export class Predictor {
     }
     rows.push(...recorded(await running!));
     return rows;
+  }
+
+  /** An input buffer for the inference thread; waiting for one to come back is queueing (a stage), taking a free one is not. */
+  private inputBuffer(length: number, signal: AbortSignal | undefined): Promise<Float32Array> {
+    const take = () => this.session.tensorBuffer(length, signal);
+    return this.session.tensorBuffersFull ? timeStage('queue', take) : take();
   }
 
   /** A job's buffer goes back to the pool if the job fails before it reached the thread (it left the queue). */
@@ -223,7 +229,7 @@ export class Predictor {
       // A float32 copy per part, in a buffer that moves to the inference thread. Integer
       // tensors (int64 holds BigInts) are converted value by value.
       const values = tensor.data.subarray(start * perImage, end * perImage);
-      const input = await timeStage('queue', () => this.session.tensorBuffer(values.length, signal));
+      const input = await this.inputBuffer(values.length, signal);
       if (values instanceof Float32Array) input.set(values);
       else for (let i = 0; i < values.length; i++) input[i] = Number(values[i]);
       rows.push(...recorded(await this.submitted(input, this.batcher.submit(input, end - start, signal))));

@@ -86,6 +86,11 @@ export class InferenceClient {
     return this.pool.take(length, signal);
   }
 
+  /** Whether tensorBuffer() would wait for a buffer to come back. */
+  get tensorBuffersFull(): boolean {
+    return this.pool.full;
+  }
+
   /** How many tensorBuffer() buffers may be out at once (set before the first is taken). */
   set tensorSlots(slots: number) {
     this.pool = new TensorPool(slots);

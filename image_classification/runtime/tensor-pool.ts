@@ -22,6 +22,11 @@ export class TensorPool {
     return this.out;
   }
 
+  /** Whether take() would wait for a slot. */
+  get full(): boolean {
+    return this.out >= this.slots;
+  }
+
   /**
    * A buffer of exactly `length` floats, with whatever an earlier image left in it, once a
    * slot is free. Rejects with the signal's reason if it aborts first.

@@ -19,6 +19,7 @@ test('at most `slots` buffers are out: the next take waits for a give, in order,
   const pool = new TensorPool(2);
   const [a, b] = [await pool.take(4), await pool.take(4)];
   assert.equal(pool.inUse, 2);
+  assert.ok(pool.full, 'the next take would wait');
   const order: string[] = [];
   const waiting = pool.take(4).then((buffer) => {
     order.push('first waiter');
