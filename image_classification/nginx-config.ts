@@ -22,6 +22,11 @@ export interface NginxSettings {
    * Unset: every worker is up.
    */
   readonly readyWorkers?: ReadonlySet<number>;
+  /**
+   * Shutting down: the public server listens on a socket in the run dir that nobody uses, so a
+   * reload with this config closes the port while the requests already in nginx finish.
+   */
+  readonly draining?: boolean;
 }
 
 /** The demo page's files in this package; serve copies them into its run dir for nginx. */
@@ -164,7 +169,7 @@ export function renderNginxConfig(template: string, config: Config, settings: Ng
   );
   const values: Record<string, string> = {
     RUN_DIR: settings.runDir,
-    PORT: String(config.port),
+    PORT: settings.draining ? `unix:${path.join(settings.runDir, 'drained.sock')}` : String(config.port),
     MAX_BODY_BYTES: String(config.maxPayloadBytes),
     TIMEOUT: String(config.timeoutSeconds),
     CLIENT_TIMEOUT: String(config.clientTimeoutSeconds),

@@ -12,6 +12,7 @@ import { ModelManager } from './multi-model/manager';
 import { startManagementServer } from './multi-model/management-server';
 import { defaultMemoryBudgetBytes } from './multi-model/memory';
 import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
+import { bringUpWorkers, drainNginx } from './nginx-process';
 import { managerSocketPath, PACKAGE_NAME, packageRoot, registryFilePath, workerSocketPath } from './paths';
 import { modelLoadWaitMs } from './settings';
 import { SOCKET_DIR_ENV, workerRuntimeEnv } from './worker-env';
@@ -121,12 +122,13 @@ function start(config: Config, model: ResolvedModelDir | undefined, runDir: stri
 }
 
 /** Stops everything on SIGTERM/SIGINT or when a child dies; returns whether it is stopping. */
-function supervise(children: Children, config: Config, logger: Logger, cleanup: () => void): () => boolean {
+function supervise(children: Children, config: Config, logger: Logger, cleanup: () => void, drain: () => Promise<void>): () => boolean {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: draining nginx, then the workers');
+    await drain();
     children.nginx.kill('SIGQUIT');
     await waitForExit(children.nginx, (config.timeoutSeconds + 5) * 1000);
     children.workers.kill('SIGINT');
@@ -153,47 +155,6 @@ function supervise(children: Children, config: Config, logger: Logger, cleanup: 
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   return () => stopping;
-}
-
-/**
- * nginx starts with every worker `down`, so the backup answers `503 unavailable` without a
- * refused connect in the log. A worker opens its socket once its model is loaded; then nginx
- * is reloaded (SIGHUP: new config, old connections finish) with that worker up. After that a
- * restarted worker is refused and retried elsewhere, as it should be, and logged.
- */
-function bringUpWorkers(
-  children: Children,
-  runDir: string,
-  workers: number,
-  render: (ready: ReadonlySet<number>) => string,
-  isStopping: () => boolean,
-): void {
-  const ready = new Set<number>();
-  const poll = async () => {
-    // nginx writes its pid file after installing its signal handlers: before that, SIGHUP kills it.
-    if (isStopping() || !existsSync(path.join(runDir, 'nginx.pid'))) return;
-    const waiting = Array.from({ length: workers }, (_, i) => i).filter((i) => !ready.has(i));
-    const found = await Promise.all(waiting.map((i) => accepts(workerSocketPath(runDir, String(i)))));
-    if (isStopping() || !found.includes(true)) return;
-    waiting.forEach((worker, index) => found[index] && ready.add(worker));
-    writeFileSync(path.join(runDir, 'nginx.conf'), render(ready));
-    children.nginx.kill('SIGHUP');
-  };
-  const next = () => {
-    if (ready.size < workers && !isStopping()) setTimeout(() => void poll().then(next), 100).unref();
-  };
-  next();
-}
-
-/** Whether something accepts connections on a unix socket (a worker that finished loading). */
-function accepts(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.connect({ path: socketPath }, () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
 }
 
 /** A multi-model endpoint's manager: the one writer of the registry its workers read. */
@@ -278,8 +239,8 @@ async function main(): Promise<void> {
   const metrics: Partial<ReturnType<typeof metricsPaths>> = config.metrics ? metricsPaths(config, runDir) : {};
   const managerSocket = manager ? managerSocketPath(runDir) : undefined;
   const template = await readNginxTemplate();
-  const renderNginx = (readyWorkers: ReadonlySet<number>) =>
-    renderNginxConfig(template, config, { runDir, socketDir: runDir, webDir, managerSocket, ...metrics, readyWorkers });
+  const renderNginx = (readyWorkers: ReadonlySet<number> | undefined, draining = false) =>
+    renderNginxConfig(template, config, { runDir, socketDir: runDir, webDir, managerSocket, ...metrics, readyWorkers, draining });
   const cleanup = () => {
     rmSync(runDir, { recursive: true, force: true });
     if (model?.unpacked) rmSync(model.dir, { recursive: true, force: true });
@@ -292,8 +253,12 @@ async function main(): Promise<void> {
     const reopenNginxLogs = () => children.nginx.kill('SIGUSR1');
     startMetricsEndpoint({ workerSockets, refusalLog: metrics.refusalLog, reopenNginxLogs, listen }, logger);
   }
-  const isStopping = supervise(children, config, logger, cleanup);
-  bringUpWorkers(children, runDir, config.workers, renderNginx, isStopping);
+  const drain = () =>
+    existsSync(path.join(runDir, 'nginx.pid'))
+      ? drainNginx(children.nginx, runDir, () => renderNginx(undefined, true), (config.timeoutSeconds + 5) * 1000)
+      : Promise.resolve();
+  const isStopping = supervise(children, config, logger, cleanup, drain);
+  bringUpWorkers(children.nginx, runDir, config.workers, renderNginx, isStopping);
 }
 
 void main();
