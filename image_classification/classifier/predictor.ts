@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import type { ModelBundle } from '../model/model-dir';
 import { preprocessBatch } from '../preprocess/batch';
 import { batchDims, imageTensorLength, tensorLayout, type TensorLayout } from '../preprocess/tensor';
-import { DEFAULT_MAX_BATCH, DynamicBatcher, type BatchingOptions, type BatchRun, type JobResult } from '../runtime/batcher';
+import { DEFAULT_MAX_BATCH, DynamicBatcher, type Arrival, type BatchingOptions, type BatchRun, type JobResult } from '../runtime/batcher';
 import { DEFAULT_TENSOR_SLOTS, InferenceClient } from '../runtime/inference-client';
 import { recordStage, timeStage } from '../stage-timing';
 import type { ExecutionProvider, InferenceDevice } from '../runtime/session';
@@ -153,16 +153,18 @@ export class Predictor {
     for (let start = 0; start < images.length; start += this.batching.maxBatchSize) {
       signal?.throwIfAborted();
       const part = images.slice(start, start + this.batching.maxBatchSize);
-      // While these decode, an idle batcher may wait (MODEL_SERVER_MAX_BATCH_DELAY_MS) for them.
-      const arrival = this.batcher.expect(part.length);
       let tensor: Float32Array | undefined;
+      let arrival: Arrival | undefined;
       try {
         tensor = await this.inputBuffer(part.length * imageTensorLength(this.layout), signal);
+        // Announced once its decode starts, not while it waits for a buffer: an idle batcher
+        // may wait (MODEL_SERVER_MAX_BATCH_DELAY_MS) only for images that are on their way.
+        arrival = this.batcher.expect(part.length);
         await timeStage('preprocess', () => preprocessBatch(part, this.bundle.spec, this.layout, this.decodeLimits, tensor));
         if (running) rows.push(...recorded(await running));
       } catch (error) {
         // Announced but never submitted: withdraw it, or an idle batcher would wait for it.
-        arrival.cancel();
+        arrival?.cancel();
         if (tensor) this.session.returnBuffer(tensor);
         throw error;
       }
