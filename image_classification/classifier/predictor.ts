@@ -125,8 +125,8 @@ export class Predictor {
     // Full HD, or as large as MAX_IMAGE_PIXELS allows.
     const scale = Math.min(1, Math.sqrt(this.decodeLimits.maxPixels / (1920 * 1080)));
     const [width, height] = [Math.floor(1920 * scale), Math.floor(1080 * scale)];
-    // Flat grey: the buffers depend on the size, not the content, and a noise image would cost
-    // half a second of start-up to make and decode.
+    // Flat grey: the buffers depend on the size, not the content, and a noise image was a large
+    // part of a worker's start to make and decode (docs/performance.md).
     const photo = await sharp({ create: { width, height, channels: 3, background: '#808080' } })
       .jpeg({ quality: 90 })
       .toBuffer();
