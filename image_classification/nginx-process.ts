@@ -1,5 +1,5 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { workerSocketPath } from './paths';
@@ -47,17 +47,20 @@ function accepts(socketPath: string): Promise<boolean> {
   });
 }
 
-/** nginx's worker processes (children of its master). */
+/** nginx's worker processes: the children of its master, from /proc (no procps in a slim image). */
 function nginxWorkerCount(master: ChildProcess): number {
-  try {
-    return execFileSync('pgrep', ['-P', String(master.pid)])
-      .toString()
-      .trim()
-      .split('\n')
-      .filter(Boolean).length;
-  } catch {
-    return 0;
+  let count = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid …": the comm may hold spaces, so read after its closing parenthesis.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === master.pid) count++;
+    } catch {
+      // gone meanwhile
+    }
   }
+  return count;
 }
 
 /**
