@@ -87,21 +87,25 @@ describe('tensor bodies name the model input', () => {
   });
 });
 
+/** POST /invocations with Accept: application/x-npy, the answer's bytes as the body. */
+const postForNpy = (type: string, body: Buffer | string) =>
+  request(app)
+    .post('/invocations')
+    .type(type)
+    .set('Accept', 'application/x-npy')
+    .buffer(true)
+    .parse((res, done) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => done(null, Buffer.concat(chunks)));
+    })
+    .send(body);
+
 describe('Accept: application/x-npy', () => {
   test('one image answers [classes]; a list of two answers [2, classes]; the values are the JSON probabilities', async () => {
     const photo = await sample('glass.jpg');
     const json = await request(app).post('/invocations').type('image/jpeg').send(photo);
-    const one = await request(app)
-      .post('/invocations')
-      .type('image/jpeg')
-      .set('Accept', 'application/x-npy')
-      .buffer(true)
-      .parse((res, done) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => done(null, Buffer.concat(chunks)));
-      })
-      .send(photo);
+    const one = await postForNpy('image/jpeg', photo);
     assert.equal(one.status, 200);
     assert.match(one.headers['content-type']!, /application\/x-npy/);
     const single = readNpy(one.body as Buffer);
@@ -109,17 +113,7 @@ describe('Accept: application/x-npy', () => {
     const expected = TINY_LABELS.map((label) => json.body.predictions.probabilities[label] as number);
     single.values.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-6, `${TINY_LABELS[i]}: ${v} vs ${expected[i]}`));
 
-    const two = await request(app)
-      .post('/invocations')
-      .type('application/json')
-      .set('Accept', 'application/x-npy')
-      .buffer(true)
-      .parse((res, done) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => done(null, Buffer.concat(chunks)));
-      })
-      .send(JSON.stringify([photo.toString('base64'), photo.toString('base64')]));
+    const two = await postForNpy('application/json', JSON.stringify([photo.toString('base64'), photo.toString('base64')]));
     assert.equal(two.status, 200);
     assert.deepEqual(readNpy(two.body as Buffer).shape, [2, TINY_LABELS.length]);
   });
