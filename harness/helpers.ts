@@ -40,6 +40,24 @@ export async function modelDirWithHandler(source: string, file = 'inference.js')
   return dir;
 }
 
+/**
+ * A model whose handler holds every invocation until the test calls `release()` (answering
+ * 'done'), so "in progress" lasts as long as the test needs on any machine; 60 s at most.
+ */
+export async function heldHandlerModel(): Promise<{ dir: string; release: () => Promise<void> }> {
+  const dir = await modelDirWithHandler(`
+    const fs = require('node:fs');
+    const path = require('node:path');
+    const released = path.join(__dirname, '..', 'released');
+    exports.modelFn = () => ({});
+    exports.transformFn = () => new Promise((resolve) => {
+      const deadline = Date.now() + 60000;
+      const poll = () => (fs.existsSync(released) || Date.now() > deadline ? resolve('done') : setTimeout(poll, 20));
+      poll();
+    });`);
+  return { dir, release: () => writeFile(path.join(dir, 'released'), '') };
+}
+
 /** The shipped model behind the request pipeline, as a worker loads it with `env`. */
 export async function loadShippedPipeline(env: Record<string, string> = {}, modelDir?: string): Promise<HandlerPipeline> {
   const config = testConfig({ INFERENCE_DEVICE: 'cpu', ...env });

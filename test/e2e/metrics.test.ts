@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { freePort, modelDirWithHandler, sample, waitFor } from '../../harness/helpers';
+import { freePort, heldHandlerModel, sample, waitFor } from '../../harness/helpers';
 import { parseSamples, total as sumOf } from '../../harness/prometheus';
 import { invoke, startServe, workerPids, type Served } from '../../harness/serve-process';
 
@@ -107,12 +107,11 @@ describe('GET /metrics through serve (2 workers)', () => {
 
 describe("nginx's own refusals", () => {
   let served: Served;
+  let held: Awaited<ReturnType<typeof heldHandlerModel>>;
   before(async () => {
-    // Two invocations in progress in all (2 workers × 1), two open per client; each takes 2 s.
-    const slow = await modelDirWithHandler(`
-      exports.modelFn = () => ({});
-      exports.transformFn = () => new Promise((resolve) => setTimeout(() => resolve('done'), 2000));`);
-    served = await startServe({ SM_MODEL_DIR: slow, MODEL_SERVER_MAX_QUEUE: '1', MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT: '2' });
+    // Two invocations in progress in all (2 workers × 1), two open per client; each held until released.
+    held = await heldHandlerModel();
+    served = await startServe({ SM_MODEL_DIR: held.dir, MODEL_SERVER_MAX_QUEUE: '1', MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT: '2' });
     // /ping answers once one worker is ready; both must be, or nginx sends both slow requests to one.
     await waitFor(async () => total(await scrape(served.url), 'model_server_workers_up') === 2, 30_000, 'both workers up');
   });
@@ -138,6 +137,7 @@ describe("nginx's own refusals", () => {
     await waitFor(async () => total(await scrape(served.url), 'model_server_admission_slots_in_use') === 2, 10_000, 'two in progress');
     assert.equal(await post('127.0.0.2'), 503, 'another client: the admission limit is full');
     assert.equal(await post(), 429, 'this client already has two requests open');
+    await held.release();
     await Promise.all(holding);
     const count = (status: number) => statuses.filter((s) => s === status).length;
     const expected = { 429: count(429), 503: count(503), 200: count(200) };

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { unpackArchive } from '../../image_classification/model/model-dir';
-import { DATA_DIR, modelDirWithHandler, ROOT, sample, SHIPPED_ARCHIVE, skipWithout, waitFor, withDeadline } from '../../harness/helpers';
+import { DATA_DIR, heldHandlerModel, ROOT, sample, SHIPPED_ARCHIVE, skipWithout, waitFor, withDeadline } from '../../harness/helpers';
 import { parseSamples, total } from '../../harness/prometheus';
 import { invoke, startServe as startHarness, type Served } from '../../harness/serve-process';
 
@@ -137,16 +137,16 @@ test('MODEL_SERVER_DEMO_PAGE=false: GET / is a JSON 404 from nginx', async () =>
 });
 
 test('SIGTERM lets in-flight requests finish, then serve exits 0', async () => {
-  // Each request takes 1.5 s in the handler, so all three are surely in flight at the signal.
-  const slow = await modelDirWithHandler(`
-    exports.modelFn = () => ({});
-    exports.transformFn = () => new Promise((resolve) => setTimeout(() => resolve('done'), 1500));`);
-  const own = await startHarness({ SM_MODEL_DIR: slow });
+  // The handler holds all three until after the signal, so they are surely in flight at it.
+  const held = await heldHandlerModel();
+  const own = await startHarness({ SM_MODEL_DIR: held.dir });
   try {
     const inFlight = Array.from({ length: 3 }, () => invoke(own.url, Buffer.from('x')));
-    const held = async () => total(parseSamples(await (await fetch(`${own.url}/metrics`)).text()), 'model_server_admission_slots_in_use');
-    await waitFor(async () => (await held()) === 3, 10_000, 'three requests in the workers');
+    const inWorkers = async () =>
+      total(parseSamples(await (await fetch(`${own.url}/metrics`)).text()), 'model_server_admission_slots_in_use');
+    await waitFor(async () => (await inWorkers()) === 3, 10_000, 'three requests in the workers');
     own.child.kill('SIGTERM');
+    await held.release();
     const answers = await Promise.all(inFlight.map(async (r) => [(await r).status, await (await r).text()]));
     assert.deepEqual(answers, Array(3).fill([200, 'done']));
     const code = await withDeadline(own.exited, 30_000);
