@@ -41,20 +41,24 @@ export async function modelDirWithHandler(source: string, file = 'inference.js')
 }
 
 /**
- * A model whose handler holds every invocation until the test calls `release()` (answering
- * 'done'), so "in progress" lasts as long as the test needs on any machine; 60 s at most.
+ * A model whose handler holds its load, or every invocation (answering 'done'), until the test
+ * calls `release()`: "loading" or "in progress" lasts as long as the test needs on any machine,
+ * 60 s at most.
  */
-export async function heldHandlerModel(): Promise<{ dir: string; release: () => Promise<void> }> {
+export async function heldHandlerModel(
+  hold: 'load' | 'invocations' = 'invocations',
+): Promise<{ dir: string; release: () => Promise<void> }> {
   const dir = await modelDirWithHandler(`
     const fs = require('node:fs');
     const path = require('node:path');
     const released = path.join(__dirname, '..', 'released');
-    exports.modelFn = () => ({});
-    exports.transformFn = () => new Promise((resolve) => {
+    const untilReleased = () => new Promise((resolve) => {
       const deadline = Date.now() + 60000;
-      const poll = () => (fs.existsSync(released) || Date.now() > deadline ? resolve('done') : setTimeout(poll, 20));
+      const poll = () => (fs.existsSync(released) || Date.now() > deadline ? resolve() : setTimeout(poll, 20));
       poll();
-    });`);
+    });
+    exports.modelFn = ${hold === 'load' ? 'async () => { await untilReleased(); return {}; }' : '() => ({})'};
+    exports.transformFn = ${hold === 'load' ? "() => 'done'" : "async () => { await untilReleased(); return 'done'; }"};`);
   return { dir, release: () => writeFile(path.join(dir, 'released'), '') };
 }
 

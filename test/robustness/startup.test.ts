@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { packDirectory } from '../../image_classification/model/archive';
 import { startServe, workerPids, type Served } from '../../harness/serve-process';
-import { modelDirWithHandler, sample, shippedModelCopy, waitFor, withDeadline } from '../../harness/helpers';
+import { heldHandlerModel, modelDirWithHandler, sample, shippedModelCopy, waitFor, withDeadline } from '../../harness/helpers';
 
 /**
  * Start-up as a client and an orchestrator see it: 503 with Retry-After (never 502) until a
@@ -30,10 +30,9 @@ test(
   'while the workers load, /ping and /invocations are JSON 503s with Retry-After, never 502, and nginx logs no error',
   { timeout: 60_000 },
   async () => {
-    const slow = await modelDirWithHandler(`
-    exports.modelFn = async () => { await new Promise((r) => setTimeout(r, 3000)); return {}; };
-    exports.transformFn = () => JSON.stringify({ ok: true });`);
-    await withServe({ SM_MODEL_DIR: slow }, async (served) => {
+    // The model loads only once both kinds of request have been answered while loading.
+    const held = await heldHandlerModel('load');
+    await withServe({ SM_MODEL_DIR: held.dir }, async (served) => {
       const seen: { status: number; code?: string; retryAfter: string | null }[] = [];
       const image = await sample('glass.jpg');
       await waitFor(
@@ -47,9 +46,10 @@ test(
             // the reload that brings a worker in: no answer, so nothing to check.
             const res = await request().catch(() => undefined);
             if (!res) continue;
-            const body = (await res.json()) as { error?: { code?: string } };
+            const body = res.status === 200 ? {} : ((await res.json()) as { error?: { code?: string } });
             seen.push({ status: res.status, code: body.error?.code, retryAfter: res.headers.get('retry-after') });
           }
+          if (seen.length >= 2) await held.release();
           return seen.at(-1)?.status === 200;
         },
         30_000,
