@@ -41,25 +41,30 @@ export async function modelDirWithHandler(source: string, file = 'inference.js')
 }
 
 /**
- * A model whose handler holds its load, or every invocation (answering 'done'), until the test
- * calls `release()`: "loading" or "in progress" lasts as long as the test needs on any machine,
- * 60 s at most.
+ * Handler source that holds the model's warm-up (the shipped model otherwise), or every
+ * invocation (answering 'done'), until `releasedFile` exists: "loading" or "in progress" lasts as
+ * long as the test needs on any machine, 60 s at most.
  */
+export function heldHandlerSource(hold: 'load' | 'invocations', releasedFile: string): string {
+  const untilReleased = `() => new Promise((resolve) => {
+      const deadline = Date.now() + 60000;
+      const poll = () => (require('node:fs').existsSync(${JSON.stringify(releasedFile)}) || Date.now() > deadline ? resolve() : setTimeout(poll, 20));
+      poll();
+    })`;
+  return hold === 'load'
+    ? `exports.warmupFn = ${untilReleased};\n`
+    : `const untilReleased = ${untilReleased};
+    exports.modelFn = () => ({});
+    exports.transformFn = async () => { await untilReleased(); return 'done'; };\n`;
+}
+
+/** A copy of the shipped model with a held handler (see heldHandlerSource) and its release. */
 export async function heldHandlerModel(
   hold: 'load' | 'invocations' = 'invocations',
 ): Promise<{ dir: string; release: () => Promise<void> }> {
-  const dir = await modelDirWithHandler(`
-    const fs = require('node:fs');
-    const path = require('node:path');
-    const released = path.join(__dirname, '..', 'released');
-    const untilReleased = () => new Promise((resolve) => {
-      const deadline = Date.now() + 60000;
-      const poll = () => (fs.existsSync(released) || Date.now() > deadline ? resolve() : setTimeout(poll, 20));
-      poll();
-    });
-    exports.modelFn = ${hold === 'load' ? 'async () => { await untilReleased(); return {}; }' : '() => ({})'};
-    exports.transformFn = ${hold === 'load' ? "() => 'done'" : "async () => { await untilReleased(); return 'done'; }"};`);
-  return { dir, release: () => writeFile(path.join(dir, 'released'), '') };
+  const releasedFile = path.join(await mkdtemp(path.join(os.tmpdir(), 'release-')), 'released');
+  const dir = await modelDirWithHandler(heldHandlerSource(hold, releasedFile));
+  return { dir, release: () => writeFile(releasedFile, '') };
 }
 
 /** The shipped model behind the request pipeline, as a worker loads it with `env`. */

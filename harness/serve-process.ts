@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,8 +19,14 @@ export interface Served {
   readonly killAll: () => void;
 }
 
-/** `root`: another checkout's built tree (a release to compare with); this one by default. */
-export async function startServe(env: Record<string, string>, options: { waitForPing?: boolean; root?: string } = {}): Promise<Served> {
+/**
+ * `root`: another checkout's built tree (a release to compare with); this one by default.
+ * Returns once /ping answers 200 and, unless `allWorkers: false`, every worker is in nginx.
+ */
+export async function startServe(
+  env: Record<string, string>,
+  options: { waitForPing?: boolean; allWorkers?: boolean; root?: string } = {},
+): Promise<Served> {
   const port = await freePort();
   const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'served-'));
   // nginx workers run as `nobody` under root: they must be able to traverse to the sockets.
@@ -55,7 +61,8 @@ export async function startServe(env: Record<string, string>, options: { waitFor
   const url = `http://127.0.0.1:${port}`;
   const served = { child, url, tmpDir, output: () => output, exited, killAll };
   if (options.waitForPing ?? true) {
-    await waitFor(async () => (await fetch(`${url}/ping`)).status === 200, 30_000, 'serve /ping').catch((error: Error) => {
+    const ready = async () => (await fetch(`${url}/ping`)).status === 200 && (options.allWorkers === false || nginxSettled(served));
+    await waitFor(ready, 30_000, 'serve /ping').catch((error: Error) => {
       killAll();
       throw new Error(`${error.message}\n${output}`);
     });
@@ -63,33 +70,66 @@ export async function startServe(env: Record<string, string>, options: { waitFor
   return served;
 }
 
+function children(parent: number, name?: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(parent), ...(name ? ['-x', name] : [])])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * When a process started, in ms since the epoch, to about 20 ms: Linux counts in 1/100 s since
+ * boot, and /proc/uptime (not /proc/stat's whole-second btime) places the boot.
+ */
+function startedAtMs(pid: number): number {
+  const bootMs = Date.now() - Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  return bootMs + ticks * 10;
+}
+
+/**
+ * Whether serve has brought every worker into nginx and the reload doing so has finished: the
+ * config marks none `down` and nginx's only worker started after it was written. Until then
+ * that reload may close an idle keep-alive connection just as a request is sent on it (as any
+ * server's close can), which a test must not take for a fault.
+ */
+function nginxSettled(served: Served): boolean {
+  try {
+    const config = path.join(runDir(served), 'nginx.conf');
+    if (readFileSync(config, 'utf8').includes(' down;')) return false;
+    const nginxWorkers = children(served.child.pid!, 'nginx').flatMap((master) => children(master));
+    return nginxWorkers.length === 1 && startedAtMs(nginxWorkers[0]) >= statSync(config).mtimeMs - 30;
+  } catch {
+    return false; // not written yet, or a process gone meanwhile
+  }
+}
+
 /** PIDs of the pm2 workers (children of pm2-runtime, itself a child of serve). */
 export function workerPids(served: Served): number[] {
-  const children = (parent: number) => {
-    try {
-      return execFileSync('pgrep', ['-P', String(parent)])
-        .toString()
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map(Number);
-    } catch {
-      return [];
-    }
-  };
   const pm2 = children(served.child.pid!).filter((pid) =>
     execFileSync('ps', ['-o', 'args=', '-p', String(pid)])
       .toString()
       .includes('pm2-runtime'),
   );
-  return pm2.flatMap(children).sort((a, b) => a - b);
+  return pm2.flatMap((pid) => children(pid)).sort((a, b) => a - b);
 }
 
 /** Each worker's unix socket, in serve's run dir, for requests that bypass nginx. */
 export function workerSockets(served: Served, workers = 2): string[] {
-  const runDir = readdirSync(served.tmpDir).find((name) => name.startsWith('serve-'));
-  if (!runDir) throw new Error(`serve has no run dir in ${served.tmpDir}`);
-  return Array.from({ length: workers }, (_, i) => workerSocketPath(path.join(served.tmpDir, runDir), String(i)));
+  return Array.from({ length: workers }, (_, i) => workerSocketPath(runDir(served), String(i)));
+}
+
+function runDir(served: Served): string {
+  const name = readdirSync(served.tmpDir).find((entry) => entry.startsWith('serve-'));
+  if (!name) throw new Error(`serve has no run dir in ${served.tmpDir}`);
+  return path.join(served.tmpDir, name);
 }
 
 export const invoke = (url: string, body: Buffer, type = 'application/x-image', path_ = '/invocations') =>

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startServe } from '../../harness/serve-process';
-import { DATA_DIR, modelDirWithHandler, ROOT, waitFor } from '../../harness/helpers';
+import { DATA_DIR, heldHandlerModel, ROOT, waitFor } from '../../harness/helpers';
 
 /**
  * The workshop page in a real browser (Debian's chromium, driven by playwright-core) against
@@ -31,13 +31,13 @@ const CHROMIUM_ARGS = [
 ];
 
 /** The shipped model, with a warm-up that takes 4 s so the page can be seen waiting. */
-const slowWarmingModel = () => modelDirWithHandler('exports.warmupFn = () => new Promise((resolve) => setTimeout(resolve, 4000));');
 
 test(
   'the demo page: loading, a classified photo with a bar per label, refusals as sentences, keyboard and phone',
   { skip, timeout: 120_000 },
   async () => {
-    const served = await startServe({ SM_MODEL_DIR: await slowWarmingModel() }, { waitForPing: false });
+    const slow = await heldHandlerModel('load');
+    const served = await startServe({ SM_MODEL_DIR: slow.dir }, { waitForPing: false });
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
       await waitFor(async () => (await fetch(`${served.url}/`)).status === 200, 15_000, 'nginx to serve the page');
@@ -54,6 +54,7 @@ test(
 
       const status = page.getByRole('status');
       await status.filter({ hasText: 'The model is still loading' }).waitFor({ timeout: 10_000 });
+      await slow.release();
       await status.filter({ hasText: 'The model is ready' }).waitFor({ timeout: 30_000 });
 
       await page.keyboard.press('Tab');

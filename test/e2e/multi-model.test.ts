@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { socketRequest, startServe, workerPids, workerSockets, type Served } from '../../harness/serve-process';
-import { ROOT, sample, shippedModelCopy, SHIPPED_ARCHIVE, waitFor } from '../../harness/helpers';
+import { heldHandlerSource, ROOT, sample, shippedModelCopy, SHIPPED_ARCHIVE, waitFor } from '../../harness/helpers';
 
 /**
  * A multi-model endpoint through the real serve (nginx, pm2, 2 workers): SageMaker's
@@ -27,14 +27,11 @@ async function modelsRoot(): Promise<string> {
   await mkdir(imagenet, { recursive: true });
   for (const file of ['mobilenet_v2_1.0_224.onnx', 'imagenet_labels.txt']) await cp(path.join(BACKBONE, file), path.join(imagenet, file));
   await cp(path.join(ROOT, 'examples', 'imagenet-top5', 'code'), path.join(imagenet, 'code'), { recursive: true });
-  // Unpacked, as SageMaker hands models over, with a handler that warms up for a few seconds
-  // in each worker: long enough to be seen loading.
+  // Unpacked, as SageMaker hands models over, with a handler whose warm-up waits until the test
+  // has seen it loading.
   await cp(await shippedModelCopy(), path.join(dir, 'slow', 'model'), { recursive: true });
   await mkdir(path.join(dir, 'slow', 'model', 'code'));
-  await writeFile(
-    path.join(dir, 'slow', 'model', 'code', 'inference.js'),
-    'exports.warmupFn = () => new Promise((r) => setTimeout(r, 2500));\n',
-  );
+  await writeFile(path.join(dir, 'slow', 'model', 'code', 'inference.js'), heldHandlerSource('load', path.join(dir, 'slow-released')));
   await cp(SHIPPED_ARCHIVE, path.join(dir, 'local.tar.gz'));
   const outside = await mkdtemp(path.join(os.tmpdir(), 'outside-root-'));
   await cp(SHIPPED_ARCHIVE, path.join(outside, 'model.tar.gz'));
@@ -50,6 +47,7 @@ async function ensureLoaded(name: string, url: string): Promise<void> {
   const res = await load(name, url);
   assert.ok(res.status === 200 || res.status === 409, `load ${name}: ${res.status}`);
 }
+const releaseSlow = () => writeFile(path.join(root, 'slow-released'), '');
 const invokeModel = async (name: string, image: Buffer) =>
   fetch(`${served.url}/models/${name}/invoke`, { method: 'POST', body: image, headers: { 'Content-Type': 'image/jpeg' } });
 
@@ -158,6 +156,7 @@ test('an invocation while its model loads gets 503 with Retry-After, never anoth
     const body = (await res.json()) as { error?: { code: string }; predictions?: { class: string } };
     if (done) break;
     seen.add(res.status);
+    if (seen.has(503)) await releaseSlow();
     if (res.status === 503) {
       assert.equal(body.error?.code, 'model_loading');
       assert.equal(res.headers.get('retry-after'), '1');
@@ -175,6 +174,7 @@ test('an invocation while its model loads gets 503 with Retry-After, never anoth
 test('a worker killed with SIGKILL comes back with every loaded model', async () => {
   await ensureLoaded('trash', 'trash/model');
   await ensureLoaded('imagenet', 'imagenet/model');
+  await releaseSlow();
   await ensureLoaded('slow', 'slow/model');
   const before = workerPids(served);
   process.kill(before[0]!, 'SIGKILL');
