@@ -16,6 +16,8 @@ export interface Case {
   /** null: no Content-Type header at all. */
   readonly contentType: string | null;
   readonly expect: readonly number[];
+  /** The error code the answer must carry, where one cause alone explains the refusal. */
+  readonly code?: string;
   readonly method?: string;
   readonly path?: string;
   readonly headers?: Record<string, string>;
@@ -255,7 +257,6 @@ export async function buildCorpus(maxPayloadBytes: number): Promise<Case[]> {
     ['bad base64 characters', { image: '!!!!' }],
     ['base64 of garbage', { image: Buffer.from('garbage').toString('base64') }],
     ['base64 of a truncated jpeg', { image: jpeg.subarray(0, 3000).toString('base64') }],
-    ['65 images', { images: Array(65).fill('YQ==') }],
     ['one good one bad', { images: [b64, '%%%'] }],
     ['b64 key wrong type', { instances: [{ b64: 5 }] }],
     ['deep nesting', '['.repeat(5000) + ']'.repeat(5000)],
@@ -263,6 +264,9 @@ export async function buildCorpus(maxPayloadBytes: number): Promise<Case[]> {
     ['BOM then garbage', '\ufeff{{'],
   ];
   for (const [name, value] of jsonBodies) add('bad JSON', name, json(value), 'application/json', BAD);
+  // Real (small) images, one more than the documented 64 per request: refused for the count alone.
+  const small = (await solid(16, 16).jpeg().toBuffer()).toString('base64');
+  add('bad JSON', '65 images', json({ images: Array(65).fill(small) }), 'application/json', BAD, { code: 'too_many_images' });
 
   add('oversized', 'raw body over the limit (nginx)', Buffer.alloc(maxPayloadBytes + 1024, 7), 'application/x-image', [413]);
   add(

@@ -29,6 +29,7 @@ function problemWith(c: Case, answer: Answer): string | undefined {
   if (answer.status >= 400 && (typeof body.error?.code !== 'string' || typeof body.error.message !== 'string'))
     return 'no {error: {code, message}}';
   if (answer.status === 200 && !body.predictions) return 'no predictions';
+  if (c.code && body.error?.code !== c.code) return `code ${body.error?.code}, expected ${c.code}`;
   return undefined;
 }
 
