@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readModelBundle } from '../image_classification/model/model-dir';
-import { workerRuntimeEnv } from '../image_classification/worker-env';
+import { WORKER_NODE_ARGS, workerRuntimeEnv } from '../image_classification/worker-env';
 import { measureComputeLimit } from './compute-limit';
 import { measureImageCosts } from './decode-floor';
 import { benchImages, SIZES } from './images';
@@ -28,7 +28,7 @@ async function run(task: Task, modelDir: string, seconds: number): Promise<unkno
 export function inWorkerProcess<T>(task: Task, modelDir: string, seconds: number): Promise<T> {
   const env = { ...process.env, ...workerRuntimeEnv(process.env) };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [__filename, task, modelDir, String(seconds)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...WORKER_NODE_ARGS, __filename, task, modelDir, String(seconds)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('error', reject);

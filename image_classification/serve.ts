@@ -15,7 +15,7 @@ import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-co
 import { bringUpWorkers, drainNginx } from './nginx-process';
 import { managerSocketPath, PACKAGE_NAME, packageRoot, registryFilePath, workerSocketPath } from './paths';
 import { modelLoadWaitMs } from './settings';
-import { SOCKET_DIR_ENV, workerRuntimeEnv } from './worker-env';
+import { SOCKET_DIR_ENV, WORKER_NODE_ARGS, workerRuntimeEnv } from './worker-env';
 
 /**
  * The container entry point: nginx on the public port in front of a pm2-runtime cluster of
@@ -54,6 +54,7 @@ function ecosystem(config: Config, modelDir: string, runDir: string): object {
         // Fork mode: each worker owns its socket and nginx balances by in-flight requests,
         // with no extra hop through pm2's cluster master.
         exec_mode: 'fork',
+        node_args: WORKER_NODE_ARGS,
         instances: config.workers,
         instance_var: 'NODE_APP_INSTANCE',
         kill_timeout: (config.timeoutSeconds + 5) * 1000,
