@@ -28,7 +28,10 @@ async function run(task: Task, modelDir: string, seconds: number): Promise<unkno
 export function inWorkerProcess<T>(task: Task, modelDir: string, seconds: number): Promise<T> {
   const env = { ...process.env, ...workerRuntimeEnv(process.env) };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...WORKER_NODE_ARGS, __filename, task, modelDir, String(seconds)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...WORKER_NODE_ARGS, __filename, task, modelDir, String(seconds)], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('error', reject);
