@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,9 @@ export interface Served {
   /** Kill serve's whole process group (nginx workers orphaned by a killed master included). */
   readonly killAll: () => void;
 }
+
+const running = new Set<() => void>();
+process.once('exit', () => running.forEach((killAll) => killAll()));
 
 /**
  * `root`: another checkout's built tree (a release to compare with); this one by default.
@@ -57,9 +61,28 @@ export async function startServe(
     }
     child.stdout!.destroy();
     child.stderr!.destroy();
+    running.delete(killAll);
   };
+  // serve never keeps the test process alive by itself, and is killed when that process exits:
+  // a file whose `after` hook ran before its `before` finished starting serve (Node's runner
+  // does so when a name pattern matches none of the file's tests) still ends, without a leftover.
+  running.add(killAll);
+  child.unref();
+  (child.stdout as Socket).unref();
+  (child.stderr as Socket).unref();
   const url = `http://127.0.0.1:${port}`;
-  const served = { child, url, tmpDir, output: () => output, exited, killAll };
+  const served = {
+    child,
+    url,
+    tmpDir,
+    output: () => output,
+    // Awaiting serve's exit is a reason to stay alive.
+    get exited() {
+      child.ref();
+      return exited;
+    },
+    killAll,
+  };
   if (options.waitForPing ?? true) {
     const ready = async () => (await fetch(`${url}/ping`)).status === 200 && (options.allWorkers === false || nginxSettled(served));
     await waitFor(ready, 30_000, 'serve /ping').catch((error: Error) => {
