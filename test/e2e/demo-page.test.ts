@@ -30,12 +30,11 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** The shipped model, with a warm-up that takes 4 s so the page can be seen waiting. */
-
 test(
   'the demo page: loading, a classified photo with a bar per label, refusals as sentences, keyboard and phone',
   { skip, timeout: 120_000 },
   async () => {
+    // The shipped model, whose warm-up waits until the page has been seen waiting.
     const slow = await heldHandlerModel('load');
     const served = await startServe({ SM_MODEL_DIR: slow.dir }, { waitForPing: false });
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
