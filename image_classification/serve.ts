@@ -103,9 +103,6 @@ function start(config: Config, model: ResolvedModelDir | undefined, runDir: stri
     env: {
       ...process.env,
       PM2_HOME: process.env.PM2_HOME ?? path.join(runDir, 'pm2'),
-      // Node 22.1+ keeps pm2's and the workers' compiled JavaScript here between starts (older
-      // Node ignores it): most of a worker's start is compiling express, zod and their kin.
-      NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'node-compile-cache'),
     },
   });
   const nginx = spawn(config.nginxBin, ['-c', confFile, '-p', runDir, '-e', 'stderr'], { stdio: 'inherit' });
