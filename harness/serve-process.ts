@@ -125,7 +125,7 @@ function startedAtMs(pid: number): number {
  */
 function nginxSettled(served: Served): boolean {
   try {
-    const config = path.join(runDir(served), 'nginx.conf');
+    const config = path.join(serveRunDir(served), 'nginx.conf');
     if (readFileSync(config, 'utf8').includes(' down;')) return false;
     const nginxWorkers = children(served.child.pid!, 'nginx').flatMap((master) => children(master));
     return nginxWorkers.length === 1 && startedAtMs(nginxWorkers[0]) >= statSync(config).mtimeMs - 30;
@@ -146,10 +146,11 @@ export function workerPids(served: Served): number[] {
 
 /** Each worker's unix socket, in serve's run dir, for requests that bypass nginx. */
 export function workerSockets(served: Served, workers = 2): string[] {
-  return Array.from({ length: workers }, (_, i) => workerSocketPath(runDir(served), String(i)));
+  return Array.from({ length: workers }, (_, i) => workerSocketPath(serveRunDir(served), String(i)));
 }
 
-function runDir(served: Served): string {
+/** serve's run dir (nginx.conf, worker sockets, unpacked models): the serve-* in its TMPDIR. */
+export function serveRunDir(served: Served): string {
   const name = readdirSync(served.tmpDir).find((entry) => entry.startsWith('serve-'));
   if (!name) throw new Error(`serve has no run dir in ${served.tmpDir}`);
   return path.join(served.tmpDir, name);
