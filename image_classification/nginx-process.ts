@@ -30,8 +30,10 @@ export function bringUpWorkers(
     writeFileSync(path.join(runDir, 'nginx.conf'), render(ready));
     nginx.kill('SIGHUP');
   };
+  // A probe is one connect to a unix socket: polling often costs nothing measurable and lets
+  // the first ready worker take traffic within a few ms of listening.
   const next = () => {
-    if (ready.size < workers && !isStopping()) setTimeout(() => void poll().then(next), 100).unref();
+    if (ready.size < workers && !isStopping()) setTimeout(() => void poll().then(next), 20).unref();
   };
   next();
 }

@@ -7,10 +7,7 @@ import { loadConfig, type Config } from './config';
 import { ConfigError, publicStartupFailure } from './errors';
 import { createLogger, type Logger } from './logger';
 import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
-import { startMetricsEndpoint } from './metrics/endpoint';
-import { ModelManager } from './multi-model/manager';
-import { startManagementServer } from './multi-model/management-server';
-import { defaultMemoryBudgetBytes } from './multi-model/memory';
+import type { ModelManager } from './multi-model/manager';
 import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
 import { bringUpWorkers, drainNginx } from './nginx-process';
 import { managerSocketPath, PACKAGE_NAME, packageRoot, registryFilePath, workerSocketPath } from './paths';
@@ -45,6 +42,18 @@ function handlerNodePath(runDir: string): string {
   return [modules, path.join(packageRoot(), 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
 }
 
+/**
+ * A PM2_HOME for this run, with pm2's host metrics (CPU, memory, network, `df` every 30 s, for
+ * `pm2 ls`, which nobody runs here) switched off: they are start-up and background CPU taken
+ * from the workers.
+ */
+function ownPm2Home(runDir: string): string {
+  const home = path.join(runDir, 'pm2');
+  mkdirSync(home);
+  writeFileSync(path.join(home, 'module_conf.json'), JSON.stringify({ pm2: { sysmonit: 'false' } }));
+  return home;
+}
+
 function ecosystem(config: Config, modelDir: string, runDir: string): object {
   return {
     apps: [
@@ -60,6 +69,14 @@ function ecosystem(config: Config, modelDir: string, runDir: string): object {
         kill_timeout: (config.timeoutSeconds + 5) * 1000,
         exp_backoff_restart_delay: 100,
         merge_logs: true,
+        // pm2's agent (@pm2/io) would wrap every HTTP request and timer for its own dashboard,
+        // source maps would be read and parsed for every module a worker loads, and vizion
+        // would look for a git checkout around the script: all start-up time or per-request
+        // CPU for nothing this server reports (it has its own metrics and JSON logs).
+        pmx: false,
+        automation: false,
+        vizion: false,
+        disable_source_map_support: true,
         env: {
           SM_MODEL_DIR: modelDir,
           [SOCKET_DIR_ENV]: runDir,
@@ -102,7 +119,9 @@ function start(config: Config, model: ResolvedModelDir | undefined, runDir: stri
     stdio: 'inherit',
     env: {
       ...process.env,
-      PM2_HOME: process.env.PM2_HOME ?? path.join(runDir, 'pm2'),
+      PM2_HOME: process.env.PM2_HOME ?? ownPm2Home(runDir),
+      // pm2's daemon would otherwise ask version.pm2.io once a day whether it is up to date.
+      PM2_DISABLE_VERSION_CHECK: 'true',
     },
   });
   const nginx = spawn(config.nginxBin, ['-c', confFile, '-p', runDir, '-e', 'stderr'], { stdio: 'inherit' });
@@ -155,8 +174,17 @@ function supervise(children: Children, config: Config, logger: Logger, cleanup: 
   return () => stopping;
 }
 
-/** A multi-model endpoint's manager: the one writer of the registry its workers read. */
-function startModelManager(config: Config, runDir: string, logger: Logger): ModelManager {
+/**
+ * A multi-model endpoint's manager: the one writer of the registry its workers read. Its modules
+ * (express among them), like the metrics endpoint's, are loaded only when used: serve's own
+ * start-up comes before the workers can start, so every module it loads delays the first /ping.
+ */
+async function startModelManager(config: Config, runDir: string, logger: Logger): Promise<ModelManager> {
+  const [{ ModelManager }, { startManagementServer }, { defaultMemoryBudgetBytes }] = await Promise.all([
+    import('./multi-model/manager.js'),
+    import('./multi-model/management-server.js'),
+    import('./multi-model/memory.js'),
+  ]);
   const manager = new ModelManager(
     {
       root: config.modelsRoot,
@@ -223,7 +251,7 @@ async function main(): Promise<void> {
   chmodSync(runDir, 0o755);
   let model: ResolvedModelDir | undefined;
   // A multi-model endpoint has no model of its own: its models come by name (POST /models).
-  const manager = config.multiModel ? startModelManager(config, runDir, logger) : undefined;
+  const manager = config.multiModel ? await startModelManager(config, runDir, logger) : undefined;
   try {
     if (!manager) model = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
   } catch (error) {
@@ -245,18 +273,19 @@ async function main(): Promise<void> {
     manager?.removeUnpacked();
   };
   const children = start(config, model, runDir, logger, renderNginx(new Set()));
-  if (metrics.refusalLog) {
-    const workerSockets = new Map(Array.from({ length: config.workers }, (_, i) => [String(i), workerSocketPath(runDir, String(i))]));
-    const listen = metrics.metricsSocket ? { socket: metrics.metricsSocket } : { port: config.metricsPort! };
-    const reopenNginxLogs = () => children.nginx.kill('SIGUSR1');
-    startMetricsEndpoint({ workerSockets, refusalLog: metrics.refusalLog, reopenNginxLogs, listen }, logger);
-  }
   const drain = () =>
     existsSync(path.join(runDir, 'nginx.pid'))
       ? drainNginx(children.nginx, runDir, () => renderNginx(undefined, true), (config.timeoutSeconds + 5) * 1000)
       : Promise.resolve();
   const isStopping = supervise(children, config, logger, cleanup, drain);
   bringUpWorkers(children.nginx, runDir, config.workers, renderNginx, isStopping);
+  if (metrics.refusalLog) {
+    const { startMetricsEndpoint } = await import('./metrics/endpoint.js');
+    const workerSockets = new Map(Array.from({ length: config.workers }, (_, i) => [String(i), workerSocketPath(runDir, String(i))]));
+    const listen = metrics.metricsSocket ? { socket: metrics.metricsSocket } : { port: config.metricsPort! };
+    const reopenNginxLogs = () => children.nginx.kill('SIGUSR1');
+    startMetricsEndpoint({ workerSockets, refusalLog: metrics.refusalLog, reopenNginxLogs, listen }, logger);
+  }
 }
 
 void main();

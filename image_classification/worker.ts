@@ -3,7 +3,6 @@ import http from 'node:http';
 import { loadConfig, type Config } from './config';
 import { deadline } from './deadline';
 import { LoadTimeoutError, publicStartupFailure } from './errors';
-import { createApp } from './http/app';
 import { answerClientError, MAX_REQUEST_HEADER_BYTES } from './http/client-errors';
 import { ModelState } from './http/model-state';
 import { createLogger, type Logger } from './logger';
@@ -140,7 +139,7 @@ function exitOnInferenceFailure(logger: Logger): (error: Error) => void {
   };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, { worker: Number(process.env.NODE_APP_INSTANCE ?? 0) });
   const onInferenceFailure = exitOnInferenceFailure(logger);
@@ -156,6 +155,11 @@ function main(): void {
   // Served batches only: the model's warm-up runs happen before it is ready (a multi-model
   // worker counts its models' warm-ups too: a few batches per load).
   const onBatch = metrics ? (images: number) => state.status === 'ready' && metrics.batch(images) : undefined;
+  // A multi-model worker (re)started by pm2 loads what serve's registry lists before it takes requests.
+  const ready = multiModel ? multiModel.models.report() : loadModel(config, state, logger, { onInferenceFailure, onBatch }, metrics);
+  // The HTTP stack (express, multer, pino-http) loads on this thread while the model's inference
+  // thread loads ONNX Runtime and the session: started in that order, the two overlap.
+  const { createApp } = await import('./http/app.js');
   const server = http.createServer(
     { maxHeaderSize: MAX_REQUEST_HEADER_BYTES, requireHostHeader: false },
     createApp({ config, state, logger, metrics, multiModel }),
@@ -168,8 +172,6 @@ function main(): void {
     await (multiModel ? multiModel.models.closeAll() : state.pipeline?.close());
   };
   shutDownOnSignal(server, close, config, logger);
-  // A multi-model worker (re)started by pm2 loads what serve's registry lists before it takes requests.
-  const ready = multiModel ? multiModel.models.report() : loadModel(config, state, logger, { onInferenceFailure, onBatch }, metrics);
   void ready.then(() =>
     logger.info(
       { listen: listen(server, config), status: multiModel ? `${multiModel.models.count} models` : state.status },
@@ -178,4 +180,4 @@ function main(): void {
   );
 }
 
-if (require.main === module) main();
+if (require.main === module) void main();

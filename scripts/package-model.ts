@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseCli, runCli } from '../image_classification/cli/args';
-import { packDirectory } from '../image_classification/model/archive';
+import { packDirectory } from '../image_classification/model/pack';
 import { locateHandler } from '../image_classification/handler/loader';
 import { MODEL_FILE, readModelBundle } from '../image_classification/model/model-dir';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Header } from 'tar';
-import { packDirectory } from '../../image_classification/model/archive';
+import { packDirectory } from '../../image_classification/model/pack';
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { SHIPPED_ARCHIVE } from '../env';
 

@@ -26,6 +26,17 @@ export interface PredictorOptions {
   readonly onBatch?: (images: number) => void;
 }
 
+/** The warm-up image: full HD, or as large as MAX_IMAGE_PIXELS allows. */
+function warmUpPhoto(maxPixels: number): Promise<Buffer> {
+  const scale = Math.min(1, Math.sqrt(maxPixels / (1920 * 1080)));
+  const [width, height] = [Math.floor(1920 * scale), Math.floor(1080 * scale)];
+  // Flat grey: the buffers depend on the size, not the content, and a noise image was a large
+  // part of a worker's start to make and decode (docs/performance.md).
+  return sharp({ create: { width, height, channels: 3, background: '#808080' } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
+
 export interface PredictorInfo {
   readonly provider: ExecutionProvider;
   readonly inputName: string;
@@ -81,6 +92,10 @@ export class Predictor {
   /** Load the session and warm it with one inference through the whole pipeline. */
   static async load(bundle: ModelBundle, options: PredictorOptions, logger: Logger): Promise<Predictor> {
     const sessionOptions = { device: options.device, intraOpThreads: options.intraOpThreads, allowSpinning: options.allowSpinning ?? true };
+    // Made on libuv's pool (with libvips' own start-up, on a worker's first image) while the
+    // inference thread loads ONNX Runtime and the session: the two used to run one after the other.
+    const photo = warmUpPhoto(options.maxImagePixels);
+    photo.catch(() => undefined);
     const session = await InferenceClient.start(
       { default: bundle.onnxPath, cuda: bundle.cudaOnnxPath },
       sessionOptions,
@@ -102,7 +117,7 @@ export class Predictor {
         { maxBatchSize, maxDelayMs: options.batching.maxDelayMs },
         options.onBatch,
       );
-      await predictor.warmUp();
+      await predictor.warmUp(await photo);
       return predictor;
     } catch (error) {
       // A model that does not match its files never serves: its inference thread and session
@@ -121,15 +136,7 @@ export class Predictor {
    * A full-HD JPEG through the whole pipeline, then a full batch, so libvips' and ONNX
    * Runtime's buffers reach their working size before the first request (RSS stays flat).
    */
-  private async warmUp(): Promise<void> {
-    // Full HD, or as large as MAX_IMAGE_PIXELS allows.
-    const scale = Math.min(1, Math.sqrt(this.decodeLimits.maxPixels / (1920 * 1080)));
-    const [width, height] = [Math.floor(1920 * scale), Math.floor(1080 * scale)];
-    // Flat grey: the buffers depend on the size, not the content, and a noise image was a large
-    // part of a worker's start to make and decode (docs/performance.md).
-    const photo = await sharp({ create: { width, height, channels: 3, background: '#808080' } })
-      .jpeg({ quality: 90 })
-      .toBuffer();
+  private async warmUp(photo: Buffer): Promise<void> {
     const scores = await this.scores([photo]);
     const { maxBatchSize } = this.batching;
     if (maxBatchSize > 1) await this.scores(Array.from({ length: maxBatchSize }, () => photo));

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { packDirectory } from '../model/archive';
+import { packDirectory } from '../model/pack';
 import { CUDA_MODEL_FILE, materialise, MODEL_FILE, readModelBundle } from '../model/model-dir';
 import { DEFAULT_MAX_IMAGE_PIXELS } from '../preprocess/limits';
 import { calibrationImages, imageBatches } from '../quantize/image-batches';

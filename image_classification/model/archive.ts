@@ -1,17 +1,6 @@
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import * as tar from 'tar';
 import type { UnpackJob, UnpackOutcome } from './unpack-thread';
-
-/** A fixed mtime and no owner fields, so the same files always pack to the same bytes. */
-const EPOCH = new Date('2020-01-01T00:00:00Z');
-
-/** Pack a model directory's contents (not the directory itself) as model.tar.gz, as SageMaker expects. */
-export async function packDirectory(dir: string, out: string): Promise<void> {
-  const entries = (await readdir(dir)).sort();
-  await tar.c({ gzip: true, file: out, cwd: dir, portable: true, mtime: EPOCH }, entries);
-}
 
 /** The unpacking thread's heap: entries stream through it, so a little is plenty. */
 const THREAD_HEAP_MB = 64;

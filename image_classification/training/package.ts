@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { packDirectory } from '../model/archive';
+import { packDirectory } from '../model/pack';
 import { CUDA_MODEL_FILE, LABELS_FILE, MODEL_FILE, SPEC_FILE } from '../model/model-dir';
 import type { ModelSpec } from '../model/spec';
 

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { packDirectory } from '../../image_classification/model/archive';
+import { packDirectory } from '../../image_classification/model/pack';
 import { startServe, workerPids, type Served } from '../../harness/serve-process';
 import { heldHandlerModel, modelDirWithHandler, sample, shippedModelCopy, waitFor, withDeadline } from '../../harness/helpers';
 
