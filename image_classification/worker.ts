@@ -131,6 +131,19 @@ function shutDownOnSignal(server: http.Server, close: () => Promise<void>, confi
   process.once('SIGTERM', stop);
 }
 
+/**
+ * pm2 talks to its workers over an IPC channel, which closes when pm2 is gone (killed with
+ * serve, or crashed). A worker left behind would hold its socket, model and CPU with nothing to
+ * ever stop it: it exits instead. Run alone (no channel), there is nothing to watch.
+ */
+function exitWithSupervisor(logger: Logger): void {
+  if (!process.connected) return;
+  process.once('disconnect', () => {
+    logger.warn('the supervisor (pm2) is gone; exiting');
+    process.exit(1);
+  });
+}
+
 /** Without its inference thread a worker can only fail requests: let pm2 replace it. */
 function exitOnInferenceFailure(logger: Logger): (error: Error) => void {
   return (error) => {
@@ -142,6 +155,7 @@ function exitOnInferenceFailure(logger: Logger): (error: Error) => void {
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, { worker: Number(process.env.NODE_APP_INSTANCE ?? 0) });
+  exitWithSupervisor(logger);
   const onInferenceFailure = exitOnInferenceFailure(logger);
   configureOnnxModels({ session: sessionOptions(config), logLevel: config.logLevel, onFailure: onInferenceFailure });
   const state = new ModelState();

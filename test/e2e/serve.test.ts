@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { DATA_DIR, heldHandlerModel, ROOT, sample, SHIPPED_ARCHIVE, skipWithout, waitFor, withDeadline } from '../../harness/helpers';
 import { parseSamples, total } from '../../harness/prometheus';
-import { invoke, startServe as startHarness, type Served } from '../../harness/serve-process';
+import { invoke, startServe as startHarness, workerPids, type Served } from '../../harness/serve-process';
 
 let modelDir: string;
 const startServe = (env: Record<string, string> = {}, options?: { waitForPing?: boolean }) =>
@@ -155,6 +155,21 @@ test('SIGTERM lets in-flight requests finish, then serve exits 0', async () => {
   } finally {
     own.killAll();
   }
+});
+
+test('no worker outlives serve killed with SIGKILL (with pm2 and nginx, its process group)', async () => {
+  const own = await startServe();
+  const workers = workerPids(own);
+  assert.equal(workers.length, 2);
+  // The workers are in process groups of their own (pm2 starts them detached): only their
+  // supervisor's going away can stop them.
+  own.killAll();
+  // An exited process that its new parent has not reaped yet is a zombie ('Z'): gone all the same.
+  const alive = () => workers.filter((pid) => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')));
+  await waitFor(async () => alive().length === 0, 15_000, 'the workers to exit').catch((error: Error) => {
+    for (const pid of alive()) process.kill(pid, 'SIGKILL');
+    throw error;
+  });
 });
 
 test('serve exits non-zero when nginx dies', async () => {
