@@ -91,9 +91,9 @@ export function startProduct(modelDir: string, env: Record<string, string> = {},
       LOG_LEVEL: 'error',
       ...env,
     },
-    // Cold start is the time to the first /ping 200, when SageMaker would send traffic; the
-    // warm-up run covers the moment the second worker is brought into nginx.
-    { allWorkers: false, ...(root ? { root } : {}) },
+    // Cold start is the time to the first /ping 200, when SageMaker would send traffic, asked
+    // every 10 ms; the warm-up run covers the moment the second worker is brought into nginx.
+    { allWorkers: false, pollMs: 10, ...(root ? { root } : {}) },
   );
 }
 

@@ -26,10 +26,11 @@ process.once('exit', () => running.forEach((killAll) => killAll()));
 /**
  * `root`: another checkout's built tree (a release to compare with); this one by default.
  * Returns once /ping answers 200 and, unless `allWorkers: false`, every worker is in nginx.
+ * `pollMs`: how often /ping is asked meanwhile (a cold-start measurement asks often).
  */
 export async function startServe(
   env: Record<string, string>,
-  options: { waitForPing?: boolean; allWorkers?: boolean; root?: string } = {},
+  options: { waitForPing?: boolean; allWorkers?: boolean; root?: string; pollMs?: number } = {},
 ): Promise<Served> {
   const port = await freePort();
   const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'served-'));
@@ -85,7 +86,7 @@ export async function startServe(
   };
   if (options.waitForPing ?? true) {
     const ready = async () => (await fetch(`${url}/ping`)).status === 200 && (options.allWorkers === false || nginxSettled(served));
-    await waitFor(ready, 30_000, 'serve /ping').catch((error: Error) => {
+    await waitFor(ready, 30_000, 'serve /ping', options.pollMs).catch((error: Error) => {
       killAll();
       throw new Error(`${error.message}\n${output}`);
     });
