@@ -55,10 +55,15 @@ export async function startServe(
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const killAll = () => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
+    // pm2 starts the workers in process groups of their own; they end themselves when pm2 goes
+    // (the serve test checks that), but a test run never leaves one behind even if they did not.
+    const workers = child.exitCode === null ? pm2Workers(child.pid!) : [];
+    for (const pid of [-child.pid!, ...workers]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
     child.stdout!.destroy();
     child.stderr!.destroy();
@@ -137,12 +142,16 @@ function nginxSettled(served: Served): boolean {
 
 /** PIDs of the pm2 workers (children of pm2-runtime, itself a child of serve). */
 export function workerPids(served: Served): number[] {
-  const pm2 = children(served.child.pid!).filter((pid) =>
-    execFileSync('ps', ['-o', 'args=', '-p', String(pid)])
-      .toString()
-      .includes('pm2-runtime'),
-  );
-  return pm2.flatMap((pid) => children(pid)).sort((a, b) => a - b);
+  return pm2Workers(served.child.pid!);
+}
+
+function pm2Workers(servePid: number): number[] {
+  try {
+    const pm2 = children(servePid).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('pm2-runtime'));
+    return pm2.flatMap((pid) => children(pid)).sort((a, b) => a - b);
+  } catch {
+    return []; // a process gone meanwhile
+  }
 }
 
 /** Each worker's unix socket, in serve's run dir, for requests that bypass nginx. */

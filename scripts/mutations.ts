@@ -159,4 +159,12 @@ export const MUTATIONS: readonly Mutation[] = [
     'out[i] = Math.exp(values[i]!);',
     ['integration/softmax', 'unit/postprocess'],
   ),
+  {
+    id: 'worker-outlives-pm2',
+    what: 'a worker ignores its pm2 going away',
+    file: 'image_classification/worker.ts',
+    find: "else process.once('disconnect', end);",
+    replace: '',
+    tests: ['e2e/serve'],
+  },
 ];

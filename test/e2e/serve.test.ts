@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -162,14 +162,22 @@ test('no worker outlives serve killed with SIGKILL (with pm2 and nginx, its proc
   const workers = workerPids(own);
   assert.equal(workers.length, 2);
   // The workers are in process groups of their own (pm2 starts them detached): only their
-  // supervisor's going away can stop them.
-  own.killAll();
+  // supervisor's going away can stop them. (killAll, used below to clean up, kills them too.)
+  process.kill(-own.child.pid!, 'SIGKILL');
   // An exited process that its new parent has not reaped yet is a zombie ('Z'): gone all the same.
-  const alive = () => workers.filter((pid) => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')));
-  await waitFor(async () => alive().length === 0, 15_000, 'the workers to exit').catch((error: Error) => {
-    for (const pid of alive()) process.kill(pid, 'SIGKILL');
-    throw error;
-  });
+  const running = (pid: number) => {
+    try {
+      return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  try {
+    await waitFor(async () => !workers.some(running), 15_000, 'the workers to exit');
+  } finally {
+    for (const pid of workers.filter(running)) process.kill(pid, 'SIGKILL');
+    own.killAll();
+  }
 });
 
 test('serve exits non-zero when nginx dies', async () => {
