@@ -74,7 +74,6 @@ function ecosystem(config: Config, modelDir: string, runDir: string): object {
         // would look for a git checkout around the script: all start-up time or per-request
         // CPU for nothing this server reports (it has its own metrics and JSON logs).
         pmx: false,
-        automation: false,
         vizion: false,
         disable_source_map_support: true,
         env: {

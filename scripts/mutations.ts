@@ -159,12 +159,5 @@ export const MUTATIONS: readonly Mutation[] = [
     'out[i] = Math.exp(values[i]!);',
     ['integration/softmax', 'unit/postprocess'],
   ),
-  {
-    id: 'worker-outlives-pm2',
-    what: 'a worker ignores its pm2 going away',
-    file: 'image_classification/worker.ts',
-    find: "else process.once('disconnect', end);",
-    replace: '',
-    tests: ['e2e/serve'],
-  },
+  m('worker-outlives-pm2', 'a worker ignores its pm2 going away', 'worker.ts', "else process.once('disconnect', end);", '', ['e2e/serve']),
 ];
