@@ -179,7 +179,8 @@ runCli(async () => {
   printTable([...naive.map((r) => row('naive', r)), ...served.load.map((r) => row('product', r))]);
   console.log(
     `serve cold start ${served.coldStartMs} ms; ${served.workers} worker(s), RSS after model load ${served.rssBefore.join('/')} MB, ` +
-      `after the sweep ${served.rssAfter.join('/')} MB, after each repeated c=16 run ${served.rssRepeated.map((r) => r.join('/')).join(', ')} MB` +
+      `idle after the sweep ${served.rssAfter.join('/')} MB, after each repeated c=16 run ${served.rssRepeated.map((r) => r.join('/')).join(', ')} MB` +
+      ` (as each run ended: ${served.rssAtRunEnd.map((r) => r.join('/')).join(', ')} MB)` +
       ` (PSS ${served.pssBefore.join('/')} -> ${served.pssAfter.join('/')} MB)`,
   );
   const p16 = served.load.find((r) => r.connections === 16);

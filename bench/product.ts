@@ -8,9 +8,14 @@ export interface ProductRun {
   readonly coldStartMs: number;
   readonly workers: number;
   readonly rssBefore: number[];
-  /** After the sweep, then after each repeated c=16 run: flat when nothing accumulates. */
+  /**
+   * After the sweep, then after each repeated c=16 run, once the workers have been idle for
+   * IDLE_SETTLE_MS (an idle worker returns its freed C heap): flat when nothing accumulates.
+   */
   readonly rssAfter: number[];
   readonly rssRepeated: number[][];
+  /** The same moments, read as each run ends, before the workers go idle. */
+  readonly rssAtRunEnd: number[][];
   readonly pssBefore: number[];
   readonly pssAfter: number[];
   readonly load: LoadResult[];
@@ -18,6 +23,8 @@ export interface ProductRun {
 }
 
 const REPEATED_RUNS = 2;
+/** Longer than a worker's idle spell before it trims its heap (worker.ts, IDLE_TRIM_MS). */
+const IDLE_SETTLE_MS = 2000;
 
 export async function measureProduct(modelDir: string, images: Buffer[], levels: number[], seconds: number): Promise<ProductRun> {
   const started = performance.now();
@@ -29,11 +36,17 @@ export async function measureProduct(modelDir: string, images: Buffer[], levels:
     await warmUp(served.url, images);
     const load: LoadResult[] = [];
     for (const connections of levels) load.push(await runLoad(served.url, images, { connections, seconds }));
-    const after = await Promise.all(pids.map(memoryMb));
+    const rssAtRunEnd: number[][] = [];
+    const memoryAfterRun = async () => {
+      rssAtRunEnd.push((await Promise.all(pids.map(memoryMb))).map((m) => m.rss));
+      await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+      return Promise.all(pids.map(memoryMb));
+    };
+    const after = await memoryAfterRun();
     const rssRepeated: number[][] = [];
     for (let i = 0; i < REPEATED_RUNS; i++) {
       await runLoad(served.url, images, { connections: 16, seconds });
-      rssRepeated.push((await Promise.all(pids.map(memoryMb))).map((m) => m.rss));
+      rssRepeated.push((await memoryAfterRun()).map((m) => m.rss));
     }
     // The same 16 connections straight to the workers' sockets, split evenly: what nginx costs.
     const direct = await Promise.all(
@@ -47,6 +60,7 @@ export async function measureProduct(modelDir: string, images: Buffer[], levels:
       rssBefore: before.map((m) => m.rss),
       rssAfter: after.map((m) => m.rss),
       rssRepeated,
+      rssAtRunEnd,
       pssBefore: before.map((m) => m.pss),
       pssAfter: after.map((m) => m.pss),
       load,

@@ -98,7 +98,7 @@ function resourceChecks({ product, metricsCost }: BenchRun): TargetCheck[] {
       met: Math.max(...product.rssBefore) <= 200,
     },
     {
-      name: 'RSS per worker after the load runs (MB)',
+      name: 'RSS per worker after the load runs, idle (MB)',
       measured: afterRuns.map((rss) => rss.join('/')).join(', '),
       goal: '<= 200, flat across runs (+10%)',
       met: peak <= 200 && growth <= 0.1,

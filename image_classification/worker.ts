@@ -13,6 +13,7 @@ import type { MultiModelRouting } from './http/multi-model';
 import { firstUseLoader } from './multi-model/first-use';
 import { WorkerModels } from './multi-model/worker-models';
 import { WorkerMetrics } from './metrics/worker-metrics';
+import { idleMemoryTrim } from './memory-trim';
 import { configureOnnxModels } from './runtime/onnx-model';
 import { modelLoadWaitMs, pipelineOptions, sessionOptions } from './settings';
 import { SOCKET_DIR_ENV } from './worker-env';
@@ -24,6 +25,9 @@ import { SOCKET_DIR_ENV } from './worker-env';
  * when none is ready, answers 503 itself. A model that cannot load still opens the socket,
  * with /ping at 503 and the reason, rather than a crash-restart loop that hides the cause.
  */
+
+/** A worker with no request in flight for this long gives its freed C heap back (memory-trim.ts). */
+const IDLE_TRIM_MS = 1000;
 
 type LoadHooks = { onInferenceFailure: (error: Error) => void; onBatch?: ((images: number) => void) | undefined };
 
@@ -189,19 +193,27 @@ async function main(): Promise<void> {
     createApp({ config, state, logger, metrics, multiModel }),
   );
   server.on('clientError', answerClientError);
+  const memoryTrim = idleMemoryTrim(IDLE_TRIM_MS, logger);
+  server.on('request', (_request: http.IncomingMessage, response: http.ServerResponse) => {
+    memoryTrim.requestStarted();
+    response.once('close', () => memoryTrim.requestEnded());
+  });
   server.requestTimeout = config.timeoutSeconds * 1000;
   // Longer than nginx's upstream keepalive_timeout (60 s), so nginx always closes first.
   server.keepAliveTimeout = 75_000;
   const close = async () => {
+    memoryTrim.close();
     await (multiModel ? multiModel.models.closeAll() : state.pipeline?.close());
   };
   shutDownOnSignal(server, close, config, logger);
-  void ready.then(() =>
+  void ready.then(() => {
     logger.info(
       { listen: listen(server, config), status: multiModel ? `${multiModel.models.count} models` : state.status },
       'worker listening',
-    ),
-  );
+    );
+    // The model's load and warm-up left freed memory behind, like a burst of requests.
+    memoryTrim.settled();
+  });
 }
 
 if (require.main === module) void main();

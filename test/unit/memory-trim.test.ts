@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import pino from 'pino';
+import { waitFor } from '../../harness/helpers';
+import { idleMemoryTrim } from '../../image_classification/memory-trim';
+
+interface TrimLine {
+  msg: string;
+  rssMb: { before: number; after: number };
+  collected: boolean;
+}
+
+function capturingLogger() {
+  const lines: TrimLine[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as TrimLine) });
+  return { logger, trims: () => lines.filter((line) => line.msg.startsWith('idle: freed memory')) };
+}
+
+test('the C heap is trimmed once no request is in flight, never while one is', async () => {
+  const { logger, trims } = capturingLogger();
+  const trim = idleMemoryTrim(20, logger);
+  trim.requestStarted();
+  trim.requestStarted();
+  trim.requestEnded();
+  // Ten idle spells' worth with one request still in flight: nothing is trimmed.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(trims().length, 0);
+  trim.requestEnded();
+  await waitFor(async () => trims().length === 1, 5000, 'the trim after the last request');
+  const [line] = trims();
+  assert.ok(line!.rssMb.before > 0 && line!.rssMb.after > 0, JSON.stringify(line));
+  // This test process runs without --expose-gc: the trim runs, without a collection first.
+  assert.equal(line!.collected, false);
+  trim.close();
+});
+
+test('a request arriving within the idle spell cancels the trim; close() cancels a pending one', async () => {
+  const { logger, trims } = capturingLogger();
+  const trim = idleMemoryTrim(100, logger);
+  trim.requestStarted();
+  trim.requestEnded();
+  trim.requestStarted();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(trims().length, 0);
+  trim.requestEnded();
+  trim.close();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(trims().length, 0);
+});
