@@ -26,7 +26,18 @@ const LAYERS = {
   errors: [],
 };
 const FOLDERS = ['cli', ...Object.keys(LAYERS)];
-const TOP_LEVEL = ['serve', 'worker', 'settings', 'config', 'nginx-config', 'nginx-process', 'index', 'worker-env', ...BOTTOM];
+const TOP_LEVEL = [
+  'serve',
+  'worker',
+  'settings',
+  'config',
+  'nginx-config',
+  'nginx-process',
+  'index',
+  'worker-env',
+  'memory-trim',
+  ...BOTTOM,
+];
 const PACKAGE = [...FOLDERS, ...TOP_LEVEL];
 
 /** An import path that names one of `names`, seen from `prefix` (`../` in a folder, `./` at the top). */

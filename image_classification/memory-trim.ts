@@ -74,6 +74,11 @@ export function idleMemoryTrim(idleMs: number, logger: Logger): IdleMemoryTrim {
     if (timer) clearTimeout(timer);
     timer = undefined;
   };
+  const settled = () => {
+    if (inFlight > 0 || unavailable) return;
+    cancel();
+    timer = setTimeout(() => void run(), idleMs).unref();
+  };
   return {
     requestStarted() {
       inFlight++;
@@ -81,13 +86,9 @@ export function idleMemoryTrim(idleMs: number, logger: Logger): IdleMemoryTrim {
     },
     requestEnded() {
       inFlight = Math.max(0, inFlight - 1);
-      this.settled();
+      settled();
     },
-    settled() {
-      if (inFlight > 0 || unavailable) return;
-      cancel();
-      timer = setTimeout(() => void run(), idleMs).unref();
-    },
+    settled,
     close: cancel,
   };
 }
