@@ -8,8 +8,8 @@ import type { Logger } from './logger';
  * heaps for reuse and can give back only the free space at a heap's top, so after a burst of
  * traffic a worker stays tens of MB above what it holds (docs/performance.md). `malloc_trim`
  * returns every free page of every arena. It runs when no request has been in flight for
- * `idleMs`: a worker under steady load reuses those pages at once, and trimming there would
- * only fault them back in.
+ * `idleMs`, and only when the worker has grown since its last trim: a worker under steady load
+ * reuses those pages at once, and trimming there would only fault them back in.
  *
  * glibc only: elsewhere (musl, macOS) `malloc_trim` does not exist and the trimmer does nothing.
  */
@@ -22,6 +22,12 @@ export interface IdleMemoryTrim {
 }
 
 type Trim = () => void;
+
+/**
+ * Growth since the last trim below which an idle spell is left alone: health checks (/ping
+ * every few seconds) allocate next to nothing, and a full collection for each would be waste.
+ */
+const WORTH_TRIMMING_BYTES = 4 * 2 ** 20;
 
 /** `malloc_trim(0)` through koffi, loaded on first use so that start-up does not pay for it. */
 async function loadMallocTrim(logger: Logger): Promise<Trim | undefined> {
@@ -50,6 +56,7 @@ export function idleMemoryTrim(idleMs: number, logger: Logger): IdleMemoryTrim {
   // Loaded on the first idle spell; `unavailable` once it turned out this C library has none.
   let trim: Promise<Trim | undefined> | undefined;
   let unavailable = false;
+  let rssAfterLastTrim = 0;
   const run = async () => {
     timer = undefined;
     trim ??= loadMallocTrim(logger);
@@ -61,12 +68,14 @@ export function idleMemoryTrim(idleMs: number, logger: Logger): IdleMemoryTrim {
     // A request that arrived while koffi loaded: the worker is no longer idle.
     if (inFlight > 0) return;
     const before = process.memoryUsage.rss();
+    if (before < rssAfterLastTrim + WORTH_TRIMMING_BYTES) return;
     const gc = exposedGc();
     gc?.();
     trimNow();
+    rssAfterLastTrim = process.memoryUsage.rss();
     const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
     logger.debug(
-      { rssMb: { before: mb(before), after: mb(process.memoryUsage.rss()) }, collected: gc !== undefined },
+      { rssMb: { before: mb(before), after: mb(rssAfterLastTrim) }, collected: gc !== undefined },
       'idle: freed memory returned to the system',
     );
   };

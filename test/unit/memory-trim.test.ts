@@ -16,7 +16,7 @@ function capturingLogger() {
   return { logger, trims: () => lines.filter((line) => line.msg.startsWith('idle: freed memory')) };
 }
 
-test('the C heap is trimmed once no request is in flight, never while one is', async () => {
+test('the C heap is trimmed once no request is in flight and the worker has grown since the last trim', async () => {
   const { logger, trims } = capturingLogger();
   const trim = idleMemoryTrim(20, logger);
   trim.requestStarted();
@@ -31,6 +31,19 @@ test('the C heap is trimmed once no request is in flight, never while one is', a
   assert.ok(line!.rssMb.before > 0 && line!.rssMb.after > 0, JSON.stringify(line));
   // This test process runs without --expose-gc: the trim runs, without a collection first.
   assert.equal(line!.collected, false);
+
+  // An idle spell after a request that allocated next to nothing (a health check) is left alone…
+  trim.requestStarted();
+  trim.requestEnded();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(trims().length, 1);
+  // …one after the worker grew is not.
+  const held = Buffer.alloc(64 * 2 ** 20, 1);
+  trim.requestStarted();
+  trim.requestEnded();
+  await waitFor(async () => trims().length === 2, 5000, 'the trim after the worker grew');
+  assert.ok(trims()[1]!.rssMb.before >= line!.rssMb.after + 60, JSON.stringify(trims()));
+  assert.equal(held.length, 64 * 2 ** 20);
   trim.close();
 });
 
