@@ -41,16 +41,10 @@ async function loadMallocTrim(logger: Logger): Promise<Trim | undefined> {
   }
 }
 
-/**
- * The garbage collector, when the worker runs with --expose-gc (serve starts it so): buffers
- * that became garbage during the burst are freed before the trim, not at some later GC.
- */
-function exposedGc(): (() => void) | undefined {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  return typeof gc === 'function' ? () => gc() : undefined;
-}
-
 export function idleMemoryTrim(idleMs: number, logger: Logger): IdleMemoryTrim {
+  // With --expose-gc (serve starts its workers so), the burst's garbage buffers are freed before
+  // the trim rather than at some later collection.
+  const gc = (globalThis as { gc?: () => void }).gc;
   let inFlight = 0;
   let timer: NodeJS.Timeout | undefined;
   // Loaded on the first idle spell; `unavailable` once it turned out this C library has none.
@@ -69,7 +63,6 @@ export function idleMemoryTrim(idleMs: number, logger: Logger): IdleMemoryTrim {
     if (inFlight > 0) return;
     const before = process.memoryUsage.rss();
     if (before < rssAfterLastTrim + WORTH_TRIMMING_BYTES) return;
-    const gc = exposedGc();
     gc?.();
     trimNow();
     rssAfterLastTrim = process.memoryUsage.rss();

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { waitFor } from '../../harness/helpers';
-import { idleMemoryTrim } from '../../image_classification/memory-trim';
+import { idleMemoryTrim, type IdleMemoryTrim } from '../../image_classification/memory-trim';
 
 interface TrimLine {
   msg: string;
@@ -16,6 +17,12 @@ function capturingLogger() {
   return { logger, trims: () => lines.filter((line) => line.msg.startsWith('idle: freed memory')) };
 }
 
+/** A request that comes and goes at once, as a health check does. */
+function oneRequest(trim: IdleMemoryTrim): void {
+  trim.requestStarted();
+  trim.requestEnded();
+}
+
 test('the C heap is trimmed once no request is in flight and the worker has grown since the last trim', async () => {
   const { logger, trims } = capturingLogger();
   const trim = idleMemoryTrim(20, logger);
@@ -23,7 +30,7 @@ test('the C heap is trimmed once no request is in flight and the worker has grow
   trim.requestStarted();
   trim.requestEnded();
   // Ten idle spells' worth with one request still in flight: nothing is trimmed.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sleep(200);
   assert.equal(trims().length, 0);
   trim.requestEnded();
   await waitFor(async () => trims().length === 1, 5000, 'the trim after the last request');
@@ -33,14 +40,12 @@ test('the C heap is trimmed once no request is in flight and the worker has grow
   assert.equal(line!.collected, false);
 
   // An idle spell after a request that allocated next to nothing (a health check) is left alone…
-  trim.requestStarted();
-  trim.requestEnded();
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  oneRequest(trim);
+  await sleep(200);
   assert.equal(trims().length, 1);
   // …one after the worker grew is not.
   const held = Buffer.alloc(64 * 2 ** 20, 1);
-  trim.requestStarted();
-  trim.requestEnded();
+  oneRequest(trim);
   await waitFor(async () => trims().length === 2, 5000, 'the trim after the worker grew');
   assert.ok(trims()[1]!.rssMb.before >= line!.rssMb.after + 60, JSON.stringify(trims()));
   assert.equal(held.length, 64 * 2 ** 20);
@@ -50,13 +55,12 @@ test('the C heap is trimmed once no request is in flight and the worker has grow
 test('a request arriving within the idle spell cancels the trim; close() cancels a pending one', async () => {
   const { logger, trims } = capturingLogger();
   const trim = idleMemoryTrim(100, logger);
+  oneRequest(trim);
   trim.requestStarted();
-  trim.requestEnded();
-  trim.requestStarted();
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await sleep(300);
   assert.equal(trims().length, 0);
   trim.requestEnded();
   trim.close();
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await sleep(300);
   assert.equal(trims().length, 0);
 });
