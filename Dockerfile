@@ -42,12 +42,13 @@ ARG INFERENCE_DEVICE=auto
 # The CUDA base has no Node: take the binary the build used. The Node base has it, and a COPY
 # would add a second ~120 MB layer of the same file, so it is copied only where missing.
 # tini is PID 1: it reaps orphaned processes (nginx or handler subprocesses whose parent died)
-# and passes SIGTERM on to serve, which drains.
+# and passes SIGTERM on to serve, which drains. libjemalloc2: serve preloads it into the
+# workers (docs/configuration.md, MODEL_SERVER_MALLOC).
 # The server runs no package manager: npm, npx, corepack (and yarn, where a base has it) go.
 RUN --mount=type=bind,from=build,source=/usr/local/bin/node,target=/tmp/build-node \
     { command -v node >/dev/null || cp /tmp/build-node /usr/local/bin/node; } \
  && apt-get update \
- && apt-get install -y --no-install-recommends nginx ca-certificates tini \
+ && apt-get install -y --no-install-recommends nginx ca-certificates tini libjemalloc2 \
  && apt-get clean && rm -rf /var/lib/apt/lists/* \
  && rm -f /etc/nginx/sites-enabled/default \
  && rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \

@@ -36,6 +36,7 @@ const TOP_LEVEL = [
   'index',
   'worker-env',
   'memory-trim',
+  'allocator',
   ...BOTTOM,
 ];
 const PACKAGE = [...FOLDERS, ...TOP_LEVEL];

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { installedJemalloc } from '../image_classification/allocator';
 import { parseCli, runCli } from '../image_classification/cli/args';
 import {
   CUDA_MODEL_FILE,
@@ -75,13 +75,6 @@ const row = (name: string, r: LoadResult) => ({
   errors: r.requests - r.ok,
 });
 
-/** Where Debian (libjemalloc2) and other distributions install jemalloc, for the allocator comparison. */
-const JEMALLOC_PATHS = [
-  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
-  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
-  '/usr/lib64/libjemalloc.so.2',
-];
-
 const ms = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(2));
 
 runCli(async () => {
@@ -139,11 +132,13 @@ runCli(async () => {
   const decisions: Record<string, Comparison> = {
     '1 / 2 ORT threads per worker': await compare([{ label: '1 thread' }, { label: '2 threads', env: { ORT_INTRA_OP_THREADS: '2' } }], 2),
   };
-  const jemalloc = JEMALLOC_PATHS.find((file) => existsSync(file));
-  if (jemalloc) {
-    // sharp recommends jemalloc on glibc Linux; preloaded for serve and its children.
-    decisions['glibc / jemalloc'] = await compare([{ label: 'glibc' }, { label: 'jemalloc', env: { LD_PRELOAD: jemalloc } }], 2);
-  }
+  if (installedJemalloc()) {
+    // serve preloads jemalloc into its workers when it is installed (allocator.ts).
+    decisions['jemalloc / glibc malloc'] = await compare(
+      [{ label: 'jemalloc' }, { label: 'glibc malloc', env: { MODEL_SERVER_MALLOC: 'system' } }],
+      2,
+    );
+  } else console.log('   jemalloc is not installed: no allocator comparison (Debian: apt-get install libjemalloc2)');
   console.log('8/8 metrics and Server-Timing on vs off (serve, c=16, interleaved rounds)…');
   const metricsCost = await measureMetricsCost(modelDir, images.mixed, seconds);
 

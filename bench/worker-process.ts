@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { loadConfig } from '../image_classification/config';
 import { readModelBundle } from '../image_classification/model/model-dir';
 import { WORKER_NODE_ARGS, workerRuntimeEnv } from '../image_classification/worker-env';
 import { measureComputeLimit } from './compute-limit';
@@ -7,7 +8,7 @@ import { benchImages, SIZES } from './images';
 
 /**
  * In-process measurements (the compute limit, one image's cost) run in a child process with
- * the malloc and libuv settings serve gives its workers, so that they and the product differ
+ * the allocator, malloc and libuv settings serve gives its workers, so that they and the product differ
  * only by what the product adds (HTTP, nginx, the worker layout).
  */
 
@@ -26,7 +27,7 @@ async function run(task: Task, modelDir: string, seconds: number): Promise<unkno
 }
 
 export function inWorkerProcess<T>(task: Task, modelDir: string, seconds: number): Promise<T> {
-  const env = { ...process.env, ...workerRuntimeEnv(process.env) };
+  const env = { ...process.env, ...workerRuntimeEnv(process.env, loadConfig().mallocPreload) };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...WORKER_NODE_ARGS, __filename, task, modelDir, String(seconds)], {
       env,

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
+import { installedJemalloc, workerPreload } from './allocator';
 import { ConfigError } from './errors';
 import { DEFAULT_MAX_MODEL_MB } from './model/model-dir';
 import { DEFAULT_MAX_IMAGE_PIXELS } from './preprocess/limits';
@@ -42,6 +43,7 @@ const fields = z.object({
   submitDirectory: z.string().min(1).optional(),
   program: z.string().min(1).optional(),
   defaultAccept: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a media type such as application/json'),
+  malloc: z.enum(['auto', 'jemalloc', 'system']),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   nginxBin: z.string().min(1),
 });
@@ -54,6 +56,8 @@ const schema = fields.refine((config) => config.metricsPort !== config.port, {
 export type Config = z.infer<typeof schema> & {
   readonly maxPayloadBytes: number;
   readonly maxModelBytes: number;
+  /** The allocator library `serve` preloads into its workers; undefined: the C library's malloc. */
+  readonly mallocPreload: string | undefined;
 };
 
 type Env = Record<string, string | undefined>;
@@ -110,6 +114,8 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     submitDirectory: firstSet(env, 'SAGEMAKER_SUBMIT_DIRECTORY'),
     program: firstSet(env, 'SAGEMAKER_PROGRAM'),
     defaultAccept: (firstSet(env, 'SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT') ?? 'application/json').toLowerCase(),
+    // The workers' malloc: jemalloc when installed (allocator.ts).
+    malloc: (firstSet(env, 'MODEL_SERVER_MALLOC') ?? 'auto').toLowerCase(),
     logLevel: (firstSet(env, 'LOG_LEVEL') ?? 'info').toLowerCase(),
     // Debian installs nginx in /usr/sbin, which is not on every user's PATH.
     nginxBin: firstSet(env, 'NGINX_BIN') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx'),
@@ -124,5 +130,6 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     ...parsed.data,
     maxPayloadBytes: megabytes(parsed.data.maxPayloadMb),
     maxModelBytes: megabytes(parsed.data.maxModelMb),
+    mallocPreload: workerPreload(parsed.data.malloc, installedJemalloc()),
   };
 }

@@ -1,17 +1,19 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { loadMemoryRelease, type MemoryRelease } from './allocator';
 import type { Logger } from './logger';
 
 /**
  * Hands a worker's freed C heap back to the kernel once it goes idle.
  *
  * Each image passes through buffers outside V8's heap (the request body, sharp's pixels),
- * freed only when the garbage collector runs. glibc's malloc keeps what is freed inside its
- * heaps for reuse and can give back only the free space at a heap's top, so after a burst of
- * traffic a worker stays tens of MB above what it holds (docs/performance.md). `malloc_trim`
- * returns every free page of every arena. It runs when no request has been in flight for
- * `idleMs`, and only when the worker has grown since its last trim: a worker under steady load
- * reuses those pages at once, and trimming there would only fault them back in.
+ * freed only when the garbage collector runs. The allocator keeps what is freed for reuse
+ * (glibc inside its heaps, jemalloc until its decay timers run), so after a burst of traffic a
+ * worker stays tens of MB above what it holds (docs/performance.md). The release
+ * (allocator.ts) returns every free page of every arena. It runs when no request has been in
+ * flight for `idleMs`, and only when the worker has grown since its last trim: a worker under
+ * steady load reuses those pages at once, and releasing them there would only fault them back in.
  *
- * glibc only: elsewhere (musl, macOS) `malloc_trim` does not exist and the trimmer does nothing.
+ * Where the C library has no such call (musl, macOS) the trimmer does nothing.
  */
 export interface IdleMemoryTrim {
   requestStarted(): void;
@@ -21,22 +23,26 @@ export interface IdleMemoryTrim {
   close(): void;
 }
 
-type Trim = () => void;
-
 /**
  * Growth since the last trim below which an idle spell is left alone: health checks (/ping
  * every few seconds) allocate next to nothing, and a full collection for each would be waste.
  */
 const WORTH_TRIMMING_BYTES = 4 * 2 ** 20;
 
-/** `malloc_trim(0)` through koffi, loaded on first use so that start-up does not pay for it. */
-async function loadMallocTrim(logger: Logger): Promise<Trim | undefined> {
+/**
+ * V8 frees the collected buffers' memory on a background thread after the collection
+ * returns; the release waits this long so that those pages are free when it runs.
+ */
+const SWEEP_WAIT_MS = 100;
+
+async function loadRelease(logger: Logger): Promise<MemoryRelease | undefined> {
   try {
-    const koffi = await import('koffi');
-    const mallocTrim = koffi.load('libc.so.6').func('int malloc_trim(size_t pad)');
-    return () => void mallocTrim(0);
+    return await loadMemoryRelease();
   } catch (error) {
-    logger.info({ reason: (error as Error).message }, 'malloc_trim is not available (not glibc); freed memory stays with the allocator');
+    logger.info(
+      { reason: (error as Error).message },
+      'no allocator release call here (not glibc or jemalloc); freed memory stays with the allocator',
+    );
     return undefined;
   }
 }
@@ -48,14 +54,14 @@ export function idleMemoryTrim(idleMs: number, logger: Logger): IdleMemoryTrim {
   let inFlight = 0;
   let timer: NodeJS.Timeout | undefined;
   // Loaded on the first idle spell; `unavailable` once it turned out this C library has none.
-  let trim: Promise<Trim | undefined> | undefined;
+  let loading: Promise<MemoryRelease | undefined> | undefined;
   let unavailable = false;
   let rssAfterLastTrim = 0;
   const run = async () => {
     timer = undefined;
-    trim ??= loadMallocTrim(logger);
-    const trimNow = await trim;
-    if (!trimNow) {
+    loading ??= loadRelease(logger);
+    const memory = await loading;
+    if (!memory) {
       unavailable = true;
       return;
     }
@@ -63,12 +69,17 @@ export function idleMemoryTrim(idleMs: number, logger: Logger): IdleMemoryTrim {
     if (inFlight > 0) return;
     const before = process.memoryUsage.rss();
     if (before < rssAfterLastTrim + WORTH_TRIMMING_BYTES) return;
-    gc?.();
-    trimNow();
+    if (gc) {
+      gc();
+      await delay(SWEEP_WAIT_MS);
+      // A request that arrived meanwhile reuses the freed pages; the next idle spell releases.
+      if (inFlight > 0) return;
+    }
+    memory.release();
     rssAfterLastTrim = process.memoryUsage.rss();
     const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
     logger.debug(
-      { rssMb: { before: mb(before), after: mb(rssAfterLastTrim) }, collected: gc !== undefined },
+      { rssMb: { before: mb(before), after: mb(rssAfterLastTrim) }, collected: gc !== undefined, allocator: memory.allocator },
       'idle: freed memory returned to the system',
     );
   };

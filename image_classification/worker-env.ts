@@ -3,12 +3,14 @@ export const SOCKET_DIR_ENV = 'MODEL_SERVER_SOCKET_DIR';
 
 /**
  * The C library and libuv settings `serve` gives each worker; `env` (serve's environment) may
- * override either.
+ * override either. `preload`: the allocator library to preload (allocator.ts), placed before
+ * any LD_PRELOAD the environment already has.
  */
-export function workerRuntimeEnv(env: Record<string, string | undefined>): Record<string, string> {
+export function workerRuntimeEnv(env: Record<string, string | undefined>, preload?: string): Record<string, string> {
   return {
-    // glibc gives each decoding thread its own malloc arena, which keeps what it once held;
-    // two arenas cut a worker's steady RSS (docs/performance.md).
+    ...(preload ? { LD_PRELOAD: [preload, env.LD_PRELOAD].filter(Boolean).join(' ') } : {}),
+    // With glibc's malloc (MODEL_SERVER_MALLOC=system, or no jemalloc): each decoding thread
+    // would get its own arena, which keeps what it once held; two cut a worker's steady RSS.
     MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? '2',
     // libuv's pool runs sharp's decodes: two at a time per worker bounds the memory of decodes
     // in flight (docs/limits.md) and matches the cores a worker gets.

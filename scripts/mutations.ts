@@ -160,7 +160,7 @@ export const MUTATIONS: readonly Mutation[] = [
     ['integration/softmax', 'unit/postprocess'],
   ),
   m('worker-outlives-pm2', 'a worker ignores its pm2 going away', 'worker.ts', "else process.once('disconnect', end);", '', ['e2e/serve']),
-  m('idle-heap-kept', 'an idle worker collects its garbage but keeps the freed C heap', 'memory-trim.ts', '    trimNow();', '', [
+  m('idle-heap-kept', 'an idle worker collects its garbage but keeps the freed C heap', 'memory-trim.ts', '    memory.release();', '', [
     'e2e/serve',
   ]),
 ];

@@ -181,39 +181,46 @@ test('no worker outlives serve killed with SIGKILL (with pm2 and nginx, its proc
   }
 });
 
-test('a worker gone idle after a burst collects its garbage and returns the freed C heap', async () => {
-  const own = await startServe({ LOG_LEVEL: 'debug', SAGEMAKER_MODEL_SERVER_WORKERS: '1' });
-  try {
-    const trims = () =>
-      own
-        .output()
-        .split('\n')
-        .filter((line) => line.includes('idle: freed memory'))
-        .map((line) => JSON.parse(line) as { rssMb: { before: number; after: number }; collected: boolean });
-    // The first trim follows the model's load and warm-up.
-    await waitFor(async () => trims().length >= 1, 15_000, 'the trim after the model load');
-    const photo = await sharp(await sample('paper.jpg'))
-      .resize(1920, 1080, { fit: 'cover' })
-      .jpeg({ quality: 90 })
-      .toBuffer();
-    for (let round = 0; round < 10; round++) {
-      const answers = await Promise.all([0, 1, 2, 3].map(() => invoke(own.url, photo)));
-      assert.deepEqual(
-        answers.map((res) => res.status),
-        [200, 200, 200, 200],
-      );
+// The default (jemalloc, which .ci/run installs) and glibc's malloc, each through its own release.
+for (const [malloc, allocator] of [
+  ['auto', 'jemalloc'],
+  ['system', 'glibc'],
+] as const) {
+  test(`a worker gone idle after a burst collects its garbage and returns the freed C heap (MODEL_SERVER_MALLOC=${malloc})`, async () => {
+    const own = await startServe({ LOG_LEVEL: 'debug', SAGEMAKER_MODEL_SERVER_WORKERS: '1', MODEL_SERVER_MALLOC: malloc });
+    try {
+      const trims = () =>
+        own
+          .output()
+          .split('\n')
+          .filter((line) => line.includes('idle: freed memory'))
+          .map((line) => JSON.parse(line) as { rssMb: { before: number; after: number }; collected: boolean; allocator: string });
+      // The first trim follows the model's load and warm-up.
+      await waitFor(async () => trims().length >= 1, 15_000, 'the trim after the model load');
+      const photo = await sharp(await sample('paper.jpg'))
+        .resize(1920, 1080, { fit: 'cover' })
+        .jpeg({ quality: 90 })
+        .toBuffer();
+      for (let round = 0; round < 10; round++) {
+        const answers = await Promise.all([0, 1, 2, 3].map(() => invoke(own.url, photo)));
+        assert.deepEqual(
+          answers.map((res) => res.status),
+          [200, 200, 200, 200],
+        );
+      }
+      const seen = trims().length;
+      await waitFor(async () => trims().length > seen, 15_000, 'the trim after the burst');
+      const afterBurst = trims()[seen]!;
+      // serve starts its workers with --expose-gc: the burst's buffers are freed, then released.
+      // (A collection without the release gave back ~9 MB here with glibc; with it, ~28.)
+      assert.equal(afterBurst.collected, true);
+      assert.equal(afterBurst.allocator, allocator);
+      assert.ok(afterBurst.rssMb.before - afterBurst.rssMb.after >= 15, JSON.stringify(afterBurst));
+    } finally {
+      own.killAll();
     }
-    const seen = trims().length;
-    await waitFor(async () => trims().length > seen, 15_000, 'the trim after the burst');
-    const afterBurst = trims()[seen]!;
-    // serve starts its workers with --expose-gc: the burst's buffers are freed, then trimmed.
-    // (A collection without the trim gave back ~9 MB here; with it, ~28.)
-    assert.equal(afterBurst.collected, true);
-    assert.ok(afterBurst.rssMb.before - afterBurst.rssMb.after >= 15, JSON.stringify(afterBurst));
-  } finally {
-    own.killAll();
-  }
-});
+  });
+}
 
 test('serve exits non-zero when nginx dies', async () => {
   const second = await startServe();
