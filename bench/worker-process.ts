@@ -8,7 +8,7 @@ import { benchImages, SIZES } from './images';
 
 /**
  * In-process measurements (the compute limit, one image's cost) run in a child process with
- * the allocator, malloc and libuv settings serve gives its workers, so that they and the product differ
+ * the allocator and the malloc and libuv settings serve gives its workers, so that they and the product differ
  * only by what the product adds (HTTP, nginx, the worker layout).
  */
 

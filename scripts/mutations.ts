@@ -160,6 +160,14 @@ export const MUTATIONS: readonly Mutation[] = [
     ['integration/softmax', 'unit/postprocess'],
   ),
   m('worker-outlives-pm2', 'a worker ignores its pm2 going away', 'worker.ts', "else process.once('disconnect', end);", '', ['e2e/serve']),
+  m(
+    'glibc-workers',
+    "serve's workers run on glibc's malloc where jemalloc is installed",
+    'worker-env.ts',
+    "    ...(preload ? { LD_PRELOAD: [preload, env.LD_PRELOAD].filter(Boolean).join(' ') } : {}),",
+    '',
+    ['unit/allocator', 'e2e/serve'],
+  ),
   m('idle-heap-kept', 'an idle worker collects its garbage but keeps the freed C heap', 'memory-trim.ts', '    memory.release();', '', [
     'e2e/serve',
   ]),

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { after, before, test } from 'node:test';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { installedJemalloc } from '../../image_classification/allocator';
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { DATA_DIR, heldHandlerModel, ROOT, sample, SHIPPED_ARCHIVE, skipWithout, waitFor, withDeadline } from '../../harness/helpers';
 import { parseSamples, total } from '../../harness/prometheus';
@@ -181,9 +182,11 @@ test('no worker outlives serve killed with SIGKILL (with pm2 and nginx, its proc
   }
 });
 
-// The default (jemalloc, which .ci/run installs) and glibc's malloc, each through its own release.
+// The default (jemalloc, which .ci/run installs; glibc's where it is missing outside CI) and
+// glibc's malloc, each through its own release.
+const defaultAllocator = installedJemalloc() || process.env.CI === 'true' ? 'jemalloc' : 'glibc';
 for (const [malloc, allocator] of [
-  ['auto', 'jemalloc'],
+  ['auto', defaultAllocator],
   ['system', 'glibc'],
 ] as const) {
   test(`a worker gone idle after a burst collects its garbage and returns the freed C heap (MODEL_SERVER_MALLOC=${malloc})`, async () => {
