@@ -164,8 +164,8 @@ export const MUTATIONS: readonly Mutation[] = [
     'glibc-workers',
     "serve's workers run on glibc's malloc where jemalloc is installed",
     'worker-env.ts',
-    "    ...(preload ? { LD_PRELOAD: [preload, env.LD_PRELOAD].filter(Boolean).join(' ') } : {}),",
-    '',
+    'LD_PRELOAD: [preload',
+    'UNUSED_PRELOAD: [preload',
     ['unit/allocator', 'e2e/serve'],
   ),
   m('idle-heap-kept', 'an idle worker collects its garbage but keeps the freed C heap', 'memory-trim.ts', '    memory.release();', '', [
