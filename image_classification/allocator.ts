@@ -10,10 +10,12 @@ import { ConfigError } from './errors';
  */
 export type MallocSetting = 'auto' | 'jemalloc' | 'system';
 
-/** Where Debian's libjemalloc2 and other distributions install jemalloc. */
-const JEMALLOC_PATHS = [
-  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
-  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
+/** Debian's multiarch directory for this CPU: a library of another architecture cannot be preloaded. */
+const MULTIARCH: Partial<Record<NodeJS.Architecture, string>> = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
+
+/** Where Debian's and Ubuntu's libjemalloc2 (and other distributions) install jemalloc. */
+export const JEMALLOC_PATHS = [
+  ...(MULTIARCH[process.arch] ? [`/usr/lib/${MULTIARCH[process.arch]}/libjemalloc.so.2`] : []),
   '/usr/lib64/libjemalloc.so.2',
   '/usr/lib/libjemalloc.so.2',
 ];
@@ -22,19 +24,25 @@ export function installedJemalloc(): string | undefined {
   return JEMALLOC_PATHS.find((file) => existsSync(file));
 }
 
-/** The library `serve` preloads into its workers; undefined: the C library's own malloc. */
-export function workerPreload(setting: MallocSetting, installed: string | undefined): string | undefined {
+/**
+ * The library `serve` preloads into its workers; undefined: the C library's own malloc, or
+ * what `inheritedPreload` (serve's own LD_PRELOAD) brings: with `auto`, an operator's preload
+ * (another allocator, a sanitizer that must load first) is left as it is.
+ */
+export function workerPreload(setting: MallocSetting, installed: string | undefined, inheritedPreload?: string): string | undefined {
   if (setting === 'system') return undefined;
   if (setting === 'jemalloc' && !installed) {
     throw new ConfigError(`MODEL_SERVER_MALLOC=jemalloc but libjemalloc.so.2 is not installed (looked in ${JEMALLOC_PATHS.join(', ')})`);
   }
+  if (setting === 'auto' && inheritedPreload?.trim()) return undefined;
   return installed;
 }
 
 /** Returns the free pages of this process's allocator to the kernel. */
 export interface MemoryRelease {
   readonly allocator: 'jemalloc' | 'glibc';
-  release(): void;
+  /** False when the allocator refused (a jemalloc older than 5, where 4096 is not "every arena"). */
+  release(): boolean;
 }
 
 /** jemalloc's "every arena" index for mallctl (MALLCTL_ARENAS_ALL in its headers). */
@@ -63,8 +71,15 @@ export async function loadMemoryRelease(): Promise<MemoryRelease> {
   if (jemalloc) {
     const mallctl = koffi.load(jemalloc).func('int mallctl(const char *name, void *oldp, void *oldlenp, void *newp, size_t newlen)');
     const purge = `arena.${ALL_ARENAS}.purge`;
-    return { allocator: 'jemalloc', release: () => void mallctl(purge, null, null, null, 0) };
+    return { allocator: 'jemalloc', release: () => mallctl(purge, null, null, null, 0) === 0 };
   }
   const mallocTrim = koffi.load('libc.so.6').func('int malloc_trim(size_t pad)');
-  return { allocator: 'glibc', release: () => void mallocTrim(0) };
+  // Its result says whether any memory went back, not whether it failed.
+  return {
+    allocator: 'glibc',
+    release: () => {
+      mallocTrim(0);
+      return true;
+    },
+  };
 }

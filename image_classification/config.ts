@@ -130,6 +130,6 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
     ...parsed.data,
     maxPayloadBytes: megabytes(parsed.data.maxPayloadMb),
     maxModelBytes: megabytes(parsed.data.maxModelMb),
-    mallocPreload: workerPreload(parsed.data.malloc, installedJemalloc()),
+    mallocPreload: workerPreload(parsed.data.malloc, installedJemalloc(), env.LD_PRELOAD),
   };
 }

@@ -30,10 +30,24 @@ export interface IdleMemoryTrim {
 const WORTH_TRIMMING_BYTES = 4 * 2 ** 20;
 
 /**
- * V8 frees the collected buffers' memory on a background thread after the collection
- * returns; the release waits this long so that those pages are free when it runs.
+ * V8 frees the collected buffers' memory on a background thread after the collection returns
+ * (20–30 ms for 200 MB on an idle core; longer on a busy one). The release waits until the
+ * buffers' count has stopped falling for two polls, or for SWEEP_WAIT_MAX_MS at most.
  */
-const SWEEP_WAIT_MS = 100;
+const SWEEP_POLL_MS = 20;
+const SWEEP_WAIT_MAX_MS = 1000;
+
+async function buffersSwept(): Promise<void> {
+  let last = process.memoryUsage().arrayBuffers;
+  let steady = 0;
+  for (let waited = 0; waited < SWEEP_WAIT_MAX_MS && steady < 2; waited += SWEEP_POLL_MS) {
+    // Unref'd: a worker that is shutting down does not wait for it.
+    await delay(SWEEP_POLL_MS, undefined, { ref: false });
+    const now = process.memoryUsage().arrayBuffers;
+    steady = now < last ? 0 : steady + 1;
+    last = now;
+  }
+}
 
 async function loadRelease(logger: Logger): Promise<MemoryRelease | undefined> {
   try {
@@ -56,26 +70,34 @@ export function idleMemoryTrim(idleMs: number, logger: Logger): IdleMemoryTrim {
   // Loaded on the first idle spell; `unavailable` once it turned out this C library has none.
   let loading: Promise<MemoryRelease | undefined> | undefined;
   let unavailable = false;
+  let closed = false;
+  // One trim at a time: an idle spell that ends while one runs is trimmed after it (`again`).
+  let running = false;
+  let again = false;
   let rssAfterLastTrim = 0;
-  const run = async () => {
-    timer = undefined;
+  // After each await: a request that arrived meanwhile (the worker is no longer idle; it reuses
+  // the freed pages, and the next idle spell releases them), or the worker is stopping.
+  const interrupted = () => inFlight > 0 || closed;
+  const trim = async () => {
     loading ??= loadRelease(logger);
     const memory = await loading;
     if (!memory) {
       unavailable = true;
       return;
     }
-    // A request that arrived while koffi loaded: the worker is no longer idle.
-    if (inFlight > 0) return;
+    if (interrupted()) return;
     const before = process.memoryUsage.rss();
     if (before < rssAfterLastTrim + WORTH_TRIMMING_BYTES) return;
     if (gc) {
       gc();
-      await delay(SWEEP_WAIT_MS);
-      // A request that arrived meanwhile reuses the freed pages; the next idle spell releases.
-      if (inFlight > 0) return;
+      await buffersSwept();
+      if (interrupted()) return;
     }
-    memory.release();
+    if (!memory.release()) {
+      unavailable = true;
+      logger.info({ allocator: memory.allocator }, 'the allocator refused to release its free pages; idle trims stop');
+      return;
+    }
     rssAfterLastTrim = process.memoryUsage.rss();
     const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
     logger.debug(
@@ -83,12 +105,29 @@ export function idleMemoryTrim(idleMs: number, logger: Logger): IdleMemoryTrim {
       'idle: freed memory returned to the system',
     );
   };
+  const run = async () => {
+    timer = undefined;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      await trim();
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        settled();
+      }
+    }
+  };
   const cancel = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
   };
   const settled = () => {
-    if (inFlight > 0 || unavailable) return;
+    if (inFlight > 0 || unavailable || closed) return;
     cancel();
     timer = setTimeout(() => void run(), idleMs).unref();
   };
@@ -102,6 +141,9 @@ export function idleMemoryTrim(idleMs: number, logger: Logger): IdleMemoryTrim {
       settled();
     },
     settled,
-    close: cancel,
+    close() {
+      closed = true;
+      cancel();
+    },
   };
 }

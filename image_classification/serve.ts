@@ -129,7 +129,7 @@ function start(config: Config, model: ResolvedModelDir | undefined, runDir: stri
       port: config.port,
       workers: config.workers,
       threadsPerWorker: config.ortIntraOpThreads,
-      malloc: config.mallocPreload ? 'jemalloc' : 'system',
+      workerPreload: config.mallocPreload ?? 'none',
       modelDir: model?.dir,
       source: model?.source,
     },
