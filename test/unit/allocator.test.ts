@@ -56,16 +56,17 @@ test(
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       const before = process.memoryUsage.rss();
-      memory.release();
-      process.stdout.write(JSON.stringify({ allocator: memory.allocator, freedMb: (before - process.memoryUsage.rss()) / 2 ** 20 }));
+      const released = memory.release();
+      process.stdout.write(JSON.stringify({ allocator: memory.allocator, released, freedMb: (before - process.memoryUsage.rss()) / 2 ** 20 }));
     })();`;
     const run = (env: Record<string, string>) => {
       const child = spawnSync(process.execPath, ['--expose-gc', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
       assert.equal(child.status, 0, child.stderr);
-      return JSON.parse(child.stdout) as { allocator: string; freedMb: number };
+      return JSON.parse(child.stdout) as { allocator: string; released: boolean; freedMb: number };
     };
     const withJemalloc = run({ LD_PRELOAD: jemalloc });
     assert.equal(withJemalloc.allocator, 'jemalloc');
+    assert.equal(withJemalloc.released, true, 'mallctl accepted the purge of every arena');
     assert.ok(withJemalloc.freedMb >= 50, JSON.stringify(withJemalloc));
     assert.equal(run({ LD_PRELOAD: '' }).allocator, 'glibc');
   },
