@@ -49,9 +49,9 @@ async function buffersSwept(): Promise<void> {
   }
 }
 
-async function loadRelease(logger: Logger): Promise<MemoryRelease | undefined> {
+async function loadRelease(logger: Logger, load: () => Promise<MemoryRelease>): Promise<MemoryRelease | undefined> {
   try {
-    return await loadMemoryRelease();
+    return await load();
   } catch (error) {
     logger.info(
       { reason: (error as Error).message },
@@ -61,7 +61,8 @@ async function loadRelease(logger: Logger): Promise<MemoryRelease | undefined> {
   }
 }
 
-export function idleMemoryTrim(idleMs: number, logger: Logger): IdleMemoryTrim {
+/** `load`: how the allocator's release is found (allocator.ts; tests give one that refuses). */
+export function idleMemoryTrim(idleMs: number, logger: Logger, load: () => Promise<MemoryRelease> = loadMemoryRelease): IdleMemoryTrim {
   // With --expose-gc (serve starts its workers so), the burst's garbage buffers are freed before
   // the trim rather than at some later collection.
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -79,7 +80,7 @@ export function idleMemoryTrim(idleMs: number, logger: Logger): IdleMemoryTrim {
   // the freed pages, and the next idle spell releases them), or the worker is stopping.
   const interrupted = () => inFlight > 0 || closed;
   const trim = async () => {
-    loading ??= loadRelease(logger);
+    loading ??= loadRelease(logger, load);
     const memory = await loading;
     if (!memory) {
       unavailable = true;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { waitFor } from '../../harness/helpers';
+import type { MemoryRelease } from '../../image_classification/allocator';
 import { idleMemoryTrim, type IdleMemoryTrim } from '../../image_classification/memory-trim';
 
 interface TrimLine {
@@ -63,4 +64,52 @@ test('a request arriving within the idle spell cancels the trim; close() cancels
   trim.close();
   await sleep(300);
   assert.equal(trims().length, 0);
+});
+
+/** A release that counts its calls and answers `accepted`: an allocator that can refuse (no real one here does). */
+function countedRelease(accepted: boolean) {
+  const release = { calls: 0 };
+  const memory: MemoryRelease = {
+    allocator: 'jemalloc',
+    release: () => {
+      release.calls++;
+      return accepted;
+    },
+  };
+  return { release, memory };
+}
+
+test('an allocator that refuses the release is told once, and the trims stop', async () => {
+  const lines: TrimLine[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as TrimLine) });
+  const { release, memory } = countedRelease(false);
+  const trim = idleMemoryTrim(20, logger, async () => memory);
+  oneRequest(trim);
+  await waitFor(async () => release.calls === 1, 5000, 'the first release');
+  await waitFor(async () => lines.some((line) => line.msg.includes('refused')), 5000, 'the refusal logged');
+  const held = Buffer.alloc(64 * 2 ** 20, 1);
+  oneRequest(trim);
+  await sleep(200);
+  assert.equal(release.calls, 1, 'no release after a refusal, even after growth');
+  assert.equal(lines.filter((line) => line.msg.startsWith('idle: freed memory')).length, 0);
+  assert.equal(held.length, 64 * 2 ** 20);
+  trim.close();
+});
+
+test('close() or a request during a trim that is under way stops it before the release', async () => {
+  for (const interrupt of ['close', 'request'] as const) {
+    const { logger } = capturingLogger();
+    const { release, memory } = countedRelease(true);
+    let loaded!: (memory: MemoryRelease) => void;
+    const trim = idleMemoryTrim(20, logger, () => new Promise((resolve) => (loaded = resolve)));
+    oneRequest(trim);
+    // The trim has started and waits for its release to load.
+    await waitFor(async () => loaded !== undefined, 5000, 'the trim under way');
+    if (interrupt === 'close') trim.close();
+    else trim.requestStarted();
+    loaded(memory);
+    await sleep(200);
+    assert.equal(release.calls, 0, interrupt);
+    trim.close();
+  }
 });
