@@ -113,3 +113,28 @@ test('close() or a request during a trim that is under way stops it before the r
     trim.close();
   }
 });
+
+test('an idle spell that ends while a trim is under way gets its own trim once that one is done', async () => {
+  const { logger } = capturingLogger();
+  const held: Buffer[] = [];
+  let calls = 0;
+  // The worker grows right after the first release, so the next idle spell has something to give back.
+  const memory: MemoryRelease = {
+    allocator: 'glibc',
+    release: () => {
+      if (calls++ === 0) setImmediate(() => held.push(Buffer.alloc(64 * 2 ** 20, 1)));
+      return true;
+    },
+  };
+  let loaded!: (memory: MemoryRelease) => void;
+  const trim = idleMemoryTrim(20, logger, () => new Promise((resolve) => (loaded = resolve)));
+  oneRequest(trim);
+  await waitFor(async () => loaded !== undefined, 5000, 'the first trim under way');
+  // A second idle spell ends while the first trim still waits for its release.
+  oneRequest(trim);
+  await sleep(100);
+  loaded(memory);
+  await waitFor(async () => calls === 2, 5000, 'the second idle spell trimmed after the first');
+  assert.equal(held.length, 1);
+  trim.close();
+});
