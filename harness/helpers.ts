@@ -93,12 +93,17 @@ export function hasCommand(command: string): boolean {
 }
 
 /**
- * The `skip` option of a test that needs a command-line tool: skipped on a developer machine
- * without it, but never under CI=true, where .ci/run installs every tool the suite uses and a
- * missing one must fail the test.
+ * The `skip` option of a test that needs something installed (`installed` says whether it is):
+ * skipped on a developer machine without it, but never under CI=true, where .ci/run installs
+ * everything the suite uses and a missing one must fail the test.
  */
+export function skipWithoutInstalled(name: string, installed: () => boolean): string | false {
+  return process.env.CI !== 'true' && !installed() ? `${name} is not installed (.ci/run installs it)` : false;
+}
+
+/** skipWithoutInstalled for a command-line tool. */
 export function skipWithout(command: string): string | false {
-  return process.env.CI !== 'true' && !hasCommand(command) ? `${command} is not installed (.ci/run installs it)` : false;
+  return skipWithoutInstalled(command, () => hasCommand(command));
 }
 
 /** The real Express app with `state`, listening on a loopback port. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startServe } from '../../harness/serve-process';
-import { DATA_DIR, heldHandlerModel, ROOT, waitFor } from '../../harness/helpers';
+import { DATA_DIR, heldHandlerModel, ROOT, skipWithoutInstalled, waitFor } from '../../harness/helpers';
 
 /**
  * The workshop page in a real browser (Debian's chromium, driven by playwright-core) against
@@ -17,7 +17,7 @@ import { DATA_DIR, heldHandlerModel, ROOT, waitFor } from '../../harness/helpers
 const SCREENSHOTS = path.resolve(ROOT, process.env.SCREENSHOTS_DIR ?? 'test-results');
 
 const CHROMIUM = '/usr/bin/chromium';
-const skip = !existsSync(CHROMIUM) && process.env.CI !== 'true' ? 'chromium is not installed (CI installs it)' : false;
+const skip = skipWithoutInstalled('chromium', () => existsSync(CHROMIUM));
 
 /** As the machine's notes advise: no sandbox as root, and nothing that reaches the network. */
 const CHROMIUM_ARGS = [

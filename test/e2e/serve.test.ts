@@ -10,7 +10,17 @@ import { after, before, test } from 'node:test';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { installedJemalloc } from '../../image_classification/allocator';
 import { unpackArchive } from '../../image_classification/model/model-dir';
-import { DATA_DIR, heldHandlerModel, ROOT, sample, SHIPPED_ARCHIVE, skipWithout, waitFor, withDeadline } from '../../harness/helpers';
+import {
+  DATA_DIR,
+  heldHandlerModel,
+  ROOT,
+  sample,
+  SHIPPED_ARCHIVE,
+  skipWithout,
+  skipWithoutInstalled,
+  waitFor,
+  withDeadline,
+} from '../../harness/helpers';
 import { parseSamples, total } from '../../harness/prometheus';
 import { invoke, startServe as startHarness, workerPids, type Served } from '../../harness/serve-process';
 
@@ -184,7 +194,7 @@ test('no worker outlives serve killed with SIGKILL (with pm2 and nginx, its proc
 
 // The default (jemalloc, which .ci/run installs; glibc's where it is missing outside CI) and
 // glibc's malloc, each through its own release.
-const defaultAllocator = installedJemalloc() || process.env.CI === 'true' ? 'jemalloc' : 'glibc';
+const defaultAllocator = skipWithoutInstalled('libjemalloc2', () => installedJemalloc() !== undefined) ? 'glibc' : 'jemalloc';
 for (const [malloc, allocator] of [
   ['auto', defaultAllocator],
   ['system', 'glibc'],

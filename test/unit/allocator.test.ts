@@ -5,6 +5,7 @@ import { installedJemalloc, JEMALLOC_PATHS, workerPreload } from '../../image_cl
 import { loadConfig } from '../../image_classification/config';
 import { ConfigError } from '../../image_classification/errors';
 import { workerRuntimeEnv } from '../../image_classification/worker-env';
+import { skipWithoutInstalled } from '../../harness/helpers';
 
 const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 
@@ -37,7 +38,7 @@ test("the preload is this CPU's library: no other architecture's directory is lo
 test(
   'where jemalloc is installed, a process it is preloaded into releases its freed pages through it',
   {
-    skip: !installedJemalloc() && process.env.CI !== 'true' && 'libjemalloc2 is not installed (.ci/run installs it)',
+    skip: skipWithoutInstalled('libjemalloc2', () => installedJemalloc() !== undefined),
   },
   () => {
     const jemalloc = installedJemalloc();

@@ -66,13 +66,16 @@ test('a request arriving within the idle spell cancels the trim; close() cancels
   assert.equal(trims().length, 0);
 });
 
-/** A release that counts its calls and answers `accepted`: an allocator that can refuse (no real one here does). */
-function countedRelease(accepted: boolean) {
+/**
+ * A release that counts its calls, runs `onRelease` and answers `accepted`: an allocator that
+ * can refuse (no real one here does).
+ */
+function countedRelease(accepted: boolean, onRelease: (calls: number) => void = () => undefined) {
   const release = { calls: 0 };
   const memory: MemoryRelease = {
     allocator: 'jemalloc',
     release: () => {
-      release.calls++;
+      onRelease(++release.calls);
       return accepted;
     },
   };
@@ -117,15 +120,10 @@ test('close() or a request during a trim that is under way stops it before the r
 test('an idle spell that ends while a trim is under way gets its own trim once that one is done', async () => {
   const { logger } = capturingLogger();
   const held: Buffer[] = [];
-  let calls = 0;
   // The worker grows right after the first release, so the next idle spell has something to give back.
-  const memory: MemoryRelease = {
-    allocator: 'glibc',
-    release: () => {
-      if (calls++ === 0) setImmediate(() => held.push(Buffer.alloc(64 * 2 ** 20, 1)));
-      return true;
-    },
-  };
+  const { release, memory } = countedRelease(true, (calls) => {
+    if (calls === 1) setImmediate(() => held.push(Buffer.alloc(64 * 2 ** 20, 1)));
+  });
   let loaded!: (memory: MemoryRelease) => void;
   const trim = idleMemoryTrim(20, logger, () => new Promise((resolve) => (loaded = resolve)));
   oneRequest(trim);
@@ -134,7 +132,7 @@ test('an idle spell that ends while a trim is under way gets its own trim once t
   oneRequest(trim);
   await sleep(100);
   loaded(memory);
-  await waitFor(async () => calls === 2, 5000, 'the second idle spell trimmed after the first');
+  await waitFor(async () => release.calls === 2, 5000, 'the second idle spell trimmed after the first');
   assert.equal(held.length, 1);
   trim.close();
 });
