@@ -203,7 +203,13 @@ runCli(async () => {
   const result = {
     machine,
     seconds,
-    images: { small: '640x480', large: '1920x1080 (upscaled)', phone: '4032x3024 (upscaled)', count: images.mixed.length },
+    images: {
+      small: '640x480',
+      large: '1920x1080 (upscaled)',
+      phone: '4032x3024 (upscaled)',
+      portrait: '4032x3024 stored, EXIF orientation 6 (3024x4032 upright)',
+      count: images.mixed.length,
+    },
     compute,
     floatCompute,
     modelAlone,

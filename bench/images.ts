@@ -9,7 +9,9 @@ import { FIXTURE_TREE } from '../harness/env';
  * originals; upscaling gives real JPEG sizes and decode cost, not more detail). Quality 90.
  * `phone`: the first three upscaled to 4032x3024 (12.2 MP, a phone camera's size) for the
  * per-image cost; an upscaled photo is smoother than a real one, so its file is smaller
- * (~0.5 MB rather than 3–5 MB) and its entropy decoding cheaper.
+ * (~0.5 MB rather than 3–5 MB) and its entropy decoding cheaper. `portrait`: the first of them
+ * as a phone stores a portrait shot: the sensor's landscape pixels with EXIF orientation 6
+ * ("turn 90° clockwise"), 3024x4032 upright.
  */
 export interface BenchImages {
   readonly small: Buffer[];
@@ -17,9 +19,10 @@ export interface BenchImages {
   /** small and large interleaved: what the load generator sends in turn. */
   readonly mixed: Buffer[];
   readonly phone: Buffer[];
+  readonly portrait: Buffer;
 }
 
-export const SIZES = { small: [640, 480], large: [1920, 1080], phone: [4032, 3024] } as const;
+export const SIZES = { small: [640, 480], large: [1920, 1080], phone: [4032, 3024], portrait: [3024, 4032] } as const;
 
 export async function benchImages(): Promise<BenchImages> {
   const files: string[] = [];
@@ -34,5 +37,6 @@ export async function benchImages(): Promise<BenchImages> {
     resized(originals, SIZES.large),
     resized(originals.slice(0, 3), SIZES.phone),
   ]);
-  return { small, large, mixed: small.flatMap((image, i) => [image, large[i]!]), phone };
+  const portrait = await sharp(phone[0]!).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer();
+  return { small, large, mixed: small.flatMap((image, i) => [image, large[i]!]), phone, portrait };
 }

@@ -20,7 +20,12 @@ async function run(task: Task, modelDir: string, seconds: number): Promise<unkno
   if (task === 'compute-limit') return measureComputeLimit(bundle, images, seconds);
   const named = (name: keyof typeof SIZES, data: Buffer) => ({ name, width: SIZES[name][0], height: SIZES[name][1], data });
   return measureImageCosts(
-    [named('small', images.small[0]!), named('large', images.large[0]!), named('phone', images.phone[0]!)],
+    [
+      named('small', images.small[0]!),
+      named('large', images.large[0]!),
+      named('phone', images.phone[0]!),
+      named('portrait', images.portrait),
+    ],
     bundle.spec,
     seconds,
   );

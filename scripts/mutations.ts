@@ -169,6 +169,14 @@ export const MUTATIONS: readonly Mutation[] = [
     ['unit/allocator', 'e2e/serve'],
   ),
   m(
+    'orient-at-full-size',
+    'an EXIF-oriented photo is cropped by sharp, which turns it upright at full size first',
+    'preprocess/image.ts',
+    'const oriented = (meta.orientation ?? 1) !== 1;',
+    'const oriented = meta.orientation === -1;',
+    ['unit/orientation-memory'],
+  ),
+  m(
     'idle-heap-kept',
     'an idle worker collects its garbage but keeps the freed C heap',
     'memory-trim.ts',

@@ -90,6 +90,62 @@ test('EXIF orientation is honoured before resizing', async () => {
   assert.ok(bottom[2]! > 200 && bottom[0]! < 60, `bottom should be blue, got ${bottom}`);
 });
 
+/** Four coloured quadrants (red, green / blue, white): shows any turn or mirror. */
+async function quadrants(width: number, height: number): Promise<Buffer> {
+  const [w, h] = [width / 2, height / 2];
+  const tile = (r: number, g: number, b: number) => solid(w, h, { r, g, b }).png().toBuffer();
+  return solid(width, height, { r: 0, g: 0, b: 0 })
+    .composite([
+      { input: await tile(255, 0, 0), left: 0, top: 0 },
+      { input: await tile(0, 255, 0), left: w, top: 0 },
+      { input: await tile(0, 0, 255), left: 0, top: h },
+      { input: await tile(255, 255, 255), left: w, top: h },
+    ])
+    .png()
+    .toBuffer();
+}
+
+test('every EXIF orientation is turned upright before the centre crop', async () => {
+  // Upright: a 768×512 landscape of quadrants. For each orientation, the pixels a camera would
+  // store (the upright image put through that orientation's inverse), tagged with it.
+  const upright = await quadrants(768, 512);
+  const turn = async (image: Buffer, angle: number, mirror: boolean) => {
+    const turned = await sharp(image).rotate(angle).png().toBuffer();
+    return mirror ? sharp(turned).flop().png().toBuffer() : turned;
+  };
+  const stored: Record<number, Promise<Buffer>> = {
+    1: Promise.resolve(upright),
+    2: turn(upright, 0, true),
+    3: turn(upright, 180, false),
+    4: turn(await turn(upright, 180, false), 0, true),
+    5: turn(upright, 90, true),
+    6: turn(upright, 270, false),
+    7: turn(upright, 270, true),
+    8: turn(upright, 90, false),
+  };
+  for (const [orientation, pixels] of Object.entries(stored)) {
+    const jpeg = await sharp(await pixels)
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: Number(orientation) })
+      .toBuffer();
+    const rgb = await decodeToRgb(jpeg, spec, MAX);
+    // Resized to 336×224 and cropped to the middle 224: each quadrant still fills a corner.
+    const corners = [pixelAt(rgb, 20, 20), pixelAt(rgb, 203, 20), pixelAt(rgb, 20, 203), pixelAt(rgb, 203, 203)];
+    const expected = [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+      [255, 255, 255],
+    ];
+    corners.forEach((got, i) =>
+      assert.ok(
+        got.every((v, c) => Math.abs(v - expected[i]![c]!) < 40),
+        `orientation ${orientation}, corner ${i}: got ${got}`,
+      ),
+    );
+  }
+});
+
 test('alpha is flattened onto white; grey, CMYK and 16-bit become 8-bit RGB', async () => {
   const transparent = await solid(64, 64, { r: 0, g: 0, b: 0, alpha: 0 }, 4).png().toBuffer();
   assert.deepEqual(pixelAt(await decodeToRgb(transparent, spec, MAX), 100, 100), [255, 255, 255]);
