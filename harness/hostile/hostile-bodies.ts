@@ -2,8 +2,7 @@ import { createDeflateRaw } from 'node:zlib';
 import sharp from 'sharp';
 
 /**
- * Small bodies that claim, or make a codec do, far more than their size: the shapes of
- * issue #11, built byte by byte. Unit tests feed them to the codecs; the hostile suite and
+ * Small bodies that claim, or make a codec do, far more than their size, built byte by byte. Unit tests feed them to the codecs; the hostile suite and
  * `npm run hostile` send them through nginx to the workers.
  */
 

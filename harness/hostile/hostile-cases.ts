@@ -15,9 +15,9 @@ import {
 } from './hostile-bodies';
 
 /**
- * The hostile shapes of issue #11 (and a few more), each a request that is small or ordinary
- * on the wire and used to freeze a worker, grow it by gigabytes, lock out traffic or answer
- * with something other than JSON. Run by the hostile suite and by `npm run hostile`, against
+ * Hostile request shapes, each small or ordinary on the wire, that could freeze a worker, grow
+ * it by gigabytes, lock out traffic or answer with something other than JSON if a bound were
+ * missing. Run by the hostile suite and by `npm run hostile`, against
  * a serve started with HOSTILE_SERVE_ENV.
  */
 

@@ -9,8 +9,8 @@ import type { HostileModelsRoot } from './hostile-models';
 
 /**
  * Multi-model endpoints and batch transform under hostile models and bodies: loads of models
- * that used to freeze serve, pass the memory budget, crash-loop a worker, leak temp dirs or
- * answer with another model's output, and batch bodies that held a worker for a minute. Run
+ * that could freeze serve, pass the memory budget, crash-loop a worker, leak temp dirs or
+ * answer with another model's output, and batch bodies that could hold a worker for a minute. Run
  * by the hostile suite and by `npm run hostile`, against a serve started with
  * multiModelServeEnv(root) and a root from hostileModelsRoot().
  */

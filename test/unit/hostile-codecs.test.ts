@@ -18,8 +18,8 @@ import {
 } from '../../harness/hostile/hostile-bodies';
 
 /**
- * Bodies that claim more than they are. Each used to freeze a worker's event loop for seconds
- * to minutes or crash it; each must now be a 400 decided by the limits in codecs/limits.ts.
+ * Bodies that claim more than they are. Unbounded, each would freeze a worker's event loop for
+ * seconds to minutes or crash it; each must be a 400 decided by the limits in codecs/limits.ts.
  * No timing is asserted here (the hostile suite measures /ping while they run): a quadratic
  * parse would simply not finish within the test's timeout.
  */
@@ -29,7 +29,7 @@ const refusedWith = (code: string, pattern?: RegExp) => (error: unknown) =>
 
 test('NPY: an oversized header is refused unread, a repetitive one within the limit parses linearly', { timeout: 10_000 }, () => {
   assert.throws(() => decodeNpy(npyRepeatedShapeKey(320_000)), refusedWith('invalid_npy', /header is \d+ bytes/));
-  // Just under the limit: repeated keys, never closed; used to backtrack quadratically.
+  // Just under the limit: repeated keys, never closed; a backtracking parser is quadratic here.
   assert.throws(
     () => decodeNpy(npyRepeatedShapeKey(MAX_NPY_HEADER_BYTES - 100)),
     refusedWith('invalid_npy', /lacks fortran_order or shape/),
