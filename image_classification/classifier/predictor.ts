@@ -93,7 +93,7 @@ export class Predictor {
   static async load(bundle: ModelBundle, options: PredictorOptions, logger: Logger): Promise<Predictor> {
     const sessionOptions = { device: options.device, intraOpThreads: options.intraOpThreads, allowSpinning: options.allowSpinning ?? true };
     // Made on libuv's pool (with libvips' own start-up, on a worker's first image) while the
-    // inference thread loads ONNX Runtime and the session: the two used to run one after the other.
+    // inference thread loads ONNX Runtime and the session, so the two overlap.
     const photo = warmUpPhoto(options.maxImagePixels);
     photo.catch(() => undefined);
     const session = await InferenceClient.start(
