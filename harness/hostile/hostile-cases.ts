@@ -49,6 +49,20 @@ async function whileUploadsStall(served: Served, count: number, request: () => P
   }
 }
 
+/**
+ * A `width × height` JPEG stored as a phone stores a portrait shot: landscape pixels tagged
+ * EXIF orientation 6 ("turn 90° clockwise"). A vertical-stripe gradient, so it stays small.
+ */
+async function sidewaysPhoto(width: number, height: number): Promise<Buffer> {
+  const row = Buffer.alloc(width * 3);
+  for (let x = 0; x < width; x++) row.fill(x % 256, x * 3, x * 3 + 3);
+  return sharp(row, { raw: { width, height: 1, channels: 3 } })
+    .resize(width, height, { kernel: 'nearest' })
+    .jpeg({ quality: 80 })
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
+}
+
 /** `count` copies of one image as a JSON list of base64 strings. */
 function jsonList(image: Buffer, count: number): Buffer {
   return Buffer.from(JSON.stringify({ images: Array.from({ length: count }, () => image.toString('base64')) }));
@@ -63,6 +77,7 @@ export async function buildHostileCases(): Promise<HostileCase[]> {
       .avif()
       .toBuffer();
   const [hugeAvif, avif] = await Promise.all([flatAvif(8000), flatAvif(4000)]);
+  const sidewaysJpeg = await sidewaysPhoto(9216, 6912);
   const lyingNpz = await npzLyingAboutSize(GIB);
   const declaringNpz = zipWithOneMember('x.npy', await deflatedZeros(1024 * 1024), GIB);
   const csvRow = Buffer.from(`${Array.from({ length: 3_000_000 }, () => '0').join(',')}\n`);
@@ -79,6 +94,11 @@ export async function buildHostileCases(): Promise<HostileCase[]> {
     },
     { name: 'the same again (memory must not grow)', expect: [200], run: (s) => post(s, tinyJpegs, 'application/json') },
     { name: 'a 64-MP AVIF (847 B; 1.1 GB to decode)', expect: [400], code: 'image_too_large', run: (s) => post(s, hugeAvif, 'image/avif') },
+    {
+      name: `a 64-MP JPEG stored sideways, EXIF orientation 6 (${Math.round(sidewaysJpeg.length / 1024)} kB)`,
+      expect: [200],
+      run: (s) => post(s, sidewaysJpeg, 'image/jpeg'),
+    },
     {
       name: `64 × 16-MP AVIFs in ${Math.round(jsonList(avif, 64).length / 1024)} kB (timeout 5 s)`,
       expect: [504],
