@@ -159,6 +159,14 @@ export const MUTATIONS: readonly Mutation[] = [
     'out[i] = Math.exp(values[i]!);',
     ['integration/softmax', 'unit/postprocess'],
   ),
+  m(
+    'orient-at-full-size',
+    'an EXIF-oriented photo is cropped by sharp, which turns it upright at full size first',
+    'preprocess/image.ts',
+    'const oriented = (meta.orientation ?? 1) !== 1;',
+    'const oriented = meta.orientation === -1;',
+    ['unit/orientation-memory'],
+  ),
   m('worker-outlives-pm2', 'a worker ignores its pm2 going away', 'worker.ts', "else process.once('disconnect', end);", '', ['e2e/serve']),
   m(
     'glibc-workers',
@@ -167,14 +175,6 @@ export const MUTATIONS: readonly Mutation[] = [
     'LD_PRELOAD: [preload',
     'UNUSED_PRELOAD: [preload',
     ['unit/allocator', 'e2e/serve'],
-  ),
-  m(
-    'orient-at-full-size',
-    'an EXIF-oriented photo is cropped by sharp, which turns it upright at full size first',
-    'preprocess/image.ts',
-    'const oriented = (meta.orientation ?? 1) !== 1;',
-    'const oriented = meta.orientation === -1;',
-    ['unit/orientation-memory'],
   ),
   m(
     'idle-heap-kept',
