@@ -110,9 +110,9 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
   if (truncated) throw new InvalidImageError(`the image is truncated (${truncated})`);
   const plan = planResize(width, height, spec.resize_shorter_side, spec.crop_size);
   // A crop after sharp's autoOrient makes it turn the image upright before anything else: at
-  // full size, in memory, and without JPEG shrink-on-load (a portrait phone photo, stored
-  // sideways with EXIF orientation 6, cost 10× an upright one). Without the crop sharp orients
-  // after resizing, so an oriented image is cropped here instead, from the resized image.
+  // full size, in memory, and without JPEG shrink-on-load, so a portrait phone photo (stored
+  // sideways, EXIF orientation 6) would cost many times an upright one (docs/performance.md).
+  // Without the crop sharp orients after resizing: an oriented image is cropped here instead.
   const oriented = (meta.orientation ?? 1) !== 1;
   try {
     const resized = sharp(image, { limitInputPixels: maxPixels, failOn: 'warning' })
