@@ -162,11 +162,9 @@ function demoLocations(config: Config, webDir: string): string {
 
 /** Fill nginx.conf's {{…}} placeholders from the config; an unknown placeholder is a bug. */
 export function renderNginxConfig(template: string, config: Config, settings: NginxSettings): string {
-  const servers = Array.from(
-    { length: config.workers },
-    (_, i) =>
-      `    server unix:${workerSocketPath(settings.socketDir, String(i))} max_fails=0${settings.readyWorkers?.has(i) === false ? ' down' : ''};`,
-  );
+  const server = (i: number, down: boolean) =>
+    `    server unix:${workerSocketPath(settings.socketDir, String(i))} max_fails=0${down ? ' down' : ''};`;
+  const workerSlots = Array.from({ length: config.workers }, (_, i) => i);
   const values: Record<string, string> = {
     RUN_DIR: settings.runDir,
     PORT: settings.draining ? `unix:${path.join(settings.runDir, 'drained.sock')}` : String(config.port),
@@ -176,7 +174,9 @@ export function renderNginxConfig(template: string, config: Config, settings: Ng
     MAX_IN_PROGRESS: String(config.workers * config.maxQueue),
     TIMEOUT_PLUS_ONE: String(config.timeoutSeconds + 1),
     TIMEOUT_PLUS_TWO: String(config.timeoutSeconds + 2),
-    UPSTREAM_SERVERS: servers.join('\n'),
+    UPSTREAM_SERVERS: workerSlots.map((i) => server(i, settings.readyWorkers?.has(i) === false)).join('\n'),
+    ALL_WORKER_SERVERS: workerSlots.map((i) => server(i, false)).join('\n'),
+    WORKER_COUNT: String(config.workers),
     // Every worker once, then the backup.
     UPSTREAM_TRIES: String(config.workers + 1),
     PER_CLIENT_LIMIT: config.maxConnectionsPerClient > 0 ? `      limit_conn per_client ${config.maxConnectionsPerClient};` : '',

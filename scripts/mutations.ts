@@ -167,6 +167,14 @@ export const MUTATIONS: readonly Mutation[] = [
     'const oriented = meta.orientation === -1;',
     ['unit/orientation-memory'],
   ),
+  m(
+    'backup-answers-at-once',
+    "nginx's backup answers 503 without trying the workers again (an nginx of the configuration before a reload)",
+    'nginx-config.ts',
+    'ALL_WORKER_SERVERS: workerSlots.map((i) => server(i, false))',
+    'ALL_WORKER_SERVERS: workerSlots.map((i) => server(i, true))',
+    ['robustness/nginx-backup'],
+  ),
   m('worker-outlives-pm2', 'a worker ignores its pm2 going away', 'worker.ts', "else process.once('disconnect', end);", '', ['e2e/serve']),
   m(
     'glibc-workers',

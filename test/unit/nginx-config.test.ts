@@ -34,7 +34,7 @@ test('every status nginx answers itself has a JSON error page, in both servers t
     assert.ok(match, `no JSON page for ${status}`);
     assert.equal(typeof JSON.parse(match[2]!.replaceAll("\\'", "'")).error.code, 'string');
     assert.equal(
-      conf.match(new RegExp(`error_page [\\d ]*\\b${status}\\b`, 'g'))?.length,
+      conf.match(new RegExp(`error_page [\\d ]*\\b${status}\\b[\\d ]* /__error/`, 'g'))?.length,
       2,
       `${status} in the public and the admission server`,
     );
