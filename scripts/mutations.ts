@@ -163,8 +163,8 @@ export const MUTATIONS: readonly Mutation[] = [
     'orient-at-full-size',
     'an EXIF-oriented photo is cropped by sharp, which turns it upright at full size first',
     'preprocess/image.ts',
-    'const oriented = (meta.orientation ?? 1) !== 1;',
-    'const oriented = meta.orientation === -1;',
+    'const oriented = (meta.orientation ?? 1) !== 1 &&',
+    'const oriented = meta.orientation === -1 &&',
     ['unit/orientation-memory'],
   ),
   m(

@@ -78,6 +78,17 @@ export async function buildHostileCases(): Promise<HostileCase[]> {
       .toBuffer();
   const [hugeAvif, avif] = await Promise.all([flatAvif(8000), flatAvif(4000)]);
   const sidewaysJpeg = await sidewaysPhoto(9216, 6912);
+  const sidewaysStrip = await sharp({ create: { width: 1200, height: 1, channels: 3, background: '#888' } })
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
+  // 20 MP, 16-bit RGBA, interlaced: decoded whole (160 MB), so refused by the 16 MP cap from its header.
+  const interlacedPng = await sharp({
+    create: { width: 5000, height: 4000, channels: 4, background: { r: 120, g: 30, b: 200, alpha: 0.5 } },
+  })
+    .toColourspace('rgb16')
+    .png({ progressive: true, compressionLevel: 1 })
+    .toBuffer();
   const lyingNpz = await npzLyingAboutSize(GIB);
   const declaringNpz = zipWithOneMember('x.npy', await deflatedZeros(1024 * 1024), GIB);
   const csvRow = Buffer.from(`${Array.from({ length: 3_000_000 }, () => '0').join(',')}\n`);
@@ -98,6 +109,18 @@ export async function buildHostileCases(): Promise<HostileCase[]> {
       name: `a 64-MP JPEG stored sideways, EXIF orientation 6 (${Math.round(sidewaysJpeg.length / 1024)} kB)`,
       expect: [200],
       run: (s) => post(s, sidewaysJpeg, 'image/jpeg'),
+    },
+    {
+      name: `a ${sidewaysStrip.length}-byte 1200×1 JPEG stored sideways (1×1200 upright)`,
+      expect: [400],
+      code: 'invalid_image',
+      run: (s) => post(s, sidewaysStrip, 'image/jpeg'),
+    },
+    {
+      name: `a 20-MP 16-bit interlaced PNG (${Math.round(interlacedPng.length / 1024)} kB)`,
+      expect: [400],
+      code: 'image_too_large',
+      run: (s) => post(s, interlacedPng, 'image/png'),
     },
     {
       name: `64 × 16-MP AVIFs in ${Math.round(jsonList(avif, 64).length / 1024)} kB (timeout 5 s)`,

@@ -2,6 +2,7 @@ import sharp, { type Metadata } from 'sharp';
 import { ImageTooLargeError, InvalidImageError } from '../errors';
 import type { ModelSpec } from '../model/spec';
 import { truncationReason } from './integrity';
+import { MAX_ASPECT_RATIO } from './limits';
 
 // libvips' own cache only helps when the same file is read repeatedly; a server sees each
 // image once, so the cache is pure memory cost.
@@ -57,12 +58,17 @@ function uprightSize(meta: Metadata): { width: number; height: number } {
 const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 'avif']);
 
 /**
- * HEIF and AVIF (sharp reports both as 'heif') are decoded as whole frames at full size: no
- * shrink-on-load, no streaming, so their memory grows with every pixel where the other formats
- * stay nearly flat (docs/limits.md). They get a lower pixel cap.
+ * Decoded as whole frames at full size, with no shrink-on-load and no streaming: HEIF and AVIF
+ * (sharp reports both as 'heif'), GIF, progressive JPEG (libjpeg holds every coefficient until
+ * the last scan) and interlaced PNG. Their memory grows with every pixel where the other
+ * formats stay nearly flat (docs/limits.md), so they get a lower pixel cap.
  */
-const WHOLE_FRAME_FORMATS = new Set(['heif', 'avif']);
+const WHOLE_FRAME_FORMATS = new Set(['heif', 'avif', 'gif']);
 const MAX_WHOLE_FRAME_PIXELS = 16_000_000;
+
+function decodedWhole(meta: Metadata): boolean {
+  return WHOLE_FRAME_FORMATS.has(meta.format) || (meta.isProgressive && (meta.format === 'jpeg' || meta.format === 'png'));
+}
 
 async function readHeader(image: Buffer): Promise<Metadata> {
   let meta: Metadata;
@@ -100,11 +106,14 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
   const meta = await readHeader(image);
   const { width, height } = uprightSize(meta);
   if (!width || !height) throw new InvalidImageError('the image has no dimensions');
-  const limit = WHOLE_FRAME_FORMATS.has(meta.format) ? Math.min(maxPixels, MAX_WHOLE_FRAME_PIXELS) : maxPixels;
+  const whole = decodedWhole(meta);
+  const limit = whole ? Math.min(maxPixels, MAX_WHOLE_FRAME_PIXELS) : maxPixels;
   if (width * height > limit) {
-    throw new ImageTooLargeError(
-      `the ${meta.format} image is ${width}×${height} pixels; at most ${limit} pixels are accepted for this format`,
-    );
+    const kind = whole && meta.isProgressive ? `${meta.format === 'png' ? 'interlaced' : 'progressive'} ${meta.format}` : meta.format;
+    throw new ImageTooLargeError(`the ${kind} image is ${width}×${height} pixels; at most ${limit} pixels are accepted for this format`);
+  }
+  if (Math.max(width, height) > MAX_ASPECT_RATIO * Math.min(width, height)) {
+    throw new InvalidImageError(`the image is ${width}×${height} pixels: more than ${MAX_ASPECT_RATIO} times as long as it is wide`);
   }
   const truncated = truncationReason(image, meta.format);
   if (truncated) throw new InvalidImageError(`the image is truncated (${truncated})`);
@@ -112,8 +121,10 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
   // A crop after sharp's autoOrient makes it turn the image upright before anything else: at
   // full size, in memory, and without JPEG shrink-on-load, so a portrait phone photo (stored
   // sideways, EXIF orientation 6) would cost many times an upright one (docs/performance.md).
-  // Without the crop sharp orients after resizing: an oriented image is cropped here instead.
-  const oriented = (meta.orientation ?? 1) !== 1;
+  // Without the crop, sharp orients after resizing, holding the whole resized image: so an
+  // oriented image that is shrunk is cropped here instead; one that is enlarged (a thin strip)
+  // is held at its own, smaller size.
+  const oriented = (meta.orientation ?? 1) !== 1 && plan.resizedWidth * plan.resizedHeight <= width * height;
   try {
     const resized = sharp(image, { limitInputPixels: maxPixels, failOn: 'warning' })
       .timeout({ seconds: Math.ceil(timeoutSeconds) })

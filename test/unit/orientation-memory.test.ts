@@ -26,3 +26,16 @@ test('a sideways-stored (EXIF-oriented) 24 MP JPEG is decoded like an upright on
   const high = sharp.cache().memory.high;
   assert.ok(high < 30, `libvips held up to ${high} MB (before the decode: ${before} MB)`);
 });
+
+test('a thin EXIF-oriented strip, enlarged to the model size, is turned upright at its own size, not after the resize', async () => {
+  const spec = modelSpecSchema.parse({ resize_shorter_side: 384, crop_size: 384 });
+  // 800×8 stored, 8×800 upright: resized to 384×38,400 (44 MB of RGB) if it were oriented after the resize.
+  const strip = await sharp({ create: { width: 800, height: 8, channels: 3, background: '#4a6' } })
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
+  const rgb = await decodeToRgb(strip, spec, DEFAULT_MAX_IMAGE_PIXELS);
+  assert.equal(rgb.length, 384 * 384 * 3);
+  const high = sharp.cache().memory.high;
+  assert.ok(high < 30, `libvips held up to ${high} MB`);
+});

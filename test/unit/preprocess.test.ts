@@ -173,6 +173,32 @@ test('bad images are refused with typed errors, huge ones before decoding', asyn
   await assert.rejects(decodeToRgb(jpeg, spec, 300 * 300 - 1), ImageTooLargeError);
 });
 
+test('a strip more than 100 times as long as it is wide is refused before decoding', async () => {
+  const strip = (width: number, height: number) => solid(width, height, { r: 9, g: 9, b: 9 }).png().toBuffer();
+  await assert.rejects(decodeToRgb(await strip(1000, 9), spec, MAX), (error: Error) => {
+    assert.ok(error instanceof InvalidImageError);
+    assert.match(error.message, /1000×9 pixels: more than 100 times as long as it is wide/);
+    return true;
+  });
+  assert.equal((await decodeToRgb(await strip(900, 9), spec, MAX)).length, 224 * 224 * 3, 'exactly 100 times: accepted');
+});
+
+test('progressive JPEG, interlaced PNG and GIF decode whole frames: the 16 MP cap of HEIF and AVIF applies', async () => {
+  const flat = () => solid(5000, 4000, { r: 40, g: 80, b: 120 });
+  const refused = async (image: Buffer, kind: string) =>
+    assert.rejects(decodeToRgb(image, spec, MAX), (error: Error) => {
+      assert.ok(error instanceof ImageTooLargeError, `${kind}: ${error.message}`);
+      assert.match(error.message, new RegExp(`the ${kind} image is 5000×4000 pixels; at most 16000000`));
+      return true;
+    });
+  await refused(await flat().jpeg({ progressive: true }).toBuffer(), 'progressive jpeg');
+  await refused(await flat().png({ progressive: true, compressionLevel: 1 }).toBuffer(), 'interlaced png');
+  await refused(await flat().gif().toBuffer(), 'gif');
+  // The same pixels, baseline and non-interlaced: decoded in strips, so the 64 MP cap.
+  assert.equal((await decodeToRgb(await flat().jpeg().toBuffer(), spec, MAX)).length, 224 * 224 * 3);
+  assert.equal((await decodeToRgb(await flat().png({ compressionLevel: 1 }).toBuffer(), spec, MAX)).length, 224 * 224 * 3);
+});
+
 test('truncation is caught even when the missing tail lies outside the crop', async () => {
   const jpeg = await solid(300, 200, { r: 9, g: 9, b: 9 }).jpeg().toBuffer();
   const png = await solid(300, 200, { r: 9, g: 9, b: 9 }).png().toBuffer();
