@@ -188,12 +188,14 @@ async function main(): Promise<void> {
   // The HTTP stack (express, multer, pino-http) loads on this thread while the model's inference
   // thread loads ONNX Runtime and the session: started in that order, the two overlap.
   const { createApp } = await import('./http/app.js');
+  // Idle means no response open and no invocation's work running: a decode goes on after its
+  // request's 504 until libvips' own time limit stops it.
+  const memoryTrim = idleMemoryTrim(IDLE_TRIM_MS, logger);
   const server = http.createServer(
     { maxHeaderSize: MAX_REQUEST_HEADER_BYTES, requireHostHeader: false },
-    createApp({ config, state, logger, metrics, multiModel }),
+    createApp({ config, state, logger, metrics, multiModel, work: memoryTrim }),
   );
   server.on('clientError', answerClientError);
-  const memoryTrim = idleMemoryTrim(IDLE_TRIM_MS, logger);
   server.on('request', (_request: http.IncomingMessage, response: http.ServerResponse) => {
     memoryTrim.requestStarted();
     response.once('close', () => memoryTrim.requestEnded());

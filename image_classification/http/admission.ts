@@ -10,10 +10,19 @@ import { OverloadedError } from '../errors';
  * also after a timeout (504) or a client that left, so MODEL_SERVER_MAX_QUEUE bounds what a
  * worker is really doing. Cancellation makes that short for the built-in pipeline.
  */
+/** Told when a slot is taken and when it is freed (the worker's idle memory trim). */
+export interface WorkObserver {
+  requestStarted(): void;
+  requestEnded(): void;
+}
+
 export class Admission {
   private inProgress = 0;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly observer?: WorkObserver,
+  ) {}
 
   get count(): number {
     return this.inProgress;
@@ -26,8 +35,10 @@ export class Admission {
   admit(res: Response, onFree: () => void = () => undefined): Slot {
     if (this.inProgress >= this.limit) throw new OverloadedError(this.limit);
     this.inProgress++;
+    this.observer?.requestStarted();
     const slot = new Slot(() => {
       this.inProgress--;
+      this.observer?.requestEnded();
       onFree();
     });
     res.once('close', () => slot.responseClosed());

@@ -6,6 +6,7 @@ import { WORKER_SNAPSHOT_PATH, type WorkerMetrics } from '../metrics/worker-metr
 import { ModelNotReadyError } from '../errors';
 import { errorHandler, methodNotAllowed, notFound } from './error-handler';
 import { executionParameters } from './execution-parameters';
+import type { WorkObserver } from './admission';
 import { invocationRoutes, type PipelineSource } from './invocations';
 import type { ModelState } from './model-state';
 import { multiModelRoutes, type MultiModelRouting } from './multi-model';
@@ -20,6 +21,8 @@ export interface AppDependencies {
   readonly metrics?: WorkerMetrics | undefined;
   /** A multi-model endpoint's models (SAGEMAKER_MULTI_MODEL); `state` then stays unused. */
   readonly multiModel?: MultiModelRouting | undefined;
+  /** Told of each invocation's work from its admission until it settles, after a 504 too. */
+  readonly work?: WorkObserver | undefined;
 }
 
 /** The one model of a single-model worker, once it is loaded. */
@@ -35,7 +38,7 @@ function loadedModel(state: ModelState): PipelineSource {
  * The worker's HTTP contract: GET /ping and POST /invocations (plus the InvokeEndpoint path
  * for local emulation); everything else is a JSON 404/405.
  */
-export function createApp({ config, state, logger, metrics, multiModel }: AppDependencies): Express {
+export function createApp({ config, state, logger, metrics, multiModel, work }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -74,7 +77,7 @@ export function createApp({ config, state, logger, metrics, multiModel }: AppDep
 
   app.get('/execution-parameters', executionParameters(config));
   app.all('/execution-parameters', methodNotAllowed(['GET']));
-  const invocations = invocationRoutes(config, metrics);
+  const invocations = invocationRoutes(config, metrics, work);
   if (multiModel) {
     multiModelRoutes(app, invocations, multiModel);
   } else {

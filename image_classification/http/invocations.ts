@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import { deadline } from '../deadline';
 import { BadRequestError, ClientClosedRequestError, type InferenceError, PayloadTooLargeError, RequestTimeoutError } from '../errors';
 import type { HandlerPipeline, HeldPipeline } from '../handler/pipeline';
-import { Admission, type Slot } from './admission';
+import { Admission, type Slot, type WorkObserver } from './admission';
 import { requestContext } from './request-context';
 import { InvocationTiming, invocationTiming } from './invocation-timing';
 import type { WorkerMetrics } from '../metrics/worker-metrics';
@@ -131,8 +131,12 @@ function invoke(config: Config): RequestHandler {
  * The handlers of every invocation route of a worker, for a given way to find the pipeline.
  * One admission for all of them: MODEL_SERVER_MAX_QUEUE bounds the worker, whatever the route or model.
  */
-export function invocationRoutes(config: Config, metrics: WorkerMetrics | undefined): (source: PipelineSource) => RequestHandler[] {
-  const admission = new Admission(config.maxQueue);
+export function invocationRoutes(
+  config: Config,
+  metrics: WorkerMetrics | undefined,
+  work?: WorkObserver,
+): (source: PipelineSource) => RequestHandler[] {
+  const admission = new Admission(config.maxQueue, work);
   metrics?.trackAdmission(() => ({ inUse: admission.count, limit: config.maxQueue }));
   return (source) => [invocationTiming(metrics), checkRequest(source, admission), readBody(config), invoke(config)];
 }
