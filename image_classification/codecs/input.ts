@@ -40,6 +40,18 @@ function decodeJson(body: Buffer): DecodedBody {
   return { kind: 'images', ...decodeJsonImages(parsed) };
 }
 
+/** NaN and ±Infinity are refused in NPY and NPZ tensors as JSON and CSV refuse them. */
+function finite(tensor: NdArray, where: string): NdArray {
+  const { data } = tensor;
+  if (data instanceof Float32Array || data instanceof Float64Array) {
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]!))
+        throw new BadRequestError(`${where} holds ${data[i]} at flat index ${i}; values must be finite numbers`, 'invalid_tensor');
+    }
+  }
+  return tensor;
+}
+
 /** Every decoder's first check: an empty body is a client's mistake, whatever its type. */
 export function requireBody(body: Buffer): void {
   if (body.length === 0) throw new BadRequestError('the request body is empty', 'empty_body');
@@ -60,9 +72,12 @@ async function decodeByType(body: Buffer, contentType: string): Promise<DecodedB
     case 'csv':
       return unnamed(decodeCsv(body));
     case 'npy':
-      return unnamed(decodeNpy(body));
-    case 'npz':
-      return { kind: 'tensors', tensors: await decodeNpz(body) };
+      return unnamed(finite(decodeNpy(body), 'the NPY tensor'));
+    case 'npz': {
+      const tensors = await decodeNpz(body);
+      for (const [name, tensor] of tensors) finite(tensor, `NPZ member ${name}`);
+      return { kind: 'tensors', tensors };
+    }
     default:
       return { kind: 'images', images: [body], isList: false };
   }

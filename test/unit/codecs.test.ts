@@ -132,3 +132,18 @@ test('the built-in decoder dispatches on the media type', async () => {
   assert.equal((await decodeBody(Buffer.from([0xff, 0xd8]), 'image/jpeg')).kind, 'images');
   await assert.rejects(decodeBody(Buffer.alloc(0), 'text/csv'), rejectsWith('empty_body'));
 });
+
+test('NaN and ±Infinity are refused in NPY and NPZ tensors, as in JSON and CSV', async () => {
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+    const npy = encodeNpy(ndarray('float32', [1, 3], Float32Array.from([0.5, bad, 1])));
+    await assert.rejects(decodeBody(npy, 'application/x-npy'), (error: Error) => {
+      assert.ok(error instanceof BadRequestError && error.code === 'invalid_tensor');
+      assert.match(error.message, new RegExp(`the NPY tensor holds ${bad} at flat index 1`));
+      return true;
+    });
+    const npz = Buffer.from(zipSync({ 'x.npy': new Uint8Array(npy) }));
+    await assert.rejects(decodeBody(npz, 'application/x-npz'), rejectsWith('invalid_tensor'));
+  }
+  const fine = await decodeBody(encodeNpy(ndarray('float32', [2], Float32Array.from([0, 3e38]))), 'application/x-npy');
+  assert.equal(fine.kind, 'tensors');
+});
