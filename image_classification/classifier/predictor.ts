@@ -137,7 +137,11 @@ export class Predictor {
    * Runtime's buffers reach their working size before the first request (RSS stays flat).
    */
   private async warmUp(photo: Buffer): Promise<void> {
-    const scores = await this.scores([photo]);
+    const scores = await this.scores([photo]).catch((error: unknown) => {
+      const { layout, size } = this.layout;
+      const input = layout === 'NCHW' ? `[1, 3, ${size}, ${size}]` : `[1, ${size}, ${size}, 3]`;
+      throw new ModelMismatchError(`the model does not run on preprocessing.json's ${input} input (${(error as Error).message})`);
+    });
     const { maxBatchSize } = this.batching;
     if (maxBatchSize > 1) await this.scores(Array.from({ length: maxBatchSize }, () => photo));
     const classes = scores[0]!.length;

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { zipSync } from 'fflate';
 import request from 'supertest';
 import type { Express } from 'express';
-import { publicStartupFailure } from '../../image_classification/errors';
+import { ModelLoadFailedError, publicStartupFailure } from '../../image_classification/errors';
 import type { HandlerPipeline } from '../../image_classification/handler/pipeline';
 import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
@@ -145,6 +145,21 @@ describe('a model is checked at load', () => {
       const result = await failure((dir) => writeFile(path.join(dir, 'preprocessing.json'), JSON.stringify({ [key]: 'absent' })));
       assert.equal(result.code, 'model_mismatch', key);
     }
+  });
+
+  test("model_mismatch: preprocessing.json's input shape does not fit the graph (a 400 on a multi-model load)", async () => {
+    const settings = JSON.stringify({ layout: 'NHWC', crop_size: 8, resize_shorter_side: 8 });
+    const result = await failure((dir) => writeFile(path.join(dir, 'preprocessing.json'), settings));
+    assert.equal(result.code, 'model_mismatch');
+    assert.match(result.reason, /does not run on preprocessing\.json's \[1, 8, 8, 3\] input/);
+    assert.equal(new ModelLoadFailedError(result).status, 400);
+  });
+
+  test('model_load_failed: a graph ONNX Runtime cannot read (a 400 on a multi-model load, not a server error)', async () => {
+    const result = await failure((dir) => writeFile(path.join(dir, 'model.onnx'), 'not a protobuf'));
+    assert.equal(result.code, 'model_load_failed');
+    assert.doesNotMatch(result.reason, /\/tmp\//, 'no absolute path');
+    assert.equal(new ModelLoadFailedError(result).status, 400);
   });
 
   test('model_invalid: preprocessing.json with a key it does not know (a typo is refused, not ignored)', async () => {
