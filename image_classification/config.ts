@@ -71,58 +71,97 @@ function firstSet(env: Env, ...names: string[]): string | undefined {
   return undefined;
 }
 
+/** The variable(s) each setting is read from: the first one set (and not blank) wins. */
+const VARIABLES = {
+  port: ['SAGEMAKER_BIND_TO_PORT'],
+  timeoutSeconds: ['SAGEMAKER_MODEL_SERVER_TIMEOUT', 'MODEL_SERVER_TIMEOUT'],
+  maxPayloadMb: ['SAGEMAKER_MAX_PAYLOAD_IN_MB'],
+  modelDir: ['SM_MODEL_DIR'],
+  inferenceDevice: ['INFERENCE_DEVICE'],
+  ortAllowSpinning: ['ORT_ALLOW_SPINNING'],
+  maxImagePixels: ['MAX_IMAGE_PIXELS'],
+  maxQueue: ['MODEL_SERVER_MAX_QUEUE'],
+  maxBatchSize: ['MODEL_SERVER_MAX_BATCH_SIZE'],
+  maxBatchDelayMs: ['MODEL_SERVER_MAX_BATCH_DELAY_MS'],
+  clientTimeoutSeconds: ['MODEL_SERVER_CLIENT_TIMEOUT'],
+  loadTimeoutSeconds: ['MODEL_SERVER_LOAD_TIMEOUT'],
+  maxModelMb: ['MODEL_SERVER_MAX_MODEL_MB'],
+  maxConnectionsPerClient: ['MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT'],
+  demoPage: ['MODEL_SERVER_DEMO_PAGE'],
+  metrics: ['MODEL_SERVER_METRICS'],
+  metricsPort: ['MODEL_SERVER_METRICS_PORT'],
+  serverTiming: ['MODEL_SERVER_SERVER_TIMING'],
+  multiModel: ['SAGEMAKER_MULTI_MODEL'],
+  modelsRoot: ['MODEL_SERVER_MODELS_ROOT'],
+  modelsMemoryMb: ['MODEL_SERVER_MODELS_MEMORY_MB'],
+  submitDirectory: ['SAGEMAKER_SUBMIT_DIRECTORY'],
+  program: ['SAGEMAKER_PROGRAM'],
+  defaultAccept: ['SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT'],
+  malloc: ['MODEL_SERVER_MALLOC'],
+  logLevel: ['LOG_LEVEL'],
+  nginxBin: ['NGINX_BIN'],
+  workers: ['SAGEMAKER_MODEL_SERVER_WORKERS', 'MODEL_SERVER_WORKERS'],
+  ortIntraOpThreads: ['ORT_INTRA_OP_THREADS'],
+} as const satisfies Record<string, readonly string[]>;
+
 export function loadConfig(env: Env = process.env, cores = os.availableParallelism()): Config {
-  const workersRaw = firstSet(env, 'SAGEMAKER_MODEL_SERVER_WORKERS', 'MODEL_SERVER_WORKERS');
+  const read = (setting: keyof typeof VARIABLES) => firstSet(env, ...VARIABLES[setting]);
+  const workersRaw = read('workers');
   const workers = workersRaw ?? String(cores);
   // One worker per core, the cores shared out among them: under load every core is busy with
   // some image, and an ONNX Runtime thread pool would only add a handoff per operator (futex
   // wake-ups that cost more than they save once the cores are busy; docs/performance.md).
-  const threads = firstSet(env, 'ORT_INTRA_OP_THREADS') ?? Math.max(1, Math.floor(cores / Number(workers)));
+  const threads = read('ortIntraOpThreads') ?? Math.max(1, Math.floor(cores / Number(workers)));
   const raw = {
-    port: firstSet(env, 'SAGEMAKER_BIND_TO_PORT') ?? 8080,
+    port: read('port') ?? 8080,
     workers,
-    timeoutSeconds: firstSet(env, 'SAGEMAKER_MODEL_SERVER_TIMEOUT', 'MODEL_SERVER_TIMEOUT') ?? 60,
-    maxPayloadMb: firstSet(env, 'SAGEMAKER_MAX_PAYLOAD_IN_MB') ?? 6,
-    modelDir: firstSet(env, 'SM_MODEL_DIR'),
-    inferenceDevice: (firstSet(env, 'INFERENCE_DEVICE') ?? 'auto').toLowerCase(),
+    timeoutSeconds: read('timeoutSeconds') ?? 60,
+    maxPayloadMb: read('maxPayloadMb') ?? 6,
+    modelDir: read('modelDir'),
+    inferenceDevice: (read('inferenceDevice') ?? 'auto').toLowerCase(),
     ortIntraOpThreads: threads,
-    ortAllowSpinning: firstSet(env, 'ORT_ALLOW_SPINNING') ?? String(Number(workers) * Number(threads) <= cores),
-    maxImagePixels: firstSet(env, 'MAX_IMAGE_PIXELS') ?? DEFAULT_MAX_IMAGE_PIXELS,
+    ortAllowSpinning: read('ortAllowSpinning') ?? String(Number(workers) * Number(threads) <= cores),
+    maxImagePixels: read('maxImagePixels') ?? DEFAULT_MAX_IMAGE_PIXELS,
     // Requests a worker holds at once (decoding, queued or in inference); more get a fast 503.
-    maxQueue: firstSet(env, 'MODEL_SERVER_MAX_QUEUE') ?? 32,
+    maxQueue: read('maxQueue') ?? 32,
     // Unset: chosen per execution provider once the session exists (see DEFAULT_MAX_BATCH).
-    maxBatchSize: firstSet(env, 'MODEL_SERVER_MAX_BATCH_SIZE'),
-    maxBatchDelayMs: firstSet(env, 'MODEL_SERVER_MAX_BATCH_DELAY_MS') ?? 0,
-    clientTimeoutSeconds: firstSet(env, 'MODEL_SERVER_CLIENT_TIMEOUT') ?? 60,
+    maxBatchSize: read('maxBatchSize'),
+    maxBatchDelayMs: read('maxBatchDelayMs') ?? 0,
+    clientTimeoutSeconds: read('clientTimeoutSeconds') ?? 60,
     // Loading a handler's model (modelFn, warmupFn, the module itself) that takes longer is a
     // failure with a reason on /ping, not a worker that waits forever or exits and restarts.
-    loadTimeoutSeconds: firstSet(env, 'MODEL_SERVER_LOAD_TIMEOUT') ?? 300,
-    maxModelMb: firstSet(env, 'MODEL_SERVER_MAX_MODEL_MB') ?? DEFAULT_MAX_MODEL_MB,
+    loadTimeoutSeconds: read('loadTimeoutSeconds') ?? 300,
+    maxModelMb: read('maxModelMb') ?? DEFAULT_MAX_MODEL_MB,
     // Requests one client address may have open at nginx at once (0: no limit).
-    maxConnectionsPerClient: firstSet(env, 'MODEL_SERVER_MAX_CONNECTIONS_PER_CLIENT') ?? 512,
+    maxConnectionsPerClient: read('maxConnectionsPerClient') ?? 512,
     // The workshop page on GET /; SageMaker never routes it, production may turn it off.
-    demoPage: (firstSet(env, 'MODEL_SERVER_DEMO_PAGE') ?? 'true').toLowerCase(),
+    demoPage: (read('demoPage') ?? 'true').toLowerCase(),
     // GET /metrics (Prometheus) for the whole container: on the serving port, or on its own.
-    metrics: (firstSet(env, 'MODEL_SERVER_METRICS') ?? 'true').toLowerCase(),
-    metricsPort: firstSet(env, 'MODEL_SERVER_METRICS_PORT'),
-    serverTiming: (firstSet(env, 'MODEL_SERVER_SERVER_TIMING') ?? 'true').toLowerCase(),
+    metrics: (read('metrics') ?? 'true').toLowerCase(),
+    metricsPort: read('metricsPort'),
+    serverTiming: (read('serverTiming') ?? 'true').toLowerCase(),
     // A multi-model endpoint: models are loaded and unloaded by name (POST /models, …) from under the models root.
-    multiModel: (firstSet(env, 'SAGEMAKER_MULTI_MODEL') ?? 'false').toLowerCase(),
-    modelsRoot: firstSet(env, 'MODEL_SERVER_MODELS_ROOT') ?? '/opt/ml/models',
+    multiModel: (read('multiModel') ?? 'false').toLowerCase(),
+    modelsRoot: read('modelsRoot') ?? '/opt/ml/models',
     // Unset: 85% of the container's memory (multi-model/memory.ts).
-    modelsMemoryMb: firstSet(env, 'MODEL_SERVER_MODELS_MEMORY_MB'),
-    submitDirectory: firstSet(env, 'SAGEMAKER_SUBMIT_DIRECTORY'),
-    program: firstSet(env, 'SAGEMAKER_PROGRAM'),
-    defaultAccept: (firstSet(env, 'SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT') ?? 'application/json').toLowerCase(),
+    modelsMemoryMb: read('modelsMemoryMb'),
+    submitDirectory: read('submitDirectory'),
+    program: read('program'),
+    defaultAccept: (read('defaultAccept') ?? 'application/json').toLowerCase(),
     // The workers' malloc: jemalloc when installed (allocator.ts).
-    malloc: (firstSet(env, 'MODEL_SERVER_MALLOC') ?? 'auto').toLowerCase(),
-    logLevel: (firstSet(env, 'LOG_LEVEL') ?? 'info').toLowerCase(),
+    malloc: (read('malloc') ?? 'auto').toLowerCase(),
+    logLevel: (read('logLevel') ?? 'info').toLowerCase(),
     // Debian installs nginx in /usr/sbin, which is not on every user's PATH.
-    nginxBin: firstSet(env, 'NGINX_BIN') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx'),
+    nginxBin: read('nginxBin') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx'),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    const problems = parsed.error.issues.map((issue) => {
+      const setting = issue.path[0] as keyof typeof VARIABLES;
+      const names: readonly string[] = VARIABLES[setting] ?? [String(setting)];
+      const name = names.find((variable) => env[variable]?.trim()) ?? names[0]!;
+      return `${name}: ${issue.message}`;
+    });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const megabytes = (mb: number) => Math.floor(mb * 1024 * 1024);

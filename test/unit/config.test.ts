@@ -73,7 +73,7 @@ test('explicit settings are parsed and typed', () => {
   );
 });
 
-test('invalid values fail with every problem named', () => {
+test('invalid values fail with every problem named by its variable', () => {
   assert.throws(
     () =>
       loadConfig(
@@ -88,7 +88,13 @@ test('invalid values fail with every problem named', () => {
       ),
     (error: unknown) =>
       error instanceof ConfigError &&
-      ['port', 'inferenceDevice', 'workers', 'maxBatchSize', 'defaultAccept'].every((name) => error.message.includes(name)),
+      [
+        'SAGEMAKER_BIND_TO_PORT:',
+        'INFERENCE_DEVICE:',
+        'SAGEMAKER_MODEL_SERVER_WORKERS:',
+        'MODEL_SERVER_MAX_BATCH_SIZE:',
+        'SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT:',
+      ].every((name) => error.message.includes(name)),
   );
 });
 
@@ -97,7 +103,10 @@ test('metrics: on by default, on the serving port; a port of their own must diff
   assert.deepEqual([defaults.metrics, defaults.metricsPort, defaults.serverTiming], [true, undefined, true]);
   const own = loadConfig({ MODEL_SERVER_METRICS_PORT: '9100', MODEL_SERVER_SERVER_TIMING: 'false', MODEL_SERVER_METRICS: '0' }, 2);
   assert.deepEqual([own.metrics, own.metricsPort, own.serverTiming], [false, 9100, false]);
-  assert.throws(() => loadConfig({ SAGEMAKER_BIND_TO_PORT: '9100', MODEL_SERVER_METRICS_PORT: '9100' }, 2), /metricsPort: must differ/);
+  assert.throws(
+    () => loadConfig({ SAGEMAKER_BIND_TO_PORT: '9100', MODEL_SERVER_METRICS_PORT: '9100' }, 2),
+    /MODEL_SERVER_METRICS_PORT: must differ/,
+  );
 });
 
 test('multi-model: off by default, the SageMaker models root, a budget only when set', () => {
@@ -108,6 +117,6 @@ test('multi-model: off by default, the SageMaker models root, a budget only when
     2,
   );
   assert.deepEqual([on.multiModel, on.modelsRoot, on.modelsMemoryMb], [true, '/srv/models', 1536]);
-  assert.throws(() => loadConfig({ SAGEMAKER_MULTI_MODEL: 'yes' }, 2), /multiModel/);
-  assert.throws(() => loadConfig({ MODEL_SERVER_MODELS_MEMORY_MB: '-1' }, 2), /modelsMemoryMb/);
+  assert.throws(() => loadConfig({ SAGEMAKER_MULTI_MODEL: 'yes' }, 2), /SAGEMAKER_MULTI_MODEL:/);
+  assert.throws(() => loadConfig({ MODEL_SERVER_MODELS_MEMORY_MB: '-1' }, 2), /MODEL_SERVER_MODELS_MEMORY_MB:/);
 });
