@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import { clip } from './clip';
 
 /**
@@ -165,11 +166,14 @@ export function toHttpError(error: unknown, limits: { maxPayloadBytes: number })
   return new InternalError({ cause: error });
 }
 
-/** body-parser's 415s: a Content-Encoding (zstd, compress, …) or charset it cannot decode. */
+/** What body-parser inflates: zstd too where Node's zlib has it (22.15 and later). */
+const CONTENT_ENCODINGS = `identity, gzip, deflate, br${'createZstdDecompress' in zlib ? ' or zstd' : ''}`;
+
+/** body-parser's 415s: a Content-Encoding (compress, …) or charset it cannot decode. */
 function unsupportedBodyError(error: unknown): InferenceError {
   const { type, message } = error as { type?: unknown; message?: unknown };
   if (type === 'encoding.unsupported') {
-    return new InferenceError(415, 'unsupported_content_encoding', 'Content-Encoding must be identity, gzip, deflate or br');
+    return new InferenceError(415, 'unsupported_content_encoding', `Content-Encoding must be ${CONTENT_ENCODINGS}`);
   }
   return new InferenceError(415, 'unsupported_media_type', clip(String(message), 200));
 }

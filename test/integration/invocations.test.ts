@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
@@ -101,6 +102,9 @@ describe('POST /invocations accepts every documented content type', () => {
   });
 });
 
+/** Node 22.15+ has zstd; the installed @types/node predates it. */
+const { zstdCompressSync } = zlib as unknown as { zstdCompressSync: (data: Buffer) => Buffer };
+
 describe('errors are JSON with the right status', () => {
   test('400 for empty, random, truncated bodies and bad JSON', async () => {
     assertError(await request(app).post('/invocations').type('image/jpeg').send(Buffer.alloc(0)), 400, 'empty_body');
@@ -165,6 +169,20 @@ describe('errors are JSON with the right status', () => {
     const wrong = await request(app).get('/invocations');
     assertError(wrong, 405, 'method_not_allowed');
     assert.equal(wrong.headers.allow, 'POST');
+  });
+
+  test('Content-Encoding: gzip, br and zstd bodies are inflated; compress is a 415 naming what is accepted', async () => {
+    const encoded = { gzip: zlib.gzipSync(jpeg), br: zlib.brotliCompressSync(jpeg), zstd: zstdCompressSync(jpeg) };
+    for (const [encoding, body] of Object.entries(encoded)) {
+      const res = await request(app).post('/invocations').type('image/jpeg').set('Content-Encoding', encoding).send(body);
+      assert.equal(res.status, 200, encoding);
+      assertPrediction(res.body.predictions);
+    }
+    const compress = await request(app).post('/invocations').type('image/jpeg').set('Content-Encoding', 'compress').send(jpeg);
+    assertError(compress, 415, 'unsupported_content_encoding');
+    assert.equal(compress.body.error.message, 'Content-Encoding must be identity, gzip, deflate, br or zstd');
+    const lying = await request(app).post('/invocations').type('image/jpeg').set('Content-Encoding', 'zstd').send(jpeg);
+    assertError(lying, 400, 'bad_request');
   });
 
   test('the app keeps serving after every bad request', async () => {
