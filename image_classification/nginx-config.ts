@@ -78,6 +78,9 @@ function nginxErrors(config: Config): NginxError[] {
   ];
 }
 
+/** What every answer of nginx's own carries, as the workers' answers do (helmet, the request id). */
+const ANSWER_HEADERS = 'add_header X-Request-Id $answer_request_id always; add_header X-Content-Type-Options nosniff always; ';
+
 /**
  * error_page directives and their internal locations. Internal URIs rather than named
  * locations: a request nginx rejected while parsing it (bad URI, huge header) cannot enter
@@ -87,7 +90,7 @@ function errorPages(config: Config, logged?: { status: number; line: string }): 
   return nginxErrors(config)
     .flatMap(({ from, status, code, message, retryAfter }) => {
       const body = JSON.stringify({ error: { code, message } }).replaceAll("'", "\\'");
-      const header = retryAfter ? 'add_header Retry-After 1 always; ' : '';
+      const header = `${retryAfter ? 'add_header Retry-After 1 always; ' : ''}${ANSWER_HEADERS}`;
       const log = logged?.status === status ? `${logged.line} ` : '';
       return [
         `    error_page ${from.join(' ')} /__error/${status};`,

@@ -141,11 +141,18 @@ test('a second serve on a taken port exits 1 naming the port, and the first keep
   }
 });
 
-test('MODEL_SERVER_DEMO_PAGE=false: GET / is a JSON 404 from nginx', async () => {
+test("MODEL_SERVER_DEMO_PAGE=false: GET / is a JSON 404 from nginx, with a request id and nosniff like a worker's answer", async () => {
   const res = await fetch(`${served.url}/`);
   assert.equal(res.status, 404);
   assert.match(res.headers.get('content-type') ?? '', /application\/json/);
   assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'not_found');
+  assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f]{32}$/, "nginx's own id");
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  const traced = await fetch(`${served.url}/nope`, { headers: { 'X-Request-Id': 'trace-42' } });
+  assert.equal(traced.status, 404);
+  assert.equal(traced.headers.get('x-request-id'), 'trace-42', "the caller's id, echoed");
+  const long = await fetch(`${served.url}/nope`, { headers: { 'X-Request-Id': 'r'.repeat(300) } });
+  assert.match(long.headers.get('x-request-id') ?? '', /^[0-9a-f]{32}$/, 'too long to echo: replaced');
 });
 
 test('SIGTERM lets in-flight requests finish, then serve exits 0', async () => {

@@ -28,7 +28,7 @@ test('every status nginx answers itself has a JSON error page, in both servers t
   const { conf } = await rendered();
   for (const status of [400, 403, 404, 405, 408, 411, 413, 414, 429, 500, 501, 502, 503, 504, 505]) {
     const page = new RegExp(
-      `location = /__error/${status} \\{ internal; (add_header Retry-After 1 always; )?return ${status} '(\\{.*\\})'; \\}`,
+      `location = /__error/${status} \\{ internal; (add_header Retry-After 1 always; )?add_header X-Request-Id \\$answer_request_id always; add_header X-Content-Type-Options nosniff always; return ${status} '(\\{.*\\})'; \\}`,
     );
     const match = page.exec(conf);
     assert.ok(match, `no JSON page for ${status}`);
