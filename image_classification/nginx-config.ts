@@ -46,7 +46,10 @@ function fromError(from: readonly number[], error: InferenceError): NginxError {
   return { from, status: error.status, code: error.code, message: error.message };
 }
 
-const NO_ROUTE = 'no such route; use GET /ping or POST /invocations';
+/** The routes a client is pointed to: a multi-model endpoint has no /invocations. */
+function routes(config: Config): string {
+  return config.multiModel ? 'GET /ping, GET or POST /models, or POST /models/{name}/invoke' : 'GET /ping or POST /invocations';
+}
 
 /**
  * Every status nginx itself can answer with, as the JSON error body the workers use. Without
@@ -56,8 +59,8 @@ function nginxErrors(config: Config): NginxError[] {
   return [
     { from: [400, 494], status: 400, code: 'bad_request', message: 'malformed HTTP request' },
     { from: [403], status: 403, code: 'forbidden', message: 'this file cannot be read' },
-    fromError([404], new NotFoundError(NO_ROUTE)),
-    { from: [405], status: 405, code: 'method_not_allowed', message: 'this method is not allowed; use GET /ping or POST /invocations' },
+    fromError([404], new NotFoundError(`no such route; use ${routes(config)}`)),
+    { from: [405], status: 405, code: 'method_not_allowed', message: `this method is not allowed; use ${routes(config)}` },
     { from: [408], status: 408, code: 'request_timeout', message: 'the request was not received in time' },
     { from: [411], status: 411, code: 'length_required', message: 'a request body needs Content-Length or chunked Transfer-Encoding' },
     fromError([413], new PayloadTooLargeError(config.maxPayloadBytes)),

@@ -97,8 +97,13 @@ export class ClientClosedRequestError extends InferenceError {
 }
 
 export class ModelNotReadyError extends InferenceError {
-  constructor() {
-    super(503, 'model_not_ready', 'the model is not loaded yet');
+  /** `failure`: the load ended in it, so the model will not become ready (GET /ping says the same). */
+  constructor(failure?: { code: string; reason: string }) {
+    super(
+      503,
+      'model_not_ready',
+      failure ? `the model failed to load (${failure.code}: ${failure.reason})` : 'the model is not loaded yet',
+    );
   }
 }
 

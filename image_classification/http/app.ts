@@ -29,7 +29,7 @@ export interface AppDependencies {
 function loadedModel(state: ModelState): PipelineSource {
   return () => {
     const pipeline = state.pipeline;
-    if (!pipeline) throw new ModelNotReadyError();
+    if (!pipeline) throw new ModelNotReadyError(state.failure);
     return { pipeline, release: () => undefined };
   };
 }

@@ -34,17 +34,22 @@ test('/ping is 503 while loading, 200 once the model is loaded and warm', async 
   }
 });
 
-test('/ping stays 503 with a code and a reason that names no absolute path', async () => {
+test('/ping stays 503 with a code and a reason that names no absolute path; invocations say the load failed', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'broken-model-'));
   await writeFile(path.join(dir, 'labels.json'), '["a"]');
   const state = new ModelState();
   await readModelBundle(dir).catch((error: unknown) => state.fail(publicStartupFailure(error, 'model_load_failed')));
-  const res = await request(createApp({ config: testConfig(), state, logger: silentLogger })).get('/ping');
+  const app = createApp({ config: testConfig(), state, logger: silentLogger });
+  const res = await request(app).get('/ping');
   assert.equal(res.status, 503);
   assert.equal(res.body.status, 'failed');
   assert.equal(res.body.code, 'model_not_found');
   assert.match(res.body.reason, /model\.onnx is missing/);
   assert.doesNotMatch(res.body.reason, new RegExp(os.tmpdir()));
+  const refused = await request(app).post('/invocations').type('image/jpeg').send(Buffer.from('x'));
+  assert.equal(refused.status, 503);
+  assert.equal(refused.body.error.code, 'model_not_ready');
+  assert.match(refused.body.error.message, /^the model failed to load \(model_not_found: model\.onnx is missing/);
 });
 
 test('labels.json: repeated names, __proto__ and unparseable files are refused or kept exactly, and never quoted', async () => {
