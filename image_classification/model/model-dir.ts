@@ -111,7 +111,8 @@ export async function readModelBundle(dir: string): Promise<ModelBundle> {
   const onnxPath = path.join(dir, MODEL_FILE);
   const onnxKind = await fileKind(onnxPath);
   if (onnxKind === 'missing') {
-    const present = existsSync(dir) ? (await readdir(dir)).join(', ') || 'nothing' : 'no such directory';
+    if (!existsSync(dir)) throw new ModelDirError('the model dir does not exist', 'model_not_found');
+    const present = (await readdir(dir)).join(', ') || 'nothing';
     throw new ModelDirError(`${MODEL_FILE} is missing (model dir holds: ${present})`, 'model_not_found');
   }
   if (onnxKind !== 'file') throw new ModelDirError(`${MODEL_FILE} is not a regular file`);
