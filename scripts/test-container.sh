@@ -58,6 +58,14 @@ check() {
 metrics_port=${METRICS_PORT:-19090}
 pod_env=("SAGEMAKER_BIND_TO_PORT=${port}" "SAGEMAKER_MODEL_SERVER_WORKERS=2" "MODEL_SERVER_METRICS_PORT=${metrics_port}" "MODEL_SERVER_DEMO_PAGE=false")
 
+# Another server on these ports would answer the checks in the container's place.
+for p in "$port" "$metrics_port"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/${p}") 2>/dev/null; then
+    echo "FAIL: port ${p} is in use; set PORT and METRICS_PORT to free ones" >&2
+    exit 1
+  fi
+done
+
 if docker info >/dev/null 2>&1; then
   docker build -t "$image" .
   size_check "$(docker image inspect -f '{{.Size}}' "$image" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
