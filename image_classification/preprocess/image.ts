@@ -2,7 +2,7 @@ import sharp, { type Metadata } from 'sharp';
 import { ImageTooLargeError, InvalidImageError } from '../errors';
 import type { ModelSpec } from '../model/spec';
 import { truncationReason } from './integrity';
-import { MAX_ASPECT_RATIO } from './limits';
+import { MAX_RESIZED_SIDE } from './limits';
 
 // libvips' own cache only helps when the same file is read repeatedly; a server sees each
 // image once, so the cache is pure memory cost.
@@ -112,12 +112,15 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
     const kind = whole && meta.isProgressive ? `${meta.format === 'png' ? 'interlaced' : 'progressive'} ${meta.format}` : meta.format;
     throw new ImageTooLargeError(`the ${kind} image is ${width}×${height} pixels; at most ${limit} pixels are accepted for this format`);
   }
-  if (Math.max(width, height) > MAX_ASPECT_RATIO * Math.min(width, height)) {
-    throw new InvalidImageError(`the image is ${width}×${height} pixels: more than ${MAX_ASPECT_RATIO} times as long as it is wide`);
-  }
+
   const truncated = truncationReason(image, meta.format);
   if (truncated) throw new InvalidImageError(`the image is truncated (${truncated})`);
   const plan = planResize(width, height, spec.resize_shorter_side, spec.crop_size);
+  if (Math.max(plan.resizedWidth, plan.resizedHeight) > MAX_RESIZED_SIDE) {
+    throw new InvalidImageError(
+      `the image is ${width}×${height} pixels: resized for the model, its longer side would pass ${MAX_RESIZED_SIDE} pixels`,
+    );
+  }
   // A crop after sharp's autoOrient makes it turn the image upright before anything else: at
   // full size, in memory, and without JPEG shrink-on-load, so a portrait phone photo (stored
   // sideways, EXIF orientation 6) would cost many times an upright one (docs/performance.md).

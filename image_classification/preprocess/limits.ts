@@ -2,8 +2,8 @@
 export const DEFAULT_MAX_IMAGE_PIXELS = 64_000_000;
 
 /**
- * The longest side may be at most this many times the shortest: resizing the shorter side to
- * the model's size scales the longer one by the same factor, so a 1-pixel-high strip would
- * become hundreds of thousands of pixels long.
+ * The longer side once the shorter one is resized to the model's size (it scales by the same
+ * factor, so a 1-pixel-high strip becomes hundreds of times the model's size long): libvips'
+ * own limit for an image's side. A longer one is refused from the header.
  */
-export const MAX_ASPECT_RATIO = 100;
+export const MAX_RESIZED_SIDE = 10_000_000;
