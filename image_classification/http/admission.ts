@@ -1,6 +1,12 @@
 import type { Response } from 'express';
 import { OverloadedError } from '../errors';
 
+/** Told when a slot is taken and when it is freed (the worker's idle memory trim). */
+export interface WorkObserver {
+  requestStarted(): void;
+  requestEnded(): void;
+}
+
 /**
  * A bounded number of invocations per worker. Past it, a request is refused at once with
  * 503 + Retry-After (before its body is read), so overload turns into fast, honest errors
@@ -10,12 +16,6 @@ import { OverloadedError } from '../errors';
  * also after a timeout (504) or a client that left, so MODEL_SERVER_MAX_QUEUE bounds what a
  * worker is really doing. Cancellation makes that short for the built-in pipeline.
  */
-/** Told when a slot is taken and when it is freed (the worker's idle memory trim). */
-export interface WorkObserver {
-  requestStarted(): void;
-  requestEnded(): void;
-}
-
 export class Admission {
   private inProgress = 0;
 
