@@ -112,7 +112,6 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
     const kind = whole && meta.isProgressive ? `${meta.format === 'png' ? 'interlaced' : 'progressive'} ${meta.format}` : meta.format;
     throw new ImageTooLargeError(`the ${kind} image is ${width}×${height} pixels; at most ${limit} pixels are accepted for this format`);
   }
-
   const truncated = truncationReason(image, meta.format);
   if (truncated) throw new InvalidImageError(`the image is truncated (${truncated})`);
   const plan = planResize(width, height, spec.resize_shorter_side, spec.crop_size);
