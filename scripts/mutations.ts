@@ -161,10 +161,10 @@ export const MUTATIONS: readonly Mutation[] = [
   ),
   m(
     'orient-at-full-size',
-    'an EXIF-oriented photo is cropped by sharp, which turns it upright at full size first',
+    'sharp turns an EXIF-oriented photo upright before the crop, at full size',
     'preprocess/image.ts',
-    'const oriented = (meta.orientation ?? 1) !== 1 &&',
-    'const oriented = meta.orientation === -1 &&',
+    '.timeout({ seconds: Math.ceil(timeoutSeconds) })',
+    '.timeout({ seconds: Math.ceil(timeoutSeconds) }).autoOrient()',
     ['unit/orientation-memory'],
   ),
   m(

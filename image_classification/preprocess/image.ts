@@ -3,6 +3,7 @@ import { ImageTooLargeError, InvalidImageError } from '../errors';
 import type { ModelSpec } from '../model/spec';
 import { truncationReason } from './integrity';
 import { MAX_RESIZED_SIDE } from './limits';
+import { quarterTurned, storedRect, toUpright } from './orientation';
 
 // libvips' own cache only helps when the same file is read repeatedly; a server sees each
 // image once, so the cache is pure memory cost.
@@ -83,17 +84,6 @@ async function readHeader(image: Buffer): Promise<Metadata> {
   return meta;
 }
 
-/** The `crop` rectangle of an HWC RGB image `width` pixels wide, as its own buffer. */
-function cropRgb(rgb: Buffer, width: number, crop: Rect): Buffer {
-  const out = Buffer.allocUnsafe(crop.width * crop.height * 3);
-  const rowBytes = crop.width * 3;
-  for (let y = 0; y < crop.height; y++) {
-    const start = ((crop.top + y) * width + crop.left) * 3;
-    rgb.copy(out, y * rowBytes, start, start + rowBytes);
-  }
-  return out;
-}
-
 /**
  * Decode one encoded image into `crop × crop × 3` RGB bytes (HWC): EXIF orientation applied,
  * alpha flattened onto white, grey / CMYK / 16-bit converted to 8-bit sRGB, shorter side
@@ -120,29 +110,32 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
       `the image is ${width}×${height} pixels: resized for the model, its longer side would pass ${MAX_RESIZED_SIDE} pixels`,
     );
   }
-  // A crop after sharp's autoOrient makes it turn the image upright before anything else: at
-  // full size, in memory, and without JPEG shrink-on-load, so a portrait phone photo (stored
+  // sharp's autoOrient turns an image upright before anything else whenever a crop follows: at
+  // full size, in memory, without JPEG shrink-on-load, so a portrait phone photo (stored
   // sideways, EXIF orientation 6) would cost many times an upright one (docs/performance.md).
-  // Without the crop, sharp orients after resizing, holding the whole resized image: so an
-  // oriented image that is shrunk is cropped here instead; one that is enlarged (a thin strip)
-  // is held at its own, smaller size.
-  const oriented = (meta.orientation ?? 1) !== 1 && plan.resizedWidth * plan.resizedHeight <= width * height;
+  // So the stored image is resized and cropped as it is stored (streamed, shrunk on load), and
+  // only the crop is turned upright.
+  const orientation = meta.orientation ?? 1;
+  const turn = toUpright(orientation);
+  const [storedWidth, storedHeight] = quarterTurned(orientation)
+    ? [plan.resizedHeight, plan.resizedWidth]
+    : [plan.resizedWidth, plan.resizedHeight];
   try {
-    const resized = sharp(image, { limitInputPixels: maxPixels, failOn: 'warning' })
+    const { data, info } = await sharp(image, { limitInputPixels: maxPixels, failOn: 'warning' })
       .timeout({ seconds: Math.ceil(timeoutSeconds) })
-      .autoOrient()
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
-      .resize(plan.resizedWidth, plan.resizedHeight, { fit: 'fill', kernel: spec.resample });
-    const { data, info } = await (oriented ? resized : resized.extract(plan.crop))
+      .resize(storedWidth, storedHeight, { fit: 'fill', kernel: spec.resample })
+      .extract(storedRect(orientation, plan.resizedWidth, plan.resizedHeight, plan.crop))
       .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    const [expectedWidth, expectedHeight] = oriented ? [plan.resizedWidth, plan.resizedHeight] : [plan.crop.width, plan.crop.height];
-    if (info.channels !== 3 || info.width !== expectedWidth || info.height !== expectedHeight) {
+    if (info.channels !== 3 || data.length !== spec.crop_size * spec.crop_size * 3) {
       throw new InvalidImageError(`the image decoded to an unexpected layout (${info.width}×${info.height}, ${info.channels} channels)`);
     }
-    return oriented ? cropRgb(data, info.width, plan.crop) : data;
+    if (!turn) return data;
+    const raw = { width: info.width, height: info.height, channels: 3 } as const;
+    return await sharp(data, { raw }).flop(turn.flop).rotate(turn.angle).raw().toBuffer();
   } catch (error) {
     if (error instanceof InvalidImageError) throw error;
     throw new InvalidImageError(`the image could not be decoded (${(error as Error).message})`);
