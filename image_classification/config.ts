@@ -111,7 +111,9 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
   // One worker per core, the cores shared out among them: under load every core is busy with
   // some image, and an ONNX Runtime thread pool would only add a handoff per operator (futex
   // wake-ups that cost more than they save once the cores are busy; docs/performance.md).
-  const threads = read('ortIntraOpThreads') ?? Math.max(1, Math.floor(cores / Number(workers)));
+  // Derived only from a worker count that parses, so a bad one is reported once, by its own name.
+  const workerCount = Number(workers);
+  const threads = read('ortIntraOpThreads') ?? (workerCount >= 1 ? Math.max(1, Math.floor(cores / workerCount)) : 1);
   const raw = {
     port: read('port') ?? 8080,
     workers,

@@ -138,6 +138,9 @@ export class Predictor {
    */
   private async warmUp(photo: Buffer): Promise<void> {
     const scores = await this.scores([photo]).catch((error: unknown) => {
+      // ONNX Runtime's refusal of the input's shape: the graph and preprocessing.json disagree.
+      // Anything else (a device failure, a dead thread) is passed on as it is.
+      if (!/invalid dimensions|invalid rank|shape/i.test((error as Error).message)) throw error;
       const { layout, size } = this.layout;
       const input = layout === 'NCHW' ? `[1, 3, ${size}, ${size}]` : `[1, ${size}, ${size}, 3]`;
       throw new ModelMismatchError(`the model does not run on preprocessing.json's ${input} input (${(error as Error).message})`);

@@ -79,14 +79,15 @@ export class ModelLoadFailedError extends InferenceError {
 }
 
 /**
- * A missing model is 404; a model that is not in this product's format, whose graph ONNX
- * Runtime cannot load, or whose handler fails, 400; a failure of the server's own (the GPU,
- * time) a 5xx; an allocation failure while loading is 507, like a refused budget.
+ * A missing model is 404; a model that is not in this product's format (a graph ONNX Runtime
+ * cannot read included) or whose handler fails, 400; a failure of the server's own (an
+ * unexpected error while loading, the GPU, time) a 5xx; an allocation failure while loading is
+ * 507, like a refused budget.
  */
 function loadFailureStatus({ code, reason }: StartupFailure): number {
   if (code === 'model_not_found') return 404;
   if (/bad_alloc|Failed to allocate|out of memory|ENOMEM/i.test(reason)) return 507;
   if (code === 'load_timeout') return 504;
-  if (code === 'provider_unavailable') return 500;
+  if (code === 'model_load_failed' || code === 'provider_unavailable') return 500;
   return 400;
 }

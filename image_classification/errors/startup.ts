@@ -56,10 +56,10 @@ export class HandlerFailedError extends StartupError {
   }
 }
 
-/** ONNX Runtime could not create a session from the graph. */
+/** ONNX Runtime could not create a session from the graph: not a usable ONNX model. */
 export class ModelLoadError extends StartupError {
   constructor(message: string) {
-    super('model_load_failed', message);
+    super('model_invalid', `ONNX Runtime cannot load model.onnx: ${message}`);
   }
 }
 

@@ -155,9 +155,10 @@ describe('a model is checked at load', () => {
     assert.equal(new ModelLoadFailedError(result).status, 400);
   });
 
-  test('model_load_failed: a graph ONNX Runtime cannot read (a 400 on a multi-model load, not a server error)', async () => {
+  test('model_invalid: a graph ONNX Runtime cannot read (a 400 on a multi-model load, not a server error)', async () => {
     const result = await failure((dir) => writeFile(path.join(dir, 'model.onnx'), 'not a protobuf'));
-    assert.equal(result.code, 'model_load_failed');
+    assert.equal(result.code, 'model_invalid');
+    assert.match(result.reason, /^ONNX Runtime cannot load model\.onnx: /);
     assert.doesNotMatch(result.reason, /\/tmp\//, 'no absolute path');
     assert.equal(new ModelLoadFailedError(result).status, 400);
   });
