@@ -64,6 +64,19 @@ test(
       assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'unavailable');
       // Both workers' sockets refused the connection: expected in the backup, so not logged as an error.
       assert.doesNotMatch(log, /\[(error|crit|alert|emerg)\]/);
+      // A worker that took the request and died is a 502, as on the main path: the request may
+      // have run, so it is not an "unavailable, retry" 503.
+      const crashing = http.createServer((req) => {
+        req.resume();
+        req.on('end', () => req.socket.destroy());
+      });
+      await new Promise<void>((resolve) =>
+        crashing.listen({ path: workerSocketPath(runDir, '0'), readableAll: true, writableAll: true }, resolve),
+      );
+      const crashed = await invoke();
+      crashing.close();
+      assert.equal(crashed.status, 502);
+      assert.equal(((await crashed.json()) as { error: { code: string } }).error.code, 'bad_gateway');
     } finally {
       process.kill(-nginx.pid!, 'SIGKILL');
       worker.close();
