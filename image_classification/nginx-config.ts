@@ -82,7 +82,12 @@ function nginxErrors(config: Config): NginxError[] {
 }
 
 /** What every answer of nginx's own carries, as the workers' answers do (helmet, the request id). */
-const ANSWER_HEADERS = 'add_header X-Request-Id $answer_request_id always; add_header X-Content-Type-Options nosniff always; ';
+const ANSWER_HEADERS = 'add_header X-Request-Id $answer_request_id always; add_header X-Content-Type-Options nosniff always;';
+
+/** An error answer of nginx's own: its status and the JSON body the workers would send. */
+function errorAnswer({ status, code, message }: NginxError): string {
+  return `return ${status} '${JSON.stringify({ error: { code, message } }).replaceAll("'", "\\'")}';`;
+}
 
 /**
  * error_page directives and their internal locations. Internal URIs rather than named
@@ -91,13 +96,13 @@ const ANSWER_HEADERS = 'add_header X-Request-Id $answer_request_id always; add_h
  */
 function errorPages(config: Config, logged?: { status: number; line: string }): string {
   return nginxErrors(config)
-    .flatMap(({ from, status, code, message, retryAfter }) => {
-      const body = JSON.stringify({ error: { code, message } }).replaceAll("'", "\\'");
-      const header = `${retryAfter ? 'add_header Retry-After 1 always; ' : ''}${ANSWER_HEADERS}`;
+    .flatMap((error) => {
+      const { from, status, retryAfter } = error;
+      const header = `${retryAfter ? 'add_header Retry-After 1 always; ' : ''}${ANSWER_HEADERS} `;
       const log = logged?.status === status ? `${logged.line} ` : '';
       return [
         `    error_page ${from.join(' ')} /__error/${status};`,
-        `    location = /__error/${status} { internal; ${log}${header}return ${status} '${body}'; }`,
+        `    location = /__error/${status} { internal; ${log}${header}${errorAnswer(error)} }`,
       ];
     })
     .join('\n');
@@ -183,6 +188,8 @@ export function renderNginxConfig(template: string, config: Config, settings: Ng
     UPSTREAM_SERVERS: workerSlots.map((i) => server(i, settings.readyWorkers?.has(i) === false)).join('\n'),
     ALL_WORKER_SERVERS: workerSlots.map((i) => server(i, false)).join('\n'),
     WORKER_COUNT: String(config.workers),
+    ANSWER_HEADERS,
+    BAD_GATEWAY_ANSWER: errorAnswer(nginxErrors(config).find(({ status }) => status === 502)!),
     // Every worker once, then the backup.
     UPSTREAM_TRIES: String(config.workers + 1),
     PER_CLIENT_LIMIT: config.maxConnectionsPerClient > 0 ? `      limit_conn per_client ${config.maxConnectionsPerClient};` : '',

@@ -126,3 +126,17 @@ export function bigFlatPng(width: number, height: number): Promise<Buffer> {
     .png({ compressionLevel: 9 })
     .toBuffer();
 }
+
+/**
+ * A `width × height` JPEG stored as a phone stores a portrait shot: landscape pixels tagged
+ * EXIF orientation 6 ("turn 90° clockwise"). A vertical-stripe gradient, so it stays small.
+ */
+export async function sidewaysPhoto(width: number, height: number): Promise<Buffer> {
+  const row = Buffer.alloc(width * 3);
+  for (let x = 0; x < width; x++) row.fill(x % 256, x * 3, x * 3 + 3);
+  return sharp(row, { raw: { width, height: 1, channels: 3 } })
+    .resize(width, height, { kernel: 'nearest' })
+    .jpeg({ quality: 80 })
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
+}

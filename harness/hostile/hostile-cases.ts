@@ -9,6 +9,7 @@ import {
   npyManyUnitDims,
   npyRepeatedShapeKey,
   npzLyingAboutSize,
+  sidewaysPhoto,
   tinyJpegList,
   zip64ClaimingEntries,
   zipWithOneMember,
@@ -47,20 +48,6 @@ async function whileUploadsStall(served: Served, count: number, request: () => P
   } finally {
     for (const socket of sockets) socket.destroy();
   }
-}
-
-/**
- * A `width × height` JPEG stored as a phone stores a portrait shot: landscape pixels tagged
- * EXIF orientation 6 ("turn 90° clockwise"). A vertical-stripe gradient, so it stays small.
- */
-async function sidewaysPhoto(width: number, height: number): Promise<Buffer> {
-  const row = Buffer.alloc(width * 3);
-  for (let x = 0; x < width; x++) row.fill(x % 256, x * 3, x * 3 + 3);
-  return sharp(row, { raw: { width, height: 1, channels: 3 } })
-    .resize(width, height, { kernel: 'nearest' })
-    .jpeg({ quality: 80 })
-    .withMetadata({ orientation: 6 })
-    .toBuffer();
 }
 
 /** `count` copies of one image as a JSON list of base64 strings. */

@@ -3,7 +3,7 @@ import { ImageTooLargeError, InvalidImageError } from '../errors';
 import type { ModelSpec } from '../model/spec';
 import { truncationReason } from './integrity';
 import { MAX_RESIZED_SIDE } from './limits';
-import { quarterTurned, storedRect, toUpright } from './orientation';
+import { quarterTurned, storedRect, toUpright, type Rect } from './orientation';
 
 // libvips' own cache only helps when the same file is read repeatedly; a server sees each
 // image once, so the cache is pure memory cost.
@@ -11,13 +11,6 @@ sharp.cache(false);
 // One libvips thread per image: parallelism comes from concurrent requests and workers, and
 // extra threads per image only compete with the event loop and ONNX Runtime for the cores.
 sharp.concurrency(1);
-
-export interface Rect {
-  readonly left: number;
-  readonly top: number;
-  readonly width: number;
-  readonly height: number;
-}
 
 export interface ResizePlan {
   /** Size of the upright image after the shorter side is resized. */

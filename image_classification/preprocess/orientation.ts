@@ -1,4 +1,10 @@
-import type { Rect } from './image';
+/** A rectangle of an image, in pixels from its top-left corner. */
+export interface Rect {
+  readonly left: number;
+  readonly top: number;
+  readonly width: number;
+  readonly height: number;
+}
 
 /**
  * EXIF orientations (2–8) as what the stored pixels need to be seen upright: a flop (mirror

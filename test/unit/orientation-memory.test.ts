@@ -4,20 +4,14 @@ import sharp from 'sharp';
 import { modelSpecSchema } from '../../image_classification/model/spec';
 import { decodeToRgb } from '../../image_classification/preprocess/image';
 import { DEFAULT_MAX_IMAGE_PIXELS } from '../../image_classification/preprocess/limits';
+import { sidewaysPhoto } from '../../harness/hostile/hostile-bodies';
 
 // Its own file, so its own process: libvips' memory high-water mark below counts only this test.
 
 test('a sideways-stored (EXIF-oriented) 24 MP JPEG is decoded like an upright one, not turned upright at full size first', async () => {
   const spec = modelSpecSchema.parse({ resize_shorter_side: 384, crop_size: 384 });
-  const [width, height] = [5664, 4248];
-  const gradient = Buffer.alloc(width * 3);
-  for (let x = 0; x < width; x++) gradient.fill(x % 256, x * 3, x * 3 + 3);
   // A portrait phone photo as the camera stores it: landscape pixels, EXIF 6 ("turn 90° clockwise").
-  const jpeg = await sharp(gradient, { raw: { width, height: 1, channels: 3 } })
-    .resize(width, height, { kernel: 'nearest' })
-    .jpeg({ quality: 80 })
-    .withMetadata({ orientation: 6 })
-    .toBuffer();
+  const jpeg = await sidewaysPhoto(5664, 4248);
   const before = sharp.cache().memory.high;
   const rgb = await decodeToRgb(jpeg, spec, DEFAULT_MAX_IMAGE_PIXELS);
   assert.equal(rgb.length, 384 * 384 * 3);
@@ -27,7 +21,7 @@ test('a sideways-stored (EXIF-oriented) 24 MP JPEG is decoded like an upright on
   assert.ok(high < 30, `libvips held up to ${high} MB (before the decode: ${before} MB)`);
 });
 
-test('a thin EXIF-oriented strip, enlarged to the model size, is turned upright at its own size, not after the resize', async () => {
+test('a thin EXIF-oriented strip, enlarged to the model size, is cropped as stored: the whole resized strip is never held', async () => {
   const spec = modelSpecSchema.parse({ resize_shorter_side: 384, crop_size: 384 });
   // 800×8 stored, 8×800 upright: resized to 384×38,400 (44 MB of RGB) if it were oriented after the resize.
   const strip = await sharp({ create: { width: 800, height: 8, channels: 3, background: '#4a6' } })
