@@ -146,12 +146,17 @@ export function workerPids(served: Served): number[] {
 }
 
 function pm2Workers(servePid: number): number[] {
-  try {
-    const pm2 = children(servePid).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('pm2-runtime'));
-    return pm2.flatMap((pid) => children(pid)).sort((a, b) => a - b);
-  } catch {
-    return []; // a process gone meanwhile
-  }
+  const isPm2 = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('pm2-runtime');
+    } catch {
+      return false; // gone meanwhile: not pm2, which lives as long as serve
+    }
+  };
+  return children(servePid)
+    .filter(isPm2)
+    .flatMap((pid) => children(pid))
+    .sort((a, b) => a - b);
 }
 
 /** Each worker's unix socket, in serve's run dir, for requests that bypass nginx. */

@@ -37,7 +37,8 @@ test('hostile models and bodies on a multi-model endpoint: refused or served wit
     if (result.rssPeakMb > WORKER_RSS_BOUND_MB) problems.push(`${c.name}: a worker held ${result.rssPeakMb} MB`);
     if (c.name.includes('kills its worker')) continue;
     if (result.pingMaxMs >= 1000) problems.push(`${c.name}: a worker's /ping took ${result.pingMaxMs} ms`);
-    if (workerPids(served).join() !== pidsBefore.join()) problems.push(`${c.name}: a worker restarted`);
+    const pidsAfter = workerPids(served);
+    if (pidsAfter.join() !== pidsBefore.join()) problems.push(`${c.name}: a worker restarted (workers ${pidsBefore} → ${pidsAfter})`);
   }
   assert.deepEqual(problems, []);
 });
