@@ -19,9 +19,17 @@ export interface ResizePlan {
   readonly crop: Rect;
 }
 
+/** Python's round(): halves go to the even neighbour (round(58.5) is 58, round(59.5) is 60). */
+function roundHalfToEven(value: number): number {
+  const floor = Math.floor(value);
+  if (value - floor !== 0.5) return Math.round(value);
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
 /**
  * torchvision's Resize(shorter) + CenterCrop(crop) geometry: the longer side is scaled with
- * truncation (int(size * long / short)) and the crop offset is rounded to nearest.
+ * truncation (int(size * long / short)) and the crop offset is int(round(margin / 2)), Python's
+ * round, so a model trained with torchvision sees the same pixels.
  */
 export function planResize(width: number, height: number, shorterSide: number, cropSize: number): ResizePlan {
   const short = Math.min(width, height);
@@ -30,8 +38,8 @@ export function planResize(width: number, height: number, shorterSide: number, c
   const resizedWidth = width <= height ? shorterSide : scaledLong;
   const resizedHeight = width <= height ? scaledLong : shorterSide;
   const crop = {
-    left: Math.round((resizedWidth - cropSize) / 2),
-    top: Math.round((resizedHeight - cropSize) / 2),
+    left: roundHalfToEven((resizedWidth - cropSize) / 2),
+    top: roundHalfToEven((resizedHeight - cropSize) / 2),
     width: cropSize,
     height: cropSize,
   };

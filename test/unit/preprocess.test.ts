@@ -25,17 +25,21 @@ async function halves(width: number, height: number): Promise<Sharp> {
 }
 
 test('planResize follows torchvision Resize(256) + CenterCrop(224)', () => {
-  // 640×480: shorter side 480 → 256, longer int(256·640/480) = 341; crop offsets round((341-224)/2) = 59 (58.5 → 59), 16.
+  // 640×480: shorter side 480 → 256, longer int(256·640/480) = 341; crop offsets
+  // int(round((341-224)/2)) = 58 (Python rounds 58.5 to the even 58), 16.
   assert.deepEqual(planResize(640, 480, 256, 224), {
     resizedWidth: 341,
     resizedHeight: 256,
-    crop: { left: 59, top: 16, width: 224, height: 224 },
+    crop: { left: 58, top: 16, width: 224, height: 224 },
   });
   assert.deepEqual(planResize(480, 640, 256, 224), {
     resizedWidth: 256,
     resizedHeight: 341,
-    crop: { left: 16, top: 59, width: 224, height: 224 },
+    crop: { left: 16, top: 58, width: 224, height: 224 },
   });
+  // 1000×500 → 512×256: round(144) = 144; 1006×500 → 515×256: round(145.5) = 146 (up to even).
+  assert.equal(planResize(1000, 500, 256, 224).crop.left, 144);
+  assert.equal(planResize(1006, 500, 256, 224).crop.left, 146);
   assert.deepEqual(planResize(100, 100, 256, 224).crop, { left: 16, top: 16, width: 224, height: 224 });
 });
 
