@@ -4,7 +4,7 @@ import { ConfigError } from './errors';
 /**
  * The workers' malloc. Every image passes through megabyte-sized C buffers (the request body,
  * libvips' pixels) allocated and freed on several threads; jemalloc's per-thread caches serve
- * them with less CPU than glibc's arenas and locks (docs/performance.md has the comparison),
+ * them with less CPU than glibc's arenas and locks (docs/cpu-cost.md has the comparison),
  * and sharp recommends it on glibc Linux. It is preloaded into the workers when installed
  * (Debian: libjemalloc2, in the image); the idle trim returns what either allocator holds.
  */

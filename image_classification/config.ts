@@ -110,7 +110,7 @@ export function loadConfig(env: Env = process.env, cores = os.availableParalleli
   const workers = workersRaw ?? String(cores);
   // One worker per core, the cores shared out among them: under load every core is busy with
   // some image, and an ONNX Runtime thread pool would only add a handoff per operator (futex
-  // wake-ups that cost more than they save once the cores are busy; docs/performance.md).
+  // wake-ups that cost more than they save once the cores are busy; docs/performance.md, Tuning).
   // Derived only from a worker count that parses, so a bad one is reported once, by its own name.
   const workerCount = Number(workers);
   const threads = read('ortIntraOpThreads') ?? (workerCount >= 1 ? Math.max(1, Math.floor(cores / workerCount)) : 1);

@@ -8,7 +8,7 @@ import type { Logger } from './logger';
  * Each image passes through buffers outside V8's heap (the request body, sharp's pixels),
  * freed only when the garbage collector runs. The allocator keeps what is freed for reuse
  * (glibc inside its heaps, jemalloc until its decay timers run), so after a burst of traffic a
- * worker stays tens of MB above what it holds (docs/performance.md). The release
+ * worker stays tens of MB above what it holds (docs/cpu-cost.md). The release
  * (allocator.ts) returns every free page of every arena. It runs when no request has been in
  * flight for `idleMs`, and only when the worker has grown since its last trim: a worker under
  * steady load reuses those pages at once, and releasing them there would only fault them back in.

@@ -21,7 +21,7 @@ export function workerRuntimeEnv(env: Record<string, string | undefined>, preloa
 /**
  * V8 flags for each worker. A 2 MB young generation (V8's default is larger): a worker's own
  * objects are short-lived and small (images and tensors live outside the V8 heap), so the
- * smaller nursery costs no throughput and keeps ~10 MB less resident (docs/performance.md).
+ * smaller nursery costs no throughput and keeps ~10 MB less resident (docs/cpu-cost.md).
  * `--expose-gc`: an idle worker collects its garbage before it trims the C heap (memory-trim.ts).
  */
 export const WORKER_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2', '--expose-gc'];

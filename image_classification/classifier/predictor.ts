@@ -31,7 +31,7 @@ function warmUpPhoto(maxPixels: number): Promise<Buffer> {
   const scale = Math.min(1, Math.sqrt(maxPixels / (1920 * 1080)));
   const [width, height] = [Math.floor(1920 * scale), Math.floor(1080 * scale)];
   // Flat grey: the buffers depend on the size, not the content, and a noise image was a large
-  // part of a worker's start to make and decode (docs/performance.md).
+  // part of a worker's start to make and decode (docs/cpu-cost.md).
   return sharp({ create: { width, height, channels: 3, background: '#808080' } })
     .jpeg({ quality: 90 })
     .toBuffer();

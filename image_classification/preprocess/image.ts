@@ -113,7 +113,7 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
   }
   // sharp's autoOrient turns an image upright before anything else whenever a crop follows: at
   // full size, in memory, without JPEG shrink-on-load, so a portrait phone photo (stored
-  // sideways, EXIF orientation 6) would cost many times an upright one (docs/performance.md).
+  // sideways, EXIF orientation 6) would cost many times an upright one (docs/cpu-cost.md).
   // So the stored image is resized and cropped as it is stored (streamed, shrunk on load), and
   // only the crop is turned upright.
   const orientation = meta.orientation ?? 1;
