@@ -77,6 +77,8 @@ test(
       crashing.close();
       assert.equal(crashed.status, 502);
       assert.equal(((await crashed.json()) as { error: { code: string } }).error.code, 'bad_gateway');
+      assert.equal(crashed.headers.get('retry-after'), null);
+      assert.equal(crashed.headers.get('x-content-type-options'), 'nosniff');
     } finally {
       process.kill(-nginx.pid!, 'SIGKILL');
       worker.close();
