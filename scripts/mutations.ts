@@ -175,6 +175,14 @@ export const MUTATIONS: readonly Mutation[] = [
     'ALL_WORKER_SERVERS: workerSlots.map((i) => server(i, true))',
     ['robustness/nginx-backup'],
   ),
+  m(
+    'crop-half-up',
+    "the centre crop's offset rounds halves up (torchvision's round takes them to the even neighbour)",
+    'preprocess/image.ts',
+    'left: roundHalfToEven((resizedWidth - cropSize) / 2),',
+    'left: Math.round((resizedWidth - cropSize) / 2),',
+    ['unit/preprocess'],
+  ),
   m('worker-outlives-pm2', 'a worker ignores its pm2 going away', 'worker.ts', "else process.once('disconnect', end);", '', ['e2e/serve']),
   m(
     'glibc-workers',
