@@ -55,6 +55,14 @@ export function productionVariant(modelName: string, capacity: Capacity): Produc
   return { VariantName: VARIANT_NAME, ModelName: modelName, ...sizing, InitialVariantWeight: 1 };
 }
 
+/**
+ * The container reads nothing from the network (SageMaker fetches the model before it starts),
+ * so instances run it isolated. Serverless endpoints do not support network isolation.
+ */
+export function networkIsolation(capacity: Capacity): boolean {
+  return capacity.kind === 'instances';
+}
+
 export interface DeployOptions extends ContainerOptions {
   /** Endpoint name; the model and endpoint config are named after it plus a suffix. */
   readonly name: string;
@@ -75,8 +83,12 @@ export function deployRequests(o: DeployOptions): DeployRequests {
   const modelName = `${o.name}-${o.suffix}`;
   const configName = `${o.name}-config-${o.suffix}`;
   return {
-    // The container reads nothing from the network: SageMaker fetches the model before it starts.
-    createModel: { ModelName: modelName, ExecutionRoleArn: o.role, PrimaryContainer: containerDefinition(o), EnableNetworkIsolation: true },
+    createModel: {
+      ModelName: modelName,
+      ExecutionRoleArn: o.role,
+      PrimaryContainer: containerDefinition(o),
+      EnableNetworkIsolation: networkIsolation(o.capacity),
+    },
     createEndpointConfig: { EndpointConfigName: configName, ProductionVariants: [productionVariant(modelName, o.capacity)] },
     createEndpoint: { EndpointName: o.name, EndpointConfigName: configName },
   };

@@ -7,7 +7,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import { containerDefinition, productionVariant, VARIANT_NAME } from '../sagemaker-requests';
+import { containerDefinition, networkIsolation, productionVariant, VARIANT_NAME } from '../sagemaker-requests';
 import { EndpointAlarms } from './alarms';
 import { cfnContainer, cfnVariant } from './cfn-shapes';
 import type { EndpointOptions, Scaling } from './options';
@@ -90,7 +90,7 @@ export class SageMakerEndpoint extends Construct {
     const model = new CfnModel(this, 'Model', {
       executionRoleArn: this.role.roleArn,
       primaryContainer: cfnContainer(containerDefinition({ image, modelData, environment: options.environment })),
-      enableNetworkIsolation: true,
+      enableNetworkIsolation: networkIsolation(options.capacity),
     });
     // SageMaker checks the role can read the model when the model is created: the policy comes first.
     model.node.addDependency(this.role);

@@ -79,6 +79,8 @@ test('one instance or serverless: blue/green all at once, still rolled back by t
     ],
   });
   serverless.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+  // Serverless endpoints do not support network isolation: CreateEndpoint would fail with it.
+  serverless.hasResourceProperties('AWS::SageMaker::Model', { EnableNetworkIsolation: false });
 });
 
 test('two stages in one account and region: no physical name in common', async () => {

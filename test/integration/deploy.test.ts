@@ -173,7 +173,7 @@ test('npm run deploy -- --dry-run prints exactly those requests and --delete the
   );
 });
 
-test('npm run deploy -- --serverless-memory-mb: a serverless variant, no instances', async () => {
+test('npm run deploy -- --serverless-memory-mb: a serverless variant, no instances, no network isolation (serverless has none)', async () => {
   const { stdout } = await run(
     process.execPath,
     [
@@ -183,8 +183,12 @@ test('npm run deploy -- --serverless-memory-mb: a serverless variant, no instanc
     ],
     { env: quietEnv },
   );
-  const config = JSON.parse(stdout.trim().split('\n')[1]!) as { input: CreateEndpointConfigCommandInput };
-  assert.deepEqual(config.input.ProductionVariants, [
+  const [model, config] = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { input: unknown });
+  assert.equal((model!.input as CreateModelCommandInput).EnableNetworkIsolation, false);
+  assert.deepEqual((config!.input as CreateEndpointConfigCommandInput).ProductionVariants, [
     {
       VariantName: 'AllTraffic',
       ModelName: 'sl-s1',

@@ -22,6 +22,7 @@ type Probe = {
 };
 type ServerContainer = Container & {
   env: { name: string; value: string }[];
+  resources?: { limits?: { cpu?: string } };
   startupProbe?: Probe;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
@@ -41,7 +42,7 @@ async function pods(): Promise<{ all: Manifest[]; pods: LabeledPod[] }> {
   const all = (await manifests()).map(({ manifest }) => manifest);
   const one = (kind: string) => all.find((m) => m.kind === kind) as Manifest & { spec: unknown };
   const deployment = one('Deployment').spec as {
-    replicas: number;
+    replicas?: number;
     template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: Pod };
   };
   const hpa = one('HorizontalPodAutoscaler').spec as { minReplicas: number };
@@ -55,7 +56,7 @@ async function pods(): Promise<{ all: Manifest[]; pods: LabeledPod[] }> {
         pod: deployment.template.spec,
         labels: deployment.template.metadata.labels,
         annotations: deployment.template.metadata.annotations,
-        minReplicas: Math.min(deployment.replicas, hpa.minReplicas),
+        minReplicas: Math.min(deployment.replicas ?? Infinity, hpa.minReplicas),
       },
       {
         name: 'InferenceService',
@@ -133,14 +134,28 @@ test('probes: startup covers the load timeout, readiness follows /ping, liveness
       `${name}: startup allows ${startup.periodSeconds * startup.failureThreshold} s, the model load ${config.loadTimeoutSeconds} s`,
     );
     assert.equal(container.readinessProbe?.httpGet?.path, '/ping', name);
-    // nginx gives a worker 5 s to answer /ping; a shorter probe timeout would fail a slow but healthy answer.
-    assert.ok((container.readinessProbe?.timeoutSeconds ?? 1) >= 5, name);
+    // nginx gives each worker 5 s to answer /ping, then asks the next: the probe waits for a stuck
+    // worker to time out and another to answer, so one stuck worker does not take the pod out.
+    const readinessTimeout = container.readinessProbe?.timeoutSeconds ?? 1;
+    assert.ok(readinessTimeout >= 5 * config.workers, `${name}: readiness timeout ${readinessTimeout} s, ${config.workers} workers`);
     // /ping is 503 while loading and waits on a worker's event loop: liveness must not ask it.
     const liveness = container.livenessProbe!;
     assert.equal(liveness.httpGet, undefined, `${name}: liveness must not depend on the workers`);
     assert.ok(liveness.tcpSocket, name);
     const port = container.ports!.find((p) => p.containerPort === config.port)!;
     assert.ok([port.containerPort, port.name].includes(liveness.tcpSocket.port), `${name}: liveness on the serving port`);
+  }
+});
+
+test("CPU: the workers and their ONNX Runtime threads fit the pod's CPU limit on a node of any size, none spinning", async () => {
+  for (const { name, pod } of (await pods()).pods) {
+    const env = Object.fromEntries(server(pod).env.map(({ name: key, value }) => [key, value]));
+    // Node may report the node's cores rather than the pod's quota (cgroup v1): a 64-core node.
+    const config = loadConfig(env, 64);
+    const cpuLimit = Number(server(pod).resources?.limits?.cpu);
+    assert.ok(cpuLimit >= 1, `${name}: a whole-CPU limit`);
+    assert.ok(config.workers * config.ortIntraOpThreads <= cpuLimit, `${name}: ${config.workers} × ${config.ortIntraOpThreads} threads`);
+    assert.equal(config.ortAllowSpinning, false, name);
   }
 });
 
@@ -176,8 +191,12 @@ test('redundancy: two replicas at least, a disruption budget and a zone spread t
     assert.equal(zone.maxSkew, 1);
     assert.ok(matches(zone.labelSelector.matchLabels, labels), `${name}: the zone spread selects other pods`);
   }
-  const deployment = all.find((m) => m.kind === 'Deployment') as { spec: { strategy: { rollingUpdate: { maxUnavailable: number } } } };
+  const deployment = all.find((m) => m.kind === 'Deployment') as {
+    spec: { replicas?: number; strategy: { rollingUpdate: { maxUnavailable: number } } };
+  };
   assert.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 0, 'a rollout never removes a ready pod first');
+  // The HPA owns the count: a `replicas` in the manifest would reset it at every `kubectl apply`.
+  assert.equal(deployment.spec.replicas, undefined, 'the Deployment leaves its replica count to the HPA');
 });
 
 test('credentials, metrics and images: IRSA to the model fetcher only, /metrics on its own port, explicit image tags', async () => {
@@ -186,6 +205,13 @@ test('credentials, metrics and images: IRSA to the model fetcher only, /metrics 
     const container = server(pod);
     // The pod identity webhook injects a role's credentials into every container not named here.
     assert.deepEqual(annotations['eks.amazonaws.com/skip-containers']?.split(','), [container.name], name);
+    // The AWS CLI caches those credentials under HOME: on a volume the server does not mount.
+    for (const fetcher of pod.initContainers ?? []) {
+      const home = (fetcher as ServerContainer).env?.find((e) => e.name === 'HOME')?.value ?? '/root';
+      const homeVolume = fetcher.volumeMounts?.find((m) => home === m.mountPath || home.startsWith(`${m.mountPath}/`))?.name;
+      const serverVolumes = (container.volumeMounts ?? []).map((m) => m.name);
+      assert.ok(homeVolume && !serverVolumes.includes(homeVolume), `${name} ${fetcher.name}: HOME ${home} is not on a volume of its own`);
+    }
     const config = serverConfig(pod);
     assert.ok(config.metricsPort && config.metricsPort !== config.port, `${name}: /metrics on the serving port`);
     // KServe's custom predictor declares its one serving port; the Deployment names the metrics port too.
