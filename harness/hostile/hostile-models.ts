@@ -15,13 +15,20 @@ import { SHIPPED_ARCHIVE } from '../env';
  */
 
 /** One tar entry: a header, then the content padded to 512-byte blocks. */
-function tarEntry(name: string, content: Buffer = Buffer.alloc(0)): Buffer {
+export function tarEntry(name: string, content: Buffer = Buffer.alloc(0)): Buffer {
   const header = Buffer.alloc(512);
   new Header({ path: name, mode: 0o644, size: content.length, type: 'File', mtime: new Date(0) }).encode(header, 0);
   return Buffer.concat([header, content, Buffer.alloc((512 - (content.length % 512)) % 512)]);
 }
 
 const END_OF_ARCHIVE = Buffer.alloc(1024);
+
+/** A .tar.gz of these entries and the end marker. */
+export const gzippedTar = (entries: Buffer[]) => gzipSync(Buffer.concat([...entries, END_OF_ARCHIVE]));
+
+/** `count` empty files, each `depth` directories down: `count × depth` directories from `count` entries. */
+export const deepPaths = (count: number, depth: number) =>
+  Array.from({ length: count }, (_, i) => tarEntry([`d${i}`, ...Array<string>(depth - 1).fill('x'), 'f'].join('/')));
 
 /** What the handler in `killer/` does at load: kill its own worker, as a crashing native library would. */
 const KILLER = 'exports.modelFn = () => process.kill(process.pid, "SIGKILL");\nexports.predictFn = () => ({});\n';
@@ -59,7 +66,9 @@ export async function hostileModelsRoot(): Promise<HostileModelsRoot> {
 
   // 20,000 empty files; entries that leave the archive.
   const many = Array.from({ length: 20_000 }, (_, i) => tarEntry(`f/${i}`));
-  await writeFile(path.join(root, 'many.tar.gz'), gzipSync(Buffer.concat([...many, END_OF_ARCHIVE])));
+  await writeFile(path.join(root, 'many.tar.gz'), gzippedTar(many));
+  // 400 files 31 levels down: 12,400 directories from 400 entries.
+  await writeFile(path.join(root, 'deep-dirs.tar.gz'), gzippedTar(deepPaths(400, 31)));
   const escaping = [tarEntry('labels.json', Buffer.from('["a"]')), tarEntry(path.join(outside, 'planted')), END_OF_ARCHIVE];
   await writeFile(path.join(root, 'absolute.tar.gz'), gzipSync(Buffer.concat(escaping)));
   await writeFile(path.join(root, 'garbage.tar.gz'), Buffer.from('not gzip at all'));

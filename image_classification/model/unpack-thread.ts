@@ -28,13 +28,17 @@ const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 /** Entries that carry nothing a model needs and are skipped: a link could point anywhere. */
 const SKIPPED_TYPES = new Set(['SymbolicLink', 'Link', 'CharacterDevice', 'BlockDevice', 'FIFO']);
 
-/** The entry's path inside `dir`, or a refusal for an absolute path or one that climbs out. */
-function target(dir: string, entryPath: string): string {
-  const normal = path.posix.normalize(entryPath.replace(/\\/g, '/'));
+/** A model needs few levels; each one is a directory to create, walk and remove. */
+const MAX_DEPTH = 32;
+
+/** The entry's path relative to `dir`, normalised; a refusal for one that leaves it or is too deep. */
+function relativeTarget(entryPath: string): string {
+  const normal = path.posix.normalize(entryPath.replace(/\\/g, '/')).replace(/\/$/, '');
   if (path.posix.isAbsolute(normal) || normal === '..' || normal.startsWith('../')) {
     throw new Refused(`an entry's path leaves the archive (${JSON.stringify(entryPath.slice(0, 80))})`);
   }
-  return path.join(dir, normal);
+  if (normal.split('/').length > MAX_DEPTH) throw new Refused(`an entry's path is more than ${MAX_DEPTH} levels deep`);
+  return normal;
 }
 
 function unpack({ archive, dir, maxBytes, maxEntries }: UnpackJob): Promise<void> {
@@ -52,21 +56,38 @@ function unpack({ archive, dir, maxBytes, maxEntries }: UnpackJob): Promise<void
       if (error) reject(error);
       else resolve();
     };
+    // Every entry counts against maxEntries, and so does every directory an entry's path
+    // implies: one entry a/b/c/… would otherwise create any number of them.
+    const count = () => {
+      if (++entries > maxEntries) throw new Refused(`it holds more than ${maxEntries} entries (the directories their paths imply included)`);
+    };
+    const created = new Set<string>(['.']);
+    /** Creates `relative` and its missing parents; `entry`: the path of the entry itself (already counted). */
+    const makeDirectory = (relative: string, entry?: string) => {
+      const missing: string[] = [];
+      for (let at = relative; !created.has(at); at = path.posix.dirname(at)) missing.push(at);
+      for (const directory of missing) {
+        if (directory !== entry) count();
+        created.add(directory);
+      }
+      if (missing.length) mkdirSync(path.join(dir, relative), { recursive: true, mode: 0o755 });
+    };
     const parser = new Parser({ strict: true });
     parser.on('entry', (entry: ReadEntry) => {
       try {
-        if (++entries > maxEntries) throw new Refused(`it holds more than ${maxEntries} entries`);
+        count();
         if (entry.type === 'Directory') {
-          mkdirSync(target(dir, entry.path), { recursive: true, mode: 0o755 });
+          const relative = relativeTarget(entry.path);
+          makeDirectory(relative, relative);
           return entry.resume();
         }
         if (!FILE_TYPES.has(entry.type)) {
           if (!SKIPPED_TYPES.has(entry.type)) throw new Refused(`an entry is of type ${entry.type}`);
           return entry.resume();
         }
-        const file = target(dir, entry.path);
-        mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
-        const fd = openSync(file, 'w', 0o644);
+        const relative = relativeTarget(entry.path);
+        makeDirectory(path.posix.dirname(relative));
+        const fd = openSync(path.join(dir, relative), 'w', 0o644);
         entry.on('data', (chunk: Buffer) => writeSync(fd, chunk));
         entry.on('end', () => closeSync(fd));
       } catch (error) {
@@ -99,11 +120,18 @@ function unpack({ archive, dir, maxBytes, maxEntries }: UnpackJob): Promise<void
   });
 }
 
+/** Why, in words that name no path: a filesystem error's message holds the temp dir's. */
+function refusal(error: Error): string {
+  if (error instanceof Refused) return error.message;
+  const { code } = error as NodeJS.ErrnoException;
+  if (code) return `an entry cannot be written there (${code}: a file and a directory of one name, or a path too long)`;
+  return `it is not a valid tar archive (${error.message})`;
+}
+
 if (parentPort) {
   const port = parentPort;
   unpack(workerData as UnpackJob).then(
     () => port.postMessage({ ok: true } satisfies UnpackOutcome),
-    (error: Error) =>
-      port.postMessage({ ok: false, message: error instanceof Refused ? error.message : `it is not a valid tar archive (${error.message})` }),
+    (error: Error) => port.postMessage({ ok: false, message: refusal(error) } satisfies UnpackOutcome),
   );
 }

@@ -8,6 +8,7 @@ import { checkJsonDepth } from '../../image_classification/codecs/json-depth';
 import { MAX_JSON_DEPTH } from '../../image_classification/codecs/limits';
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { SHIPPED_ARCHIVE } from '../../harness/env';
+import { deepPaths, gzippedTar, tarEntry } from '../../harness/hostile/hostile-models';
 
 const code = (expected: string) => (error: unknown) => (error as { code?: string }).code === expected;
 
@@ -46,6 +47,33 @@ test('archives: trailing data is never inflated, limits refuse and leave nothing
     for (const [archive, maxBytes, timeoutMs] of refusals) {
       await assert.rejects(unpackArchive(archive, { maxBytes, timeoutMs, parentDir }), code('model_archive_invalid'));
     }
+    // The directories an entry's path implies count as entries: 400 files 31 levels down make
+    // 12,400 directories; and no path may be more than 32 levels deep.
+    const deepDirs = path.join(work, 'deep-dirs.tar.gz');
+    await writeFile(deepDirs, gzippedTar(deepPaths(400, 31)));
+    await assert.rejects(unpackArchive(deepDirs, { maxBytes: 2 ** 32, parentDir }), /more than 10000 entries \(the directories/);
+    const tooDeep = path.join(work, 'too-deep.tar.gz');
+    await writeFile(tooDeep, gzippedTar(deepPaths(1, 32)));
+    await assert.rejects(unpackArchive(tooDeep, { maxBytes: 2 ** 32, parentDir }), /more than 32 levels deep/);
+    // Within both: 300 files 31 levels down, and files beside and inside explicit directories.
+    const fits = path.join(work, 'fits.tar.gz');
+    await writeFile(fits, gzippedTar([...deepPaths(300, 31), tarEntry('d0/x/g', Buffer.from('g'))]));
+    const unpacked = await unpackArchive(fits, { maxBytes: 2 ** 32, parentDir });
+    assert.equal(await readFile(path.join(unpacked, 'd0/x/g'), 'utf8'), 'g');
+    assert.equal((await readdir(path.join(unpacked, 'd299', ...Array<string>(30).fill('x')))).join(), 'f');
+    await rm(unpacked, { recursive: true, force: true });
+
+    // A file over a directory, a directory over a file, a file named '.': refused, naming no path.
+    for (const [name, entries] of Object.entries({ over: ['a/b', 'a'], under: ['a', 'a/b'], dot: ['.'] })) {
+      const archive = path.join(work, `${name}.tar.gz`);
+      await writeFile(archive, gzippedTar(entries.map((entry) => tarEntry(entry))));
+      await assert.rejects(unpackArchive(archive, { maxBytes: 2 ** 32, parentDir }), (error: Error) => {
+        assert.match(error.message, /cannot be written there \((EISDIR|EEXIST|ENOTDIR)/);
+        assert.doesNotMatch(error.message, /\//);
+        return true;
+      });
+    }
+
     const aborted = new AbortController();
     aborted.abort();
     await assert.rejects(
