@@ -136,7 +136,12 @@ export async function buildMultiModelCases(models: HostileModelsRoot): Promise<H
     refusedLoad('url: a FIFO named .tar.gz', 'pipe.tar.gz', 400, 'model_invalid'),
     refusedLoad('archive of 20,000 entries: refused, no temp dir left', 'many.tar.gz', 400, 'model_archive_invalid'),
     {
-      ...refusedLoad('archive of 400 files whose paths imply 12,400 directories: refused < 10 s', 'deep-dirs.tar.gz', 400, 'model_archive_invalid'),
+      ...refusedLoad(
+        'archive of 400 files whose paths imply 12,400 directories: refused < 10 s',
+        'deep-dirs.tar.gz',
+        400,
+        'model_archive_invalid',
+      ),
       run: async (served) => {
         const started = performance.now();
         const answer = await refusedLoad('', 'deep-dirs.tar.gz', 400, 'model_archive_invalid').run(served);
