@@ -1,5 +1,5 @@
 import { BadRequestError, clip } from '../errors';
-import { checkElementCount, ndarray, toNumbers, type NdArray } from './ndarray';
+import { checkElementCount, isFiniteFloat32, ndarray, toNumbers, type NdArray } from './ndarray';
 
 /**
  * `text/csv` tensors: one row per line, one number per column, no header, like the
@@ -22,7 +22,7 @@ function cellValue(text: string, row: number, column: number): number {
   let cell = text.trim();
   if (cell.length >= 2 && cell.startsWith('"') && cell.endsWith('"')) cell = cell.slice(1, -1).trim();
   const value = cell === '' ? Number.NaN : Number(cell);
-  if (!Number.isFinite(value)) throw invalid(`row ${row}, column ${column} ('${clip(cell, 32)}') is not a number`);
+  if (!isFiniteFloat32(value)) throw invalid(`row ${row}, column ${column} ('${clip(cell, 32)}') is not a finite float32 number`);
   return value;
 }
 

@@ -3,7 +3,7 @@ import { inputKindOf } from './content-types';
 import { decodeCsv } from './csv';
 import { spendImages } from './image-budget';
 import { decodeJsonImages, parseJsonBody, type DecodedInput } from './image-input';
-import { fromNested, type NdArray } from './ndarray';
+import { fromNested, isFiniteFloat32, type NdArray } from './ndarray';
 import { decodeNpy } from './npy';
 import { decodeNpz } from './npz';
 
@@ -40,13 +40,13 @@ function decodeJson(body: Buffer): DecodedBody {
   return { kind: 'images', ...decodeJsonImages(parsed) };
 }
 
-/** NaN and ±Infinity are refused in NPY and NPZ tensors as JSON and CSV refuse them. */
+/** NaN, ±Infinity and values past float32's range are refused in NPY and NPZ tensors as in JSON and CSV. */
 function finite(tensor: NdArray, where: string): NdArray {
   const { data } = tensor;
   if (data instanceof Float32Array || data instanceof Float64Array) {
     for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i]!))
-        throw new BadRequestError(`${where} holds ${data[i]} at flat index ${i}; values must be finite numbers`, 'invalid_tensor');
+      if (!isFiniteFloat32(data[i]!))
+        throw new BadRequestError(`${where} holds ${data[i]} at flat index ${i}; values must be finite float32 numbers`, 'invalid_tensor');
     }
   }
   return tensor;

@@ -2,6 +2,12 @@ import { BadRequestError } from '../errors';
 import { MAX_JSON_TENSOR_DEPTH, MAX_TENSOR_ELEMENTS } from './limits';
 
 /**
+ * A value the model can take: finite once narrowed to float32, the model's input type. 1e300
+ * is a finite double, and Infinity as float32: it would turn every score into NaN.
+ */
+export const isFiniteFloat32 = (value: number): boolean => Number.isFinite(Math.fround(value));
+
+/**
  * An n-dimensional array as the tensor codecs (JSON, CSV, NPY, NPZ) read and write it:
  * row-major (C order) data in a typed array, plus its shape. The dtype names are ONNX
  * Runtime's, so an NdArray maps 1:1 onto an `ort.Tensor`.
@@ -116,8 +122,8 @@ export function fromNested(value: unknown, where = 'body'): NdArray {
   // Recursion depth is the tensor's rank, which nestedShape capped.
   const fill = (node: unknown, axis: number): void => {
     if (axis === shape.length) {
-      if (typeof node !== 'number' || !Number.isFinite(node))
-        throw new BadRequestError(`${at(axis)} is not a finite number`, 'invalid_tensor');
+      if (typeof node !== 'number' || !isFiniteFloat32(node))
+        throw new BadRequestError(`${at(axis)} is not a finite float32 number`, 'invalid_tensor');
       data[next++] = node;
       return;
     }

@@ -133,7 +133,17 @@ test('the built-in decoder dispatches on the media type', async () => {
   await assert.rejects(decodeBody(Buffer.alloc(0), 'text/csv'), rejectsWith('empty_body'));
 });
 
-test('NaN and ±Infinity are refused in NPY and NPZ tensors, as in JSON and CSV', async () => {
+test('NaN, ±Infinity and values past float32 are refused in NPY and NPZ tensors, as in JSON and CSV', async () => {
+  // 1e300 and -3.5e38 are finite doubles, and ±Infinity as float32, the model's input type.
+  for (const bad of [1e300, -3.5e38]) {
+    const npy = encodeNpy(ndarray('float64', [1, 3], Float64Array.from([0.5, bad, 1])));
+    await assert.rejects(decodeBody(npy, 'application/x-npy'), rejectsWith('invalid_tensor'));
+    await assert.rejects(decodeBody(Buffer.from(`0.5,${bad},1`), 'text/csv'), rejectsWith('invalid_csv'));
+    await assert.rejects(
+      decodeBody(Buffer.from(JSON.stringify({ inputs: [[0.5, bad, 1]] })), 'application/json'),
+      rejectsWith('invalid_tensor'),
+    );
+  }
   for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
     const npy = encodeNpy(ndarray('float32', [1, 3], Float32Array.from([0.5, bad, 1])));
     await assert.rejects(decodeBody(npy, 'application/x-npy'), (error: Error) => {
