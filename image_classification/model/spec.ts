@@ -17,6 +17,19 @@ const triple = z.tuple([z.number(), z.number(), z.number()]);
 export const MAX_CROP_SIZE = 1024;
 export const MAX_RESIZE_SHORTER_SIDE = 2048;
 
+/**
+ * Every pixel value (0–255) maps to a finite float32, computed as the worker computes it
+ * (preprocess/tensor.ts: a float32 scale and bias per channel). std 1e-300 or a rescale_factor
+ * of 1e308 would make every input, and so every score, NaN.
+ */
+function finiteTensorValues(spec: { rescale_factor: number; mean: number[]; std: number[] }): boolean {
+  return [0, 1, 2].every((c) => {
+    const scale = Math.fround(spec.rescale_factor / spec.std[c]!);
+    const bias = Math.fround(-spec.mean[c]! / spec.std[c]!);
+    return [0, 255].every((pixel) => Number.isFinite(Math.fround(pixel * scale + bias)));
+  });
+}
+
 export const modelSpecSchema = z
   .object({
     resize_shorter_side: z.number().int().positive().max(MAX_RESIZE_SHORTER_SIDE).default(256),
@@ -39,6 +52,9 @@ export const modelSpecSchema = z
   .strict()
   .refine((spec) => spec.resize_shorter_side >= spec.crop_size, {
     message: 'resize_shorter_side must be at least crop_size',
+  })
+  .refine(finiteTensorValues, {
+    message: 'rescale_factor, mean and std must map every pixel value (0-255) to a finite float32 number',
   });
 
 export type ModelSpec = z.infer<typeof modelSpecSchema>;

@@ -219,3 +219,12 @@ test('truncation is caught even when the missing tail lies outside the crop', as
   assert.equal(truncationReason(Buffer.concat([jpeg, Buffer.from('trailer')]), 'jpeg'), undefined, 'data after EOI is allowed');
   await assert.rejects(decodeToRgb(jpeg.subarray(0, jpeg.length - 2), spec, MAX), /truncated/);
 });
+
+test('preprocessing.json whose scaling overflows float32 is refused; extreme but finite scaling is kept', () => {
+  for (const overflowing of [{ std: [1e-300, 1, 1] }, { rescale_factor: 1e308 }, { mean: [-1e39, 0, 0], std: [1, 1, 1] }]) {
+    const parsed = modelSpecSchema.safeParse(overflowing);
+    assert.equal(parsed.success, false, JSON.stringify(overflowing));
+    assert.match(parsed.error!.issues.map((issue) => issue.message).join(), /finite float32/);
+  }
+  assert.ok(modelSpecSchema.safeParse({ rescale_factor: 1e30, mean: [0, 0, 0], std: [1, 1, 1] }).success);
+});
