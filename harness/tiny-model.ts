@@ -30,7 +30,8 @@ function valueInfo(name: string, dims: (number | string)[]): onnx.ValueInfoProto
   return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim } } } });
 }
 
-export function tinyClassifierOnnx(options: { softmax: boolean }): Uint8Array {
+/** `bias`: the Gemm's bias instead of BIAS (a NaN in it makes every score NaN). */
+export function tinyClassifierOnnx(options: { softmax: boolean; bias?: readonly number[] }): Uint8Array {
   const output = options.softmax ? 'probabilities' : 'logits';
   const node = [
     onnx.NodeProto.create({ opType: 'GlobalAveragePool', input: [TINY_INPUT], output: ['pooled'] }),
@@ -45,7 +46,7 @@ export function tinyClassifierOnnx(options: { softmax: boolean }): Uint8Array {
   const graph = onnx.GraphProto.create({
     name: 'tiny',
     node,
-    initializer: [floatInit('w', [3, 3], WEIGHTS), floatInit('b', [3], BIAS)],
+    initializer: [floatInit('w', [3, 3], WEIGHTS), floatInit('b', [3], options.bias ? Float32Array.from(options.bias) : BIAS)],
     input: [valueInfo(TINY_INPUT, ['N', 3, 'H', 'W'])],
     output: [valueInfo(output, ['N', 3])],
   });

@@ -151,6 +151,8 @@ export class Predictor {
     if (classes !== this.bundle.labels.length) {
       throw new ModelMismatchError(`the model outputs ${classes} scores but labels.json names ${this.bundle.labels.length} classes`);
     }
+    // A NaN score is no answer: every request would get "probability": null.
+    if (scores[0]!.some(Number.isNaN)) throw new ModelMismatchError("the model's scores for the warm-up image are NaN");
     const setting = this.bundle.spec.apply_softmax;
     this.applySoftmax = setting === 'auto' ? !isDistribution(scores[0]!) : setting;
   }

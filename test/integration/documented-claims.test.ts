@@ -11,7 +11,7 @@ import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';
 import { loadShippedPipeline, sample, silentLogger, testConfig } from '../../harness/helpers';
 import { npyWithHeader } from '../../harness/hostile/hostile-bodies';
-import { TINY_INPUT, TINY_LABELS, tinyModelDir } from '../../harness/tiny-model';
+import { TINY_INPUT, TINY_LABELS, tinyClassifierOnnx, tinyModelDir } from '../../harness/tiny-model';
 
 /** The README's promises about tensor input names, model checks at load and NPY answers. */
 
@@ -153,6 +153,13 @@ describe('a model is checked at load', () => {
     assert.equal(result.code, 'model_mismatch');
     assert.match(result.reason, /does not run on preprocessing\.json's \[1, 8, 8, 3\] input/);
     assert.equal(new ModelLoadFailedError(result).status, 400);
+  });
+
+  test('model_mismatch: a model whose scores are NaN', async () => {
+    const nan = tinyClassifierOnnx({ softmax: true, bias: [0, Number.NaN, 0] });
+    const result = await failure((dir) => writeFile(path.join(dir, 'model.onnx'), nan));
+    assert.equal(result.code, 'model_mismatch');
+    assert.match(result.reason, /NaN/);
   });
 
   test('model_invalid: a graph ONNX Runtime cannot read (a 400 on a multi-model load, not a server error)', async () => {
