@@ -30,14 +30,40 @@ function valueInfo(name: string, dims: (number | string)[]): onnx.ValueInfoProto
   return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim } } } });
 }
 
-/** `bias`: the Gemm's bias instead of BIAS (a NaN in it makes every score NaN). */
-export function tinyClassifierOnnx(options: { softmax: boolean; bias?: readonly number[] }): Uint8Array {
+/**
+ * `bias`: the Gemm's bias instead of BIAS (a NaN in it makes every score NaN). `scratchFloats`:
+ * every run also fills that many zeros per image and adds their sum to the logits (the same
+ * scores), so ONNX Runtime's arena holds 4 bytes × that after the first run: a model far larger
+ * in memory than its file.
+ */
+export function tinyClassifierOnnx(options: { softmax: boolean; bias?: readonly number[]; scratchFloats?: number }): Uint8Array {
   const output = options.softmax ? 'probabilities' : 'logits';
+  const gemmOutput = options.scratchFloats ? 'gemm' : 'logits';
   const node = [
     onnx.NodeProto.create({ opType: 'GlobalAveragePool', input: [TINY_INPUT], output: ['pooled'] }),
     onnx.NodeProto.create({ opType: 'Flatten', input: ['pooled'], output: ['flat'], attribute: [{ name: 'axis', type: INT, i: 1 }] }),
-    onnx.NodeProto.create({ opType: 'Gemm', input: ['flat', 'w', 'b'], output: ['logits'] }),
+    onnx.NodeProto.create({ opType: 'Gemm', input: ['flat', 'w', 'b'], output: [gemmOutput] }),
   ];
+  const initializer = [floatInit('w', [3, 3], WEIGHTS), floatInit('b', [3], options.bias ? Float32Array.from(options.bias) : BIAS)];
+  if (options.scratchFloats) {
+    // [N, scratchFloats] zeros, N from the input's shape, so ONNX Runtime cannot fold it at load.
+    const int64 = (name: string, values: number[]) =>
+      onnx.TensorProto.create({ name, dims: [values.length], dataType: DataType.INT64, int64Data: values });
+    initializer.push(int64('zero', [0]), int64('one', [1]), int64('scratch_width', [options.scratchFloats]));
+    node.push(
+      onnx.NodeProto.create({ opType: 'Shape', input: [TINY_INPUT], output: ['input_shape'] }),
+      onnx.NodeProto.create({ opType: 'Slice', input: ['input_shape', 'zero', 'one'], output: ['batch'] }),
+      onnx.NodeProto.create({
+        opType: 'Concat',
+        input: ['batch', 'scratch_width'],
+        output: ['scratch_shape'],
+        attribute: [{ name: 'axis', type: INT, i: 0 }],
+      }),
+      onnx.NodeProto.create({ opType: 'ConstantOfShape', input: ['scratch_shape'], output: ['scratch'] }),
+      onnx.NodeProto.create({ opType: 'ReduceSum', input: ['scratch'], output: ['scratch_sum'] }),
+      onnx.NodeProto.create({ opType: 'Add', input: ['gemm', 'scratch_sum'], output: ['logits'] }),
+    );
+  }
   if (options.softmax) {
     node.push(
       onnx.NodeProto.create({ opType: 'Softmax', input: ['logits'], output: [output], attribute: [{ name: 'axis', type: INT, i: 1 }] }),
@@ -46,7 +72,7 @@ export function tinyClassifierOnnx(options: { softmax: boolean; bias?: readonly 
   const graph = onnx.GraphProto.create({
     name: 'tiny',
     node,
-    initializer: [floatInit('w', [3, 3], WEIGHTS), floatInit('b', [3], options.bias ? Float32Array.from(options.bias) : BIAS)],
+    initializer,
     input: [valueInfo(TINY_INPUT, ['N', 3, 'H', 'W'])],
     output: [valueInfo(output, ['N', 3])],
   });

@@ -23,7 +23,7 @@ type Json = { error?: { code?: string }; predictions?: { class?: string }; versi
 const port = (served: Served) => Number(new URL(served.url).port);
 const request = (served: Served, method: string, urlPath: string, body: Buffer = Buffer.alloc(0), headers: Record<string, string> = {}) =>
   httpRequest({ port: port(served) }, { method, path: urlPath, headers: { 'Content-Type': 'application/json', ...headers }, body });
-const load = (served: Served, name: string, url: string) =>
+const load = (served: Served, name: string, url: unknown) =>
   request(served, 'POST', '/models', Buffer.from(JSON.stringify({ model_name: name, url })));
 const unload = (served: Served, name: string) => request(served, 'DELETE', `/models/${name}`);
 const parse = (answer: Answer): Json => {
@@ -67,7 +67,7 @@ async function whileManagementPolled(served: Served, run: () => Promise<Answer>)
 }
 
 /** A load that must be refused with `code` and leave no unpacked copy behind. */
-const refusedLoad = (name: string, url: string, status: number, code: string): HostileCase => ({
+const refusedLoad = (name: string, url: unknown, status: number, code: string): HostileCase => ({
   name,
   expect: [status],
   code,
@@ -149,6 +149,7 @@ export async function buildMultiModelCases(models: HostileModelsRoot): Promise<H
       },
     },
     refusedLoad('archive that is not gzip', 'garbage.tar.gz', 400, 'model_archive_invalid'),
+    refusedLoad('url: an object whose toString is no function (String() of it throws)', { toString: 'a' }, 400, 'invalid_model_url'),
     {
       ...refusedLoad('archive with an absolute-path entry', 'absolute.tar.gz', 400, 'model_archive_invalid'),
       run: async (served) => {

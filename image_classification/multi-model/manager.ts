@@ -2,7 +2,6 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import {
   BadRequestError,
-  InsufficientMemoryError,
   ModelAlreadyLoadedError,
   ModelLoadFailedError,
   ModelLoadingError,
@@ -16,7 +15,7 @@ import {
 } from '../errors';
 import type { Logger } from '../logger';
 import { materialise } from '../model/model-dir';
-import { estimateWorkerBytes } from './memory';
+import { checkEstimate, checkLoaded, estimateWorkerBytes } from './memory';
 import { inspectModelDir } from './model-tree';
 import { checkModelName, resolveInsideRoot } from './names';
 import { writeRegistry, type RegistryEntry } from './registry-file';
@@ -155,7 +154,8 @@ export class ModelManager {
   private startLoad(name: string, url: unknown): Promise<ModelDescription> {
     if (this.stopping.signal.aborted) return Promise.reject(new ShuttingDownError());
     const model: ManagedModel = {
-      entry: { name, url: String(url), dir: '', generation: ++this.generation },
+      // Any JSON value may arrive here; resolveInsideRoot refuses what is not a string.
+      entry: { name, url: typeof url === 'string' ? url : '', dir: '', generation: ++this.generation },
       unpacked: false,
       ready: false,
       done: Promise.resolve(),
@@ -197,11 +197,12 @@ export class ModelManager {
       const reports = await this.untilStopped(this.publishAndSync(name));
       const failure = reports.map((report) => report.models[name]).find((state) => state?.status === 'failed');
       if (failure?.status === 'failed') throw new ModelLoadFailedError(failure.failure);
-      model.ready = true;
       model.memoryBytes = reports.reduce((sum, report) => {
         const state = report.models[name];
         return sum + (state?.status === 'ready' ? state.rssGrowthBytes : 0);
       }, 0);
+      checkLoaded(name, model.memoryBytes, heldBytes(reports), this.options.memoryBudgetBytes);
+      model.ready = true;
       const ms = Math.round(performance.now() - started);
       this.logger.info({ model: name, workers: reports.length, ms, memoryBytes: model.memoryBytes }, 'model loaded');
       return describe(model);
@@ -236,16 +237,8 @@ export class ModelManager {
 
   private async checkMemory(name: string, perWorker: number): Promise<void> {
     const reports = available(await this.sync());
-    const current = reports.reduce((sum, report) => sum + report.rssBytes, 0);
-    const needed = perWorker * this.options.workerSockets.length;
-    const budget = this.options.memoryBudgetBytes;
-    if (current + needed > budget) {
-      const mb = (bytes: number) => Math.ceil(bytes / 2 ** 20);
-      throw new InsufficientMemoryError(
-        `loading '${name}' needs about ${mb(needed)} MB across ${this.options.workerSockets.length} workers; ` +
-          `they hold ${mb(current)} MB of the ${mb(budget)} MB budget (MODEL_SERVER_MODELS_MEMORY_MB): unload a model first`,
-      );
-    }
+    const workers = this.options.workerSockets.length;
+    checkEstimate(name, perWorker * workers, heldBytes(reports), this.options.memoryBudgetBytes, workers);
   }
 
   /**
@@ -278,6 +271,8 @@ export class ModelManager {
 }
 
 /** The reports of the workers that answered; 503 when none did. */
+const heldBytes = (reports: readonly WorkerModelsReport[]) => reports.reduce((sum, report) => sum + report.rssBytes, 0);
+
 function available(outcomes: readonly SyncOutcome[]): WorkerModelsReport[] {
   const reports = outcomes.flatMap((outcome) => (outcome.kind === 'report' ? [outcome.report] : []));
   if (reports.length === 0) throw new WorkersUnavailableError();

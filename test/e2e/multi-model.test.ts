@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { socketRequest, startServe, workerPids, workerSockets, type Served } from '../../harness/serve-process';
 import { heldHandlerSource, ROOT, sample, shippedModelCopy, SHIPPED_ARCHIVE, waitFor } from '../../harness/helpers';
+import { tinyClassifierOnnx, tinyModelDir } from '../../harness/tiny-model';
 
 /**
  * A multi-model endpoint through the real serve (nginx, pm2, 2 workers): SageMaker's
@@ -241,20 +242,25 @@ test("the AWS SDK's TargetModel loads a model from the models root on first use,
   );
 });
 
-test('the memory budget: the estimate (16 MB + twice the files + 8 images in flight) plus what the workers hold decides; 507 past it', async () => {
+test('the memory budget: the estimate (16 MB + twice the files + 8 images in flight) plus what the workers hold decides; 507 past it, also once loaded', async () => {
   // Models whose files are large on paper (sparse padding: no disk, never read by a worker).
-  const BUDGET_MB = 2048;
+  const BUDGET_MB = 1024;
   const padded = async (name: string, paddingMb: number) => {
     const dir = path.join(root, name, 'model');
     await cp(await shippedModelCopy(), dir, { recursive: true });
     await writeFile(path.join(dir, 'padding.bin'), '');
     await truncate(path.join(dir, 'padding.bin'), paddingMb * 2 ** 20);
   };
-  // Over the budget on its estimate alone: 16 + 2 × (1,100 MB + the model) + 45 MB for 8 images at 224².
-  await padded('huge', 1100);
-  // Under the budget on its estimate alone (16 + 2 × (950 MB + 11 MB) + 45 MB ≈ 1,984 MB), over it
-  // with what the worker already holds (far more than 64 MB).
-  await padded('large', 950);
+  // Over the budget on its estimate alone: 16 + 2 × (600 MB + the model) + 45 MB for 8 images at 224².
+  await padded('huge', 600);
+  // Under the budget on its estimate alone (16 + 2 × (450 MB + 11 MB) + 45 MB ≈ 983 MB), over it
+  // with what the worker already holds (far more than 41 MB).
+  await padded('large', 450);
+  // A tiny file whose every run fills 1 GB: its estimate fits, the worker once it is loaded does not.
+  const hog = path.join(root, 'hog', 'model');
+  await mkdir(path.dirname(hog), { recursive: true });
+  await cp(await tinyModelDir({ softmax: true }), hog, { recursive: true });
+  await writeFile(path.join(hog, 'model.onnx'), tinyClassifierOnnx({ softmax: true, scratchFloats: 256 * 2 ** 20 }));
   const small = await startServe({
     SAGEMAKER_MULTI_MODEL: 'true',
     MODEL_SERVER_MODELS_ROOT: root,
@@ -262,13 +268,15 @@ test('the memory budget: the estimate (16 MB + twice the files + 8 images in fli
     MODEL_SERVER_MODELS_MEMORY_MB: String(BUDGET_MB),
   });
   try {
-    for (const name of ['huge', 'large']) {
+    for (const name of ['huge', 'large', 'hog']) {
       const res = await post(`${small.url}/models`, { model_name: name, url: `${name}/model` });
       assert.equal(res.status, 507, name);
-      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'insufficient_memory');
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(error.code, 'insufficient_memory');
+      if (name === 'hog') assert.match(error.message, /once loaded.*so it was unloaded/);
     }
     assert.deepEqual(await (await fetch(`${small.url}/models`)).json(), { models: [] });
-    // The same model without the padding fits.
+    // The same model without the padding fits, also after the hog was unloaded.
     assert.equal((await post(`${small.url}/models`, { model_name: 'trash', url: 'trash/model' })).status, 200);
   } finally {
     small.killAll();
