@@ -1,4 +1,6 @@
+import Negotiator from 'negotiator';
 import { TooManyRecordsError } from '../errors';
+import { RESPONSE_TYPES } from './encoders';
 import { requireBody } from './input';
 import { MAX_RECORDS_PER_REQUEST } from './limits';
 
@@ -15,16 +17,19 @@ export const JSON_LINES_TYPES: ReadonlySet<string> = new Set([JSON_LINES, 'appli
 
 export type RecordFormat = 'jsonlines' | 'csv';
 
-/** A body of records: JSON Lines always, CSV rows when the Accept names JSON Lines. */
+/**
+ * A CSV body is records when its Accept prefers JSON Lines to every answer of one tensor
+ * (q-values honoured; at equal q, the type listed first). A wildcard prefers the single answer.
+ */
+function prefersJsonLines(accept: string): boolean {
+  const [preferred] = new Negotiator({ headers: { accept } }).mediaTypes([...RESPONSE_TYPES, ...JSON_LINES_TYPES]);
+  return preferred !== undefined && JSON_LINES_TYPES.has(preferred);
+}
+
+/** A body of records: JSON Lines always, CSV rows when the Accept prefers JSON Lines. */
 export function recordFormatOf(mediaType: string | undefined, acceptHeader: string | undefined): RecordFormat | undefined {
   if (mediaType !== undefined && JSON_LINES_TYPES.has(mediaType)) return 'jsonlines';
-  if (
-    mediaType === 'text/csv' &&
-    acceptHeader !== undefined &&
-    /(^|,)\s*application\/(jsonlines|jsonl|x-jsonlines)\s*(;|,|$)/i.test(acceptHeader)
-  ) {
-    return 'csv';
-  }
+  if (mediaType === 'text/csv' && acceptHeader !== undefined && prefersJsonLines(acceptHeader)) return 'csv';
   return undefined;
 }
 

@@ -55,11 +55,16 @@ test('a worker sees each change of the registry file, also two within one millis
   assert.equal(view.current().get('b')!.generation, 3);
 });
 
-test('records: JSON Lines always, CSV rows only when JSON Lines is asked for', () => {
+test('records: JSON Lines always, CSV rows only when the Accept prefers JSON Lines', () => {
   assert.equal(recordFormatOf('application/jsonlines', undefined), 'jsonlines');
   assert.equal(recordFormatOf('application/x-jsonlines', 'application/json'), 'jsonlines');
   assert.equal(recordFormatOf('text/csv', 'application/jsonlines'), 'csv');
-  assert.equal(recordFormatOf('text/csv', 'text/csv, application/jsonlines;q=0.5'), 'csv');
+  assert.equal(recordFormatOf('text/csv', 'application/jsonlines, text/csv'), 'csv');
+  assert.equal(recordFormatOf('text/csv', 'text/csv;q=0.5, application/x-jsonlines'), 'csv');
+  // q-values: JSON Lines refused, or less wanted than one answer; a wildcard is not a request for records.
+  assert.equal(recordFormatOf('text/csv', 'application/jsonlines;q=0, application/json'), undefined);
+  assert.equal(recordFormatOf('text/csv', 'text/csv, application/jsonlines;q=0.5'), undefined);
+  assert.equal(recordFormatOf('text/csv', '*/*'), undefined);
   assert.equal(recordFormatOf('text/csv', 'application/json'), undefined);
   assert.equal(recordFormatOf('text/csv', undefined), undefined);
   assert.equal(recordFormatOf('application/json', 'application/jsonlines'), undefined);
