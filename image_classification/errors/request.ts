@@ -61,6 +61,17 @@ export class UnsupportedMediaTypeError extends InferenceError {
   }
 }
 
+/** A multipart body is read part by part as it arrives, and nothing inflates it. */
+export class CompressedMultipartError extends InferenceError {
+  constructor() {
+    super(
+      415,
+      'unsupported_content_encoding',
+      'a multipart body must be sent without Content-Encoding; to compress an image, send it alone as the body',
+    );
+  }
+}
+
 export class NotAcceptableError extends InferenceError {
   constructor(accept: string, available: readonly string[], reason?: string) {
     super(

@@ -2,7 +2,14 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import multer from 'multer';
 import type { Config } from '../config';
 import { deadline } from '../deadline';
-import { BadRequestError, ClientClosedRequestError, type InferenceError, PayloadTooLargeError, RequestTimeoutError } from '../errors';
+import {
+  BadRequestError,
+  ClientClosedRequestError,
+  CompressedMultipartError,
+  type InferenceError,
+  PayloadTooLargeError,
+  RequestTimeoutError,
+} from '../errors';
 import type { HandlerPipeline, HeldPipeline } from '../handler/pipeline';
 import { Admission, type Slot, type WorkObserver } from './admission';
 import { requestContext } from './request-context';
@@ -95,6 +102,8 @@ function readBody(config: Config): RequestHandler {
   return (req, res, next) => {
     const locals = res.locals as InvocationLocals;
     if (locals.contentType !== 'multipart/form-data') return raw(req, res, next);
+    const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity') return next(new CompressedMultipartError());
     multipart(req, res, (error?: unknown) => {
       if (error) return next(multipartError(error, config.maxPayloadBytes));
       const file = (req.files as Express.Multer.File[] | undefined)?.[0];

@@ -171,7 +171,7 @@ describe('errors are JSON with the right status', () => {
     assert.equal(wrong.headers.allow, 'POST');
   });
 
-  test('Content-Encoding: gzip, br and zstd bodies are inflated; compress is a 415 naming what is accepted', async () => {
+  test('Content-Encoding: gzip, br and zstd bodies are inflated; compress, or any on a multipart body, is a 415', async () => {
     const encoded = { gzip: zlib.gzipSync(jpeg), br: zlib.brotliCompressSync(jpeg), zstd: zstdCompressSync(jpeg) };
     for (const [encoding, body] of Object.entries(encoded)) {
       const res = await request(app).post('/invocations').type('image/jpeg').set('Content-Encoding', encoding).send(body);
@@ -183,6 +183,22 @@ describe('errors are JSON with the right status', () => {
     assert.equal(compress.body.error.message, 'Content-Encoding must be identity, gzip, deflate, br or zstd');
     const lying = await request(app).post('/invocations').type('image/jpeg').set('Content-Encoding', 'zstd').send(jpeg);
     assertError(lying, 400, 'bad_request');
+    // A multipart body is not inflated: refused as such, not read as a form without a file.
+    const boundary = 'XBOUNDARYX';
+    const form = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+      jpeg,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const gzippedForm = await request(app)
+      .post('/invocations')
+      .type(`multipart/form-data; boundary=${boundary}`)
+      .set('Content-Encoding', 'gzip')
+      .send(zlib.gzipSync(form));
+    assertError(gzippedForm, 415, 'unsupported_content_encoding');
+    assert.match(gzippedForm.body.error.message, /multipart body must be sent without Content-Encoding/);
+    const plainForm = await request(app).post('/invocations').type(`multipart/form-data; boundary=${boundary}`).send(form);
+    assert.equal(plainForm.status, 200);
   });
 
   test('the app keeps serving after every bad request', async () => {
