@@ -64,7 +64,7 @@ RUN ln -s /opt/program/serve /usr/local/bin/serve
 ENV NODE_ENV=production \
     INFERENCE_DEVICE=${INFERENCE_DEVICE}
 LABEL com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true
-# Hosts multi-model endpoints when SageMaker sets SAGEMAKER_MULTI_MODEL=true (README, "Multi-model endpoints").
+# Hosts multi-model endpoints when SageMaker sets SAGEMAKER_MULTI_MODEL=true (docs/multi-model.md).
 LABEL com.amazonaws.sagemaker.capabilities.multi-models=true
 EXPOSE 8080
 # SageMaker runs `docker run IMAGE serve`; `docker run IMAGE` serves too.

@@ -10,7 +10,7 @@ import { z } from 'zod';
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 
 /**
- * Caps on the sizes a model may declare (README, "Multi-model endpoints"): each image becomes
+ * Caps on the sizes a model may declare (docs/multi-model.md): each image becomes
  * a resize_shorter_side² picture and a 3·crop_size² float tensor in every worker, so a model
  * directory must not be able to ask for gigabytes per image. Far above any classifier's input.
  */
