@@ -27,6 +27,8 @@ export interface NginxSettings {
    * reload with this config closes the port while the requests already in nginx finish.
    */
   readonly draining?: boolean;
+  /** Listen on IPv6 too (the host has it; public-port.ts). */
+  readonly ipv6?: boolean;
 }
 
 /** The demo page's files in this package; serve copies them into its run dir for nginx. */
@@ -179,6 +181,7 @@ export function renderNginxConfig(template: string, config: Config, settings: Ng
   const values: Record<string, string> = {
     RUN_DIR: settings.runDir,
     PORT: settings.draining ? `unix:${path.join(settings.runDir, 'drained.sock')}` : String(config.port),
+    LISTEN_IPV6: settings.ipv6 && !settings.draining ? `    listen [::]:${config.port} ipv6only=on default_server;` : '',
     MAX_BODY_BYTES: String(config.maxPayloadBytes),
     TIMEOUT: String(config.timeoutSeconds),
     CLIENT_TIMEOUT: String(config.clientTimeoutSeconds),

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from './config';
@@ -9,6 +8,7 @@ import { createLogger, type Logger } from './logger';
 import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
 import type { ModelManager } from './multi-model/manager';
 import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
+import { probePublicPort } from './public-port';
 import { bringUpWorkers, drainNginx } from './nginx-process';
 import { managerSocketPath, PACKAGE_NAME, packageRoot, registryFilePath, workerSocketPath } from './paths';
 import { modelLoadWaitMs } from './settings';
@@ -204,19 +204,6 @@ async function startModelManager(config: Config, runDir: string, logger: Logger)
   return manager;
 }
 
-/**
- * Whether nothing listens on the public port (all IPv4 interfaces, as nginx binds it). nginx
- * would refuse a taken port too, but only after the workers had started loading the model.
- */
-function portIsFree(port: number): Promise<boolean> {
-  // Any other error (a port below 1024 without the right) is nginx's to report.
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code !== 'EADDRINUSE'));
-    probe.listen({ port, host: '0.0.0.0', exclusive: true }, () => probe.close(() => resolve(true)));
-  });
-}
-
 /** /metrics goes through nginx to serve's socket unless it has a port of its own. */
 function metricsPaths(config: Config, runDir: string): { refusalLog: string; metricsSocket?: string } {
   const refusalLog = path.join(runDir, 'refusals.log');
@@ -239,7 +226,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config.logLevel, { component: 'serve' });
-  if (!(await portIsFree(config.port))) {
+  const publicPort = await probePublicPort(config.port);
+  if (!publicPort.free) {
     logger.fatal(
       { port: config.port },
       `port ${config.port} is in use: another server (npm start, docker run -p) listens on it; stop it, or set SAGEMAKER_BIND_TO_PORT to another port`,
@@ -266,7 +254,16 @@ async function main(): Promise<void> {
   const managerSocket = manager ? managerSocketPath(runDir) : undefined;
   const template = await readNginxTemplate();
   const renderNginx = (readyWorkers: ReadonlySet<number> | undefined, draining = false) =>
-    renderNginxConfig(template, config, { runDir, socketDir: runDir, webDir, managerSocket, ...metrics, readyWorkers, draining });
+    renderNginxConfig(template, config, {
+      runDir,
+      socketDir: runDir,
+      webDir,
+      managerSocket,
+      ...metrics,
+      readyWorkers,
+      draining,
+      ipv6: publicPort.ipv6,
+    });
   const cleanup = () => {
     rmSync(runDir, { recursive: true, force: true });
     if (model?.unpacked) rmSync(model.dir, { recursive: true, force: true });

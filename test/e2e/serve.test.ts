@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -138,6 +139,22 @@ test('a second serve on a taken port exits 1 naming the port, and the first keep
     const res = await invoke(served.url, await sample(name));
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { predictions: { class: string } }).predictions.class, path.basename(name, '.jpg'));
+  }
+});
+
+test('nginx listens on IPv6 too where the host has it (an IPv6-only cluster probes the pod there)', async () => {
+  const port = new URL(served.url).port;
+  // What serve checks: whether the host can bind IPv6 at all (a kernel without it cannot).
+  const hostHasIpv6 = await new Promise<boolean>((resolve) => {
+    const probe = net.createServer().once('error', () => resolve(false));
+    probe.listen({ host: '::1', port: 0 }, () => probe.close(() => resolve(true)));
+  });
+  const answer = await fetch(`http://[::1]:${port}/ping`).catch((error: Error) => error);
+  if (hostHasIpv6) {
+    assert.ok(!(answer instanceof Error), `[::1]:${port}: ${String(answer)}`);
+    assert.equal(answer.status, 200);
+  } else {
+    assert.ok(answer instanceof Error, 'no IPv6 on this host, yet [::1] answered');
   }
 });
 
