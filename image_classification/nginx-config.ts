@@ -86,8 +86,15 @@ function nginxErrors(config: Config): NginxError[] {
 /** What every answer of nginx's own carries, as the workers' answers do (helmet, the request id). */
 const ANSWER_HEADERS = 'add_header X-Request-Id $answer_request_id always; add_header X-Content-Type-Options nosniff always;';
 
+/** The backup's answer when no worker takes a request (nginx.conf, `/__unavailable`). */
+const UNAVAILABLE = {
+  status: 503,
+  code: 'unavailable',
+  message: 'no worker is ready yet (the model is loading or a worker is restarting); retry shortly',
+};
+
 /** An error answer of nginx's own: its status and the JSON body the workers would send. */
-function errorAnswer({ status, code, message }: NginxError): string {
+function errorAnswer({ status, code, message }: Pick<NginxError, 'status' | 'code' | 'message'>): string {
   return `return ${status} '${JSON.stringify({ error: { code, message } }).replaceAll("'", "\\'")}';`;
 }
 
@@ -193,6 +200,7 @@ export function renderNginxConfig(template: string, config: Config, settings: Ng
     WORKER_COUNT: String(config.workers),
     ANSWER_HEADERS,
     BAD_GATEWAY_ANSWER: errorAnswer(nginxErrors(config).find(({ status }) => status === 502)!),
+    UNAVAILABLE_ANSWER: errorAnswer(UNAVAILABLE),
     // Every worker once, then the backup.
     UPSTREAM_TRIES: String(config.workers + 1),
     PER_CLIENT_LIMIT: config.maxConnectionsPerClient > 0 ? `      limit_conn per_client ${config.maxConnectionsPerClient};` : '',

@@ -69,8 +69,8 @@ export async function hostileModelsRoot(): Promise<HostileModelsRoot> {
   await writeFile(path.join(root, 'many.tar.gz'), gzippedTar(many));
   // 400 files 31 levels down: 12,400 directories from 400 entries.
   await writeFile(path.join(root, 'deep-dirs.tar.gz'), gzippedTar(deepPaths(400, 31)));
-  const escaping = [tarEntry('labels.json', Buffer.from('["a"]')), tarEntry(path.join(outside, 'planted')), END_OF_ARCHIVE];
-  await writeFile(path.join(root, 'absolute.tar.gz'), gzipSync(Buffer.concat(escaping)));
+  const escaping = [tarEntry('labels.json', Buffer.from('["a"]')), tarEntry(path.join(outside, 'planted'))];
+  await writeFile(path.join(root, 'absolute.tar.gz'), gzippedTar(escaping));
   await writeFile(path.join(root, 'garbage.tar.gz'), Buffer.from('not gzip at all'));
 
   // preprocessing.json asking for 12000-pixel images.

@@ -25,7 +25,10 @@ const inline = (tokens: Token[]) => tokens.flatMap((token) => (token.type === 'i
 /** The text a heading renders to: its inline tokens without the Markdown around them. */
 const headingText = (heading: Token) => (heading.children ?? []).map((child) => child.content).join('');
 
-async function anchorsOf(file: string): Promise<Set<string>> {
+/** Each Markdown file's heading anchors, parsed once however many links point into it. */
+const anchorSets = new Map<string, Promise<Set<string>>>();
+
+async function headingAnchors(file: string): Promise<Set<string>> {
   const { default: GithubSlugger } = await import('github-slugger');
   const slugger = new GithubSlugger();
   const tokens = parse(file);
@@ -34,6 +37,11 @@ async function anchorsOf(file: string): Promise<Set<string>> {
     if (token.type === 'heading_open') anchors.add(slugger.slug(headingText(tokens[i + 1]!)));
   });
   return anchors;
+}
+
+function anchorsOf(file: string): Promise<Set<string>> {
+  if (!anchorSets.has(file)) anchorSets.set(file, headingAnchors(file));
+  return anchorSets.get(file)!;
 }
 
 test('relative links in the Markdown lead to files and headings that exist', async () => {
