@@ -1,6 +1,7 @@
 import sharp, { type Metadata } from 'sharp';
 import { ImageTooLargeError, InvalidImageError } from '../errors';
 import type { ModelSpec } from '../model/spec';
+import { isSrgbProfile } from './colour-profile';
 import { truncationReason } from './integrity';
 import { MAX_RESIZED_SIDE } from './limits';
 import { quarterTurned, storedRect, toUpright, type Rect } from './orientation';
@@ -87,7 +88,8 @@ async function readHeader(image: Buffer): Promise<Metadata> {
 
 /**
  * Decode one encoded image into `crop × crop × 3` RGB bytes (HWC): EXIF orientation applied,
- * alpha flattened onto white, grey / CMYK / 16-bit converted to 8-bit sRGB, shorter side
+ * alpha flattened onto white, an embedded colour profile applied, grey / CMYK / 16-bit
+ * converted to 8-bit sRGB, shorter side
  * resized, centre-cropped. One sharp pipeline, so JPEG shrink-on-load does most of the
  * resizing while decoding. The pixel count is checked from the header before any decoding;
  * `timeoutSeconds` (0: none) stops a decode that libvips has spent that long on.
@@ -121,8 +123,10 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
   const [storedWidth, storedHeight] = quarterTurned(orientation)
     ? [plan.resizedHeight, plan.resizedWidth]
     : [plan.resizedWidth, plan.resizedHeight];
+  // An sRGB profile converts to itself: skipping it saves a pass over every decoded pixel.
+  const ignoreIcc = meta.icc !== undefined && isSrgbProfile(meta.icc);
   try {
-    const { data, info } = await sharp(image, { limitInputPixels: maxPixels, failOn: 'warning' })
+    const { data, info } = await sharp(image, { limitInputPixels: maxPixels, failOn: 'warning', ignoreIcc })
       .timeout({ seconds: Math.ceil(timeoutSeconds) })
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')

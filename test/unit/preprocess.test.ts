@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
 import { ImageTooLargeError, InvalidImageError } from '../../image_classification/errors';
 import { modelSpecSchema } from '../../image_classification/model/spec';
+import { isSrgbProfile } from '../../image_classification/preprocess/colour-profile';
 import { decodeToRgb, planResize } from '../../image_classification/preprocess/image';
 import { truncationReason } from '../../image_classification/preprocess/integrity';
 import { batchDims, imageTensorLength, tensorLayout, writeImageToBatch } from '../../image_classification/preprocess/tensor';
@@ -167,6 +168,25 @@ test('alpha is flattened onto white; grey, CMYK and 16-bit become 8-bit RGB', as
   assert.equal((await sharp(deep).metadata()).depth, 'ushort');
   const px = pixelAt(await decodeToRgb(deep, spec, MAX), 50, 50);
   assert.ok(Math.abs(px[0]! - 10) <= 1 && Math.abs(px[1]! - 200) <= 1 && Math.abs(px[2]! - 30) <= 1, `16-bit decoded as ${px}`);
+});
+
+test('an embedded colour profile is applied: Display P3 numbers are converted, sRGB (skipped) ones kept', async () => {
+  const colour = { r: 200, g: 100, b: 50 };
+  const tagged = (profile: string) => solid(64, 64, colour).png().withIccProfile(profile).toBuffer();
+  const [srgb, p3] = await Promise.all([tagged('srgb'), tagged('p3')]);
+  assert.equal(isSrgbProfile((await sharp(srgb).metadata()).icc!), true);
+  assert.equal(isSrgbProfile((await sharp(p3).metadata()).icc!), false);
+  assert.equal(isSrgbProfile(Buffer.from('not an ICC profile')), false);
+
+  assert.deepEqual(pixelAt(await decodeToRgb(srgb, spec, MAX), 50, 50), [200, 100, 50]);
+  // withIccProfile stores the colour as P3 numbers; only converting them back gives it again.
+  const stored = [...(await sharp(p3, { ignoreIcc: true }).raw().toBuffer()).subarray(0, 3)];
+  assert.ok(Math.abs(stored[0]! - 200) + Math.abs(stored[2]! - 50) > 20, `P3 numbers ${stored}`);
+  const fromP3 = pixelAt(await decodeToRgb(p3, spec, MAX), 50, 50);
+  assert.ok(
+    fromP3.every((value, c) => Math.abs(value - [200, 100, 50][c]!) <= 2),
+    `Display P3 decoded as ${fromP3}`,
+  );
 });
 
 test('bad images are refused with typed errors, huge ones before decoding', async () => {

@@ -1,0 +1,25 @@
+import { parse } from 'icc';
+
+/**
+ * The names the common sRGB profiles give themselves: libvips' and lcms' own, HP/Microsoft's
+ * (what most cameras and Android phones embed) and the ICC's 2014 one. All are matrix/curve
+ * profiles of the same primaries and curve, so converting from one of them to sRGB gives back
+ * the same pixels. Names that only start with "sRGB" (the black-scaled and perceptual-preference
+ * variants) map blacks differently and are converted.
+ */
+const SRGB_PROFILE_NAMES = new Set(['srgb', 'srgb built-in', 'srgb iec61966-2.1', 'srgb iec61966-2-1', 'srgb2014']);
+
+/**
+ * Whether an embedded ICC profile is plain sRGB, so converting the pixels with it can be
+ * skipped: that conversion runs on every decoded pixel before the resize (~8 ms for a 12 MP
+ * photo shrunk on load, docs/cpu-cost.md). A profile that does not parse is not sRGB: libvips
+ * then converts with it as it would have (or warns, and the decode fails like any bad file).
+ */
+export function isSrgbProfile(icc: Buffer): boolean {
+  try {
+    const profile = parse(icc);
+    return profile.colorSpace === 'RGB' && SRGB_PROFILE_NAMES.has(profile.description?.trim().toLowerCase() ?? '');
+  } catch {
+    return false;
+  }
+}
