@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from './config';
 import { ConfigError, publicStartupFailure } from './errors';
+import { parseNginxLine, parsePm2Line, relayLines } from './child-output';
 import { createLogger, type Logger } from './logger';
 import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
 import type { ModelManager } from './multi-model/manager';
@@ -96,7 +97,12 @@ function waitForExit(child: ChildProcess, ms: number): Promise<void> {
     }, ms);
     child.once('exit', () => {
       clearTimeout(timer);
-      resolve();
+      // Its last lines may still be in the pipe to serve: relay them before serve exits.
+      const flushed = setTimeout(resolve, 1000);
+      child.once('close', () => {
+        clearTimeout(flushed);
+        resolve();
+      });
     });
   });
 }
@@ -115,7 +121,7 @@ function start(config: Config, model: ResolvedModelDir | undefined, runDir: stri
     chmodSync(placeholder, 0o666);
   }
   const workers = spawn(process.execPath, [pm2RuntimeBin(), 'start', ecosystemFile], {
-    stdio: 'inherit',
+    stdio: ['inherit', 'pipe', 'pipe'],
     env: {
       ...process.env,
       PM2_HOME: process.env.PM2_HOME ?? ownPm2Home(runDir),
@@ -123,7 +129,11 @@ function start(config: Config, model: ResolvedModelDir | undefined, runDir: stri
       PM2_DISABLE_VERSION_CHECK: 'true',
     },
   });
-  const nginx = spawn(config.nginxBin, ['-c', confFile, '-p', runDir, '-e', 'stderr'], { stdio: 'inherit' });
+  const nginx = spawn(config.nginxBin, ['-c', confFile, '-p', runDir, '-e', 'stderr'], { stdio: ['inherit', 'inherit', 'pipe'] });
+  const pm2Logger = createLogger(config.logLevel, { component: 'pm2', pid: workers.pid });
+  relayLines(workers.stdout!, pm2Logger, (line) => parsePm2Line(line, 'info'));
+  relayLines(workers.stderr!, pm2Logger, (line) => parsePm2Line(line, 'warn'));
+  relayLines(nginx.stderr!, createLogger(config.logLevel, { component: 'nginx', pid: nginx.pid }), parseNginxLine);
   logger.info(
     {
       port: config.port,
@@ -214,7 +224,9 @@ async function main(): Promise<void> {
   // SageMaker starts the container as `docker run IMAGE serve`, so `serve` may get itself as argument.
   const args = process.argv.slice(2).filter((arg) => arg !== 'serve');
   if (args.length > 0) {
-    console.error(`serve takes no arguments (got: ${args.join(' ')}); configure it with environment variables (see docs/configuration.md)`);
+    createLogger('error').fatal(
+      `serve takes no arguments (got: ${args.join(' ')}); configure it with environment variables (see docs/configuration.md)`,
+    );
     process.exit(2);
   }
   let config: Config;

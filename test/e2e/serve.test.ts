@@ -193,6 +193,34 @@ test('SIGTERM lets in-flight requests finish, then serve exits 0', async () => {
   }
 });
 
+test("every line serve writes is a JSON log entry, pm2's and nginx's own included, up to pm2's last", async () => {
+  const own = await startServe({ LOG_LEVEL: 'info' });
+  try {
+    // A body past client_body_buffer_size (128 kB) makes nginx warn that it spilled it to a file.
+    const res = await invoke(own.url, Buffer.alloc(200_000, 1));
+    assert.equal(res.status, 400);
+    own.child.kill('SIGTERM');
+    assert.equal(await withDeadline(own.exited, 30_000), 0, own.output());
+    // pm2 writes its last line after its workers are gone; serve relays it before it exits.
+    await waitFor(async () => own.output().includes('PM2 successfully stopped'), 5_000, "pm2's last line");
+    const lines = own.output().trim().split('\n');
+    const entries = lines.map((line) => {
+      try {
+        return JSON.parse(line) as { level: number; component?: string; msg: string };
+      } catch {
+        return assert.fail(`not a JSON line: ${line.slice(0, 300)}`);
+      }
+    });
+    const logged = (component: string, level: number, msg: RegExp) =>
+      entries.some((entry) => entry.component === component && entry.level === level && msg.test(entry.msg));
+    assert.ok(logged('pm2', 30, /^App \[model-server:0\] online$/), 'pm2 lifecycle lines');
+    assert.ok(logged('nginx', 40, /buffered to a temporary file/), "nginx's warning");
+    assert.ok(logged('serve', 30, /^serve started$/));
+  } finally {
+    own.killAll();
+  }
+});
+
 test('no worker outlives serve killed with SIGKILL (with pm2 and nginx, its process group)', async () => {
   const own = await startServe();
   const workers = workerPids(own);
