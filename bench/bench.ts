@@ -178,6 +178,11 @@ runCli(async () => {
       ` (as each run ended: ${served.rssAtRunEnd.map((r) => r.join('/')).join(', ')} MB)` +
       ` (PSS ${served.pssBefore.join('/')} -> ${served.pssAfter.join('/')} MB)`,
   );
+  console.log(
+    `levels in turn: ${Object.entries(served.alternating)
+      .map(([c, rps]) => `c=${c} ${rps.join(' / ')}`)
+      .join('; ')} img/s`,
+  );
   const p16 = served.load.find((r) => r.connections === 16);
   console.log(
     `where c=16 goes: compute limit ${compute.best.imagesPerSecond.toFixed(1)} img/s` +

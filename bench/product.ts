@@ -19,10 +19,18 @@ export interface ProductRun {
   readonly pssBefore: number[];
   readonly pssAfter: number[];
   readonly load: LoadResult[];
+  /** Images/s at each of ALTERNATING_LEVELS, served in turn for ALTERNATING_ROUNDS rounds. */
+  readonly alternating: Record<number, number[]>;
   readonly withoutNginx: { rps: number; p50: number; p99: number };
 }
 
 const REPEATED_RUNS = 2;
+/**
+ * Whether throughput holds as concurrency rises, measured again with the levels in turn: in the
+ * sweep each level has its own stretch of time, so a noisy neighbour's load lands on one of them.
+ */
+export const ALTERNATING_LEVELS = [4, 16, 64] as const;
+const ALTERNATING_ROUNDS = 2;
 /** Longer than a worker's idle spell before it trims its heap (worker.ts, IDLE_TRIM_MS). */
 const IDLE_SETTLE_MS = 2000;
 
@@ -48,6 +56,11 @@ export async function measureProduct(modelDir: string, images: Buffer[], levels:
       await runLoad(served.url, images, { connections: 16, seconds });
       rssRepeated.push((await memoryAfterRun()).map((m) => m.rss));
     }
+    const alternating: Record<number, number[]> = Object.fromEntries(ALTERNATING_LEVELS.map((c) => [c, []]));
+    for (let round = 0; round < ALTERNATING_ROUNDS; round++) {
+      for (const connections of ALTERNATING_LEVELS)
+        alternating[connections]!.push((await runLoad(served.url, images, { connections, seconds })).rps);
+    }
     // The same 16 connections straight to the workers' sockets, split evenly: what nginx costs.
     const direct = await Promise.all(
       workerSockets(served, pids.length).map((socketPath) =>
@@ -64,6 +77,7 @@ export async function measureProduct(modelDir: string, images: Buffer[], levels:
       pssBefore: before.map((m) => m.pss),
       pssAfter: after.map((m) => m.pss),
       load,
+      alternating,
       withoutNginx: {
         rps: Math.round(direct.reduce((sum, r) => sum + r.rps, 0) * 10) / 10,
         p50: Math.max(...direct.map((r) => r.p50)),
