@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import Ajv, { type AnySchema } from 'ajv';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Service, ServiceAccount } from 'kubernetes-models/v1';
 import { ROOT } from '../../harness/helpers';
@@ -23,6 +24,7 @@ const CORE_VALIDATORS: Record<string, (manifest: unknown) => void> = {
   'v1/ServiceAccount': (m) => new ServiceAccount(m as never).validate(),
   'autoscaling/v2/HorizontalPodAutoscaler': (m) => new HorizontalPodAutoscaler(m as never).validate(),
   'policy/v1/PodDisruptionBudget': (m) => new PodDisruptionBudget(m as never).validate(),
+  'networking.k8s.io/v1/NetworkPolicy': (m) => new NetworkPolicy(m as never).validate(),
 };
 
 /** Structural CRD schemas prune unknown fields; strict validation refuses them: so does this. */
@@ -61,6 +63,8 @@ test('every manifest is valid against its schema: core kinds by kubernetes-model
     'Deployment',
     'HorizontalPodAutoscaler',
     'InferenceService',
+    'NetworkPolicy',
+    'NetworkPolicy',
     'PodDisruptionBudget',
     'PodDisruptionBudget',
     'Service',

@@ -199,6 +199,26 @@ test('redundancy: two replicas at least, a disruption budget and a zone spread t
   assert.equal(deployment.spec.replicas, undefined, 'the Deployment leaves its replica count to the HPA');
 });
 
+test('network: a NetworkPolicy selects every pod and lets in only its serving and metrics ports, out only DNS and HTTPS', async () => {
+  type Rule = { ports?: { port: number | string; protocol?: string }[] };
+  type Policy = Manifest & {
+    spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress?: Rule[]; egress?: Rule[] };
+  };
+  const { all, pods: templates } = await pods();
+  const policies = all.filter((m) => m.kind === 'NetworkPolicy') as Policy[];
+  // A rule without ports lets every port through.
+  const portsOf = (rules: Rule[] = []) =>
+    rules.flatMap((rule) => (rule.ports ?? [{ port: 'every port' }]).map((p) => `${p.protocol ?? 'TCP'}/${p.port}`)).sort();
+  for (const { name, pod, labels } of templates) {
+    const policy = policies.find((p) => matches(p.spec.podSelector.matchLabels, labels));
+    assert.ok(policy, `${name}: no NetworkPolicy selects its pods`);
+    assert.deepEqual([...policy.spec.policyTypes].sort(), ['Egress', 'Ingress'], `${name}: both directions restricted`);
+    const config = serverConfig(pod);
+    assert.deepEqual(portsOf(policy.spec.ingress), [`TCP/${config.port}`, `TCP/${config.metricsPort}`].sort(), name);
+    assert.deepEqual(portsOf(policy.spec.egress), ['TCP/443', 'TCP/53', 'UDP/53'], name);
+  }
+});
+
 test('credentials, metrics and images: IRSA to the model fetcher only, /metrics on its own port, explicit image tags', async () => {
   const { all, pods: templates } = await pods();
   for (const { name, pod, annotations } of templates) {
