@@ -200,4 +200,20 @@ export const MUTATIONS: readonly Mutation[] = [
     'if (!memory.allocator)',
     ['e2e/serve'],
   ),
+  m(
+    'every-profile-skipped',
+    'every embedded colour profile is skipped, not only sRGB',
+    'preprocess/colour-profile.ts',
+    "return profile.colorSpace === 'RGB' && SRGB_PROFILE_NAMES",
+    "return profile.colorSpace === 'RGB' || SRGB_PROFILE_NAMES",
+    ['unit/preprocess'],
+  ),
+  m(
+    'plain-child-lines',
+    "pm2's and nginx's plain-text lines reach stdout as they are",
+    'child-output.ts',
+    "if (line.startsWith('{') && line.endsWith('}')) {",
+    'if (line.length > 0) {',
+    ['unit/child-output', 'e2e/serve'],
+  ),
 ];

@@ -103,6 +103,11 @@ export class SageMakerEndpoint extends Construct {
       endpointName: options.endpointName,
       endpointConfigName: config.attrEndpointConfigName,
       deploymentConfig: alarms.deploymentConfig(options.capacity),
+      // An update (a new image or model) would otherwise start from the config's instance count,
+      // dropping what autoscaling added under load: keep the endpoint's current count and weight.
+      ...(options.scaling
+        ? { retainAllVariantProperties: true, excludeRetainedVariantProperties: [{ variantPropertyType: 'DataCaptureConfig' }] }
+        : {}),
     });
     endpoint.node.addDependency(logGroup);
     this.endpointName = endpoint.attrEndpointName;

@@ -29,7 +29,7 @@ test("the endpoint's log group is the stack's: SageMaker's name, a retention, de
   assert.throws(() => endpointOptions({ ...BASIS, logRetentionDays: '45' }), /logRetentionDays/);
 });
 
-test('alarms on the 5XX share and ModelLatency p99 roll back a canary blue/green deployment', async () => {
+test('alarms on the 5XX share and ModelLatency p99 roll back a canary blue/green deployment that keeps the scaled instance count', async () => {
   const template = await synth({ alarm5xxPercent: '2', alarmLatencyP99Ms: '1500' });
   const alarms = template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>;
   assert.ok(Object.keys(alarms).length >= 1);
@@ -59,6 +59,9 @@ test('alarms on the 5XX share and ModelLatency p99 roll back a canary blue/green
       },
       AutoRollbackConfiguration: { Alarms: Object.keys(alarms).map((id) => ({ AlarmName: { Ref: id } })) },
     },
+    // An update keeps the instance count autoscaling reached, not the config's initial one.
+    RetainAllVariantProperties: true,
+    ExcludeRetainedVariantProperties: [{ VariantPropertyType: 'DataCaptureConfig' }],
   });
 });
 
@@ -79,6 +82,7 @@ test('one instance or serverless: blue/green all at once, still rolled back by t
     ],
   });
   serverless.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+  serverless.hasResourceProperties('AWS::SageMaker::Endpoint', { RetainAllVariantProperties: Match.absent() });
   // Serverless endpoints do not support network isolation: CreateEndpoint would fail with it.
   serverless.hasResourceProperties('AWS::SageMaker::Model', { EnableNetworkIsolation: false });
 });
