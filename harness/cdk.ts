@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { withAwsSolutionsChecks } from '../deploy/cdk/nag';
 import { CONTEXT_KEYS, endpointOptions } from '../deploy/cdk/options';
 import { ImageClassificationStack, repositoryAssets } from '../deploy/cdk/stack';
 import { ROOT } from './env';
@@ -24,9 +24,7 @@ export function cdkJsonContext(): Record<string, unknown> {
 }
 
 export async function nagApp(): Promise<App> {
-  const app = new App({ outdir: await mkdtemp(path.join(os.tmpdir(), 'cdk-')) });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return app;
+  return withAwsSolutionsChecks(new App({ outdir: await mkdtemp(path.join(os.tmpdir(), 'cdk-')) }));
 }
 
 export function addStack(app: App, context: Record<string, unknown>): ImageClassificationStack {

@@ -1,13 +1,15 @@
 import { App } from 'aws-cdk-lib';
 import { packageRoot } from '../../image_classification/paths';
+import { withAwsSolutionsChecks } from './nag';
 import { CONTEXT_KEYS, endpointOptions } from './options';
 import { ImageClassificationStack, repositoryAssets } from './stack';
 
 /**
  * The CDK app (cdk.json runs it): reads the context once (cdk.json's, with -c on top) and
- * builds the stack. Synthesizes offline with no AWS credentials: nothing here looks anything up.
+ * builds the stack, checked by cdk-nag. Synthesizes offline with no AWS credentials: nothing
+ * here looks anything up.
  */
-const app = new App();
+const app = withAwsSolutionsChecks(new App());
 const context = Object.fromEntries(
   CONTEXT_KEYS.flatMap((key) => (app.node.tryGetContext(key) === undefined ? [] : [[key, app.node.tryGetContext(key)]])),
 );

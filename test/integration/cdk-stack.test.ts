@@ -130,7 +130,7 @@ test("KMS: a key for the instances' volumes, and decrypt on the model bucket's k
 });
 
 test(
-  "npx cdk synth works offline with no AWS credentials, environment-agnostic, with cdk.json's scaling basis",
+  "npx cdk synth works offline with no AWS credentials, environment-agnostic, with cdk.json's scaling basis, under cdk-nag",
   { timeout: 120_000 },
   async () => {
     const out = await mkdtemp(path.join(os.tmpdir(), 'cdk-out-'));
@@ -161,5 +161,13 @@ test(
       artifacts: Record<string, { environment?: string }>;
     };
     assert.equal(manifest.artifacts.ImageClassification!.environment, 'aws://unknown-account/unknown-region');
+    // The app itself runs cdk-nag, not only the tests: a new unacknowledged finding fails `cdk deploy` too.
+    const report = JSON.parse(await readFile(path.join(out, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { pluginName: string; conclusion: string; violations: unknown[] }[];
+    };
+    assert.deepEqual(
+      report.pluginReports.map(({ pluginName, conclusion, violations }) => [pluginName, conclusion, violations.length]),
+      [['AwsSolutions', 'success', 0]],
+    );
   },
 );
