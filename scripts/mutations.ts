@@ -209,6 +209,14 @@ export const MUTATIONS: readonly Mutation[] = [
     ['unit/preprocess'],
   ),
   m(
+    'icc-tags-walked',
+    "a colour profile's declared tag count is walked however large",
+    'preprocess/colour-profile.ts',
+    'icc.readUInt32BE(TAG_COUNT_OFFSET) > MAX_TAGS',
+    'icc.readUInt32BE(TAG_COUNT_OFFSET) > MAX_TAGS * 1e8',
+    ['unit/preprocess'],
+  ),
+  m(
     'plain-child-lines',
     "pm2's and nginx's plain-text lines reach stdout as they are",
     'child-output.ts',

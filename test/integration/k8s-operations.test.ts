@@ -199,23 +199,30 @@ test('redundancy: two replicas at least, a disruption budget and a zone spread t
   assert.equal(deployment.spec.replicas, undefined, 'the Deployment leaves its replica count to the HPA');
 });
 
-test('network: a NetworkPolicy selects every pod and lets in only its serving and metrics ports, out only DNS and HTTPS', async () => {
-  type Rule = { ports?: { port: number | string; protocol?: string }[] };
+test('network: a NetworkPolicy selects every pod and lets in only its serving and metrics ports, out only DNS, HTTPS and the Pod Identity agent', async () => {
+  type Rule = { ports?: { port: number | string; protocol?: string }[]; to?: { ipBlock?: { cidr: string } }[] };
   type Policy = Manifest & {
     spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress?: Rule[]; egress?: Rule[] };
   };
   const { all, pods: templates } = await pods();
   const policies = all.filter((m) => m.kind === 'NetworkPolicy') as Policy[];
-  // A rule without ports lets every port through.
+  // A rule without ports lets every port through; one without `to`, to every address.
   const portsOf = (rules: Rule[] = []) =>
-    rules.flatMap((rule) => (rule.ports ?? [{ port: 'every port' }]).map((p) => `${p.protocol ?? 'TCP'}/${p.port}`)).sort();
+    rules
+      .flatMap((rule) =>
+        (rule.ports ?? [{ port: 'every port' }]).map(
+          (p) => `${p.protocol ?? 'TCP'}/${p.port}${rule.to ? ` to ${rule.to.map((peer) => peer.ipBlock?.cidr ?? 'a selector').join(' ')}` : ''}`,
+        ),
+      )
+      .sort();
   for (const { name, pod, labels } of templates) {
     const policy = policies.find((p) => matches(p.spec.podSelector.matchLabels, labels));
     assert.ok(policy, `${name}: no NetworkPolicy selects its pods`);
     assert.deepEqual([...policy.spec.policyTypes].sort(), ['Egress', 'Ingress'], `${name}: both directions restricted`);
     const config = serverConfig(pod);
     assert.deepEqual(portsOf(policy.spec.ingress), [`TCP/${config.port}`, `TCP/${config.metricsPort}`].sort(), name);
-    assert.deepEqual(portsOf(policy.spec.egress), ['TCP/443', 'TCP/53', 'UDP/53'], name);
+    // DNS, HTTPS (S3, STS), and EKS Pod Identity's agent on the node.
+    assert.deepEqual(portsOf(policy.spec.egress), ['TCP/443', 'TCP/53', 'TCP/80 to 169.254.170.23/32 fd00:ec2::23/128', 'UDP/53'], name);
   }
 });
 
