@@ -211,7 +211,8 @@ test('network: a NetworkPolicy selects every pod and lets in only its serving an
     rules
       .flatMap((rule) =>
         (rule.ports ?? [{ port: 'every port' }]).map(
-          (p) => `${p.protocol ?? 'TCP'}/${p.port}${rule.to ? ` to ${rule.to.map((peer) => peer.ipBlock?.cidr ?? 'a selector').join(' ')}` : ''}`,
+          (p) =>
+            `${p.protocol ?? 'TCP'}/${p.port}${rule.to ? ` to ${rule.to.map((peer) => peer.ipBlock?.cidr ?? 'a selector').join(' ')}` : ''}`,
         ),
       )
       .sort();
