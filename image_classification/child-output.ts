@@ -1,6 +1,6 @@
-import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
-import type { Logger } from './logger';
+import type { Readable } from 'node:stream';
+import split2 from 'split2';
+import { createLogger } from './logger';
 
 /**
  * serve's children write to its stdout: the workers' pino lines (relayed by pm2), pm2's own
@@ -51,23 +51,67 @@ export function parsePm2Line(line: string, fallback: Level): ParsedLine {
   const match = /^\S+: PM2 (info|log|warn|error): (.*)$/s.exec(line);
   if (!match) return { level: fallback, msg: line };
   const msg = match[2]!;
-  // pm2 logs a worker's exit as plain info whatever the cause; a crash must show at LOG_LEVEL=warn.
+  // pm2 logs everything about its workers as plain info: what is bad news must show at LOG_LEVEL=warn.
+  if (/too many unstable restarts/.test(msg)) return { level: 'error', msg };
   const exit = /exited with code \[(\d+)\] via signal \[(\w+)\]/.exec(msg);
   const crashed = exit !== null && (exit[1] !== '0' || !['SIGINT', 'SIGTERM'].includes(exit[2]!));
-  return { level: crashed ? 'warn' : PM2_LEVELS[match[1]!]!, msg };
+  const killed = /still alive after .* sending SIGKILL/.test(msg);
+  return { level: crashed || killed ? 'warn' : PM2_LEVELS[match[1]!]!, msg };
 }
 
-/** Relays a child's stream line by line onto serve's stdout until it ends. */
-export function relayLines(stream: Readable, logger: Logger, parse: (line: string) => ParsedLine, out: Writable = process.stdout): void {
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  lines.on('line', (raw) => {
+/** Where relayed lines go (serve's stdout sink): `write` says false while it is behind. */
+export interface LineSink {
+  write(chunk: string): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+function isJsonObject(line: string): boolean {
+  if (!line.startsWith('{')) return false;
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A line still unfinished past this length is skipped to its end rather than held: the
+ * children's own lines are short (nginx caps its error log lines at 2 kB, pino escapes
+ * newlines), and no client input reaches them unbounded.
+ */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+/**
+ * Relays a child's stream line by line into `sink` until it ends, each other line as a log
+ * entry of `level` with `bindings`. Lines end at \n only (a U+2028 inside one, which pino
+ * leaves unescaped, does not split it). While the sink is behind, the child's stream is
+ * paused: the pipe fills and the child waits, instead of serve holding its output.
+ */
+export function relayLines(
+  stream: Readable,
+  sink: LineSink,
+  logLevel: string,
+  bindings: Record<string, unknown>,
+  parse: (line: string) => ParsedLine,
+): void {
+  let entry = '';
+  // pino formats the entry (or skips it below LOG_LEVEL); the sink gets it with the relayed lines.
+  const logger = createLogger(logLevel, bindings, { write: (formatted: string) => void (entry = formatted) });
+  const lines = stream.pipe(split2(/\r?\n/, { maxLength: MAX_LINE_BYTES, skipOverflow: true } as split2.Options));
+  lines.on('data', (raw: string) => {
     const line = raw.replace(ANSI_COLOURS, '').trimEnd();
     if (line.length === 0) return;
-    if (line.startsWith('{') && line.endsWith('}')) {
-      out.write(`${line}\n`);
-      return;
+    if (isJsonObject(line)) entry = `${line}\n`;
+    else {
+      const { level, msg } = parse(line);
+      logger[level](msg.length > MAX_RELAYED_CHARS ? `${msg.slice(0, MAX_RELAYED_CHARS)}…` : msg);
     }
-    const { level, msg } = parse(line);
-    logger[level](msg.length > MAX_RELAYED_CHARS ? `${msg.slice(0, MAX_RELAYED_CHARS)}…` : msg);
+    const behind = entry !== '' && !sink.write(entry);
+    entry = '';
+    if (behind && !lines.isPaused()) {
+      lines.pause();
+      sink.once('drain', () => lines.resume());
+    }
   });
 }

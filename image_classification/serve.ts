@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from './config';
 import { ConfigError, publicStartupFailure } from './errors';
-import { parseNginxLine, parsePm2Line, relayLines } from './child-output';
-import { createLogger, type Logger } from './logger';
+import { parseNginxLine, parsePm2Line, relayLines, type LineSink } from './child-output';
+import { createLogger, stdoutSink, type Logger } from './logger';
 import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
 import type { ModelManager } from './multi-model/manager';
 import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
@@ -107,7 +107,14 @@ function waitForExit(child: ChildProcess, ms: number): Promise<void> {
   });
 }
 
-function start(config: Config, model: ResolvedModelDir | undefined, runDir: string, logger: Logger, nginxConf: string): Children {
+function start(
+  config: Config,
+  model: ResolvedModelDir | undefined,
+  runDir: string,
+  logger: Logger,
+  stdout: LineSink,
+  nginxConf: string,
+): Children {
   const ecosystemFile = path.join(runDir, 'ecosystem.json');
   writeFileSync(ecosystemFile, JSON.stringify(ecosystem(config, model?.dir ?? config.modelDir ?? '/nonexistent', runDir)));
   const confFile = path.join(runDir, 'nginx.conf');
@@ -130,10 +137,13 @@ function start(config: Config, model: ResolvedModelDir | undefined, runDir: stri
     },
   });
   const nginx = spawn(config.nginxBin, ['-c', confFile, '-p', runDir, '-e', 'stderr'], { stdio: ['inherit', 'inherit', 'pipe'] });
-  const pm2Logger = createLogger(config.logLevel, { component: 'pm2', pid: workers.pid });
-  relayLines(workers.stdout!, pm2Logger, (line) => parsePm2Line(line, 'info'));
-  relayLines(workers.stderr!, pm2Logger, (line) => parsePm2Line(line, 'warn'));
-  relayLines(nginx.stderr!, createLogger(config.logLevel, { component: 'nginx', pid: nginx.pid }), parseNginxLine);
+  const [pm2, ofNginx] = [
+    { component: 'pm2', pid: workers.pid },
+    { component: 'nginx', pid: nginx.pid },
+  ];
+  relayLines(workers.stdout!, stdout, config.logLevel, pm2, (line) => parsePm2Line(line, 'info'));
+  relayLines(workers.stderr!, stdout, config.logLevel, pm2, (line) => parsePm2Line(line, 'warn'));
+  relayLines(nginx.stderr!, stdout, config.logLevel, ofNginx, parseNginxLine);
   logger.info(
     {
       port: config.port,
@@ -237,7 +247,8 @@ async function main(): Promise<void> {
     createLogger('error').fatal(error.message);
     process.exit(2);
   }
-  const logger = createLogger(config.logLevel, { component: 'serve' });
+  const stdout = stdoutSink();
+  const logger = createLogger(config.logLevel, { component: 'serve' }, stdout);
   const publicPort = await probePublicPort(config.port);
   if (!publicPort.free) {
     logger.fatal(
@@ -281,7 +292,7 @@ async function main(): Promise<void> {
     if (model?.unpacked) rmSync(model.dir, { recursive: true, force: true });
     manager?.removeUnpacked();
   };
-  const children = start(config, model, runDir, logger, renderNginx(new Set()));
+  const children = start(config, model, runDir, logger, stdout, renderNginx(new Set()));
   const drain = () =>
     existsSync(path.join(runDir, 'nginx.pid'))
       ? drainNginx(children.nginx, runDir, () => renderNginx(undefined, true), (config.timeoutSeconds + 5) * 1000)

@@ -220,8 +220,8 @@ export const MUTATIONS: readonly Mutation[] = [
     'plain-child-lines',
     "pm2's and nginx's plain-text lines reach stdout as they are",
     'child-output.ts',
-    "if (line.startsWith('{') && line.endsWith('}')) {",
-    'if (line.length > 0) {',
+    'if (isJsonObject(line)) entry',
+    'if (line.length > 0) entry',
     ['unit/child-output', 'e2e/serve'],
   ),
 ];

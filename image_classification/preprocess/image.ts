@@ -125,14 +125,18 @@ export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: num
     : [plan.resizedWidth, plan.resizedHeight];
   // An sRGB profile converts to itself: skipping it saves a pass over every decoded pixel.
   const ignoreIcc = meta.icc !== undefined && isSrgbProfile(meta.icc);
+  // sharp converts a 16-bit RGB image's profile to Display P3, not sRGB (its wider working
+  // space for deep colour), and then takes those numbers as sRGB: the crop is converted back.
+  const fromDisplayP3 = meta.icc !== undefined && !ignoreIcc && meta.space === 'rgb16';
   try {
-    const { data, info } = await sharp(image, { limitInputPixels: maxPixels, failOn: 'warning', ignoreIcc })
+    const pipeline = sharp(image, { limitInputPixels: maxPixels, failOn: 'warning', ignoreIcc })
       .timeout({ seconds: Math.ceil(timeoutSeconds) })
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
       .resize(storedWidth, storedHeight, { fit: 'fill', kernel: spec.resample })
       .extract(storedRect(orientation, plan.resizedWidth, plan.resizedHeight, plan.crop))
-      .removeAlpha()
+      .removeAlpha();
+    const { data, info } = await (fromDisplayP3 ? pipeline.withIccProfile('srgb') : pipeline)
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 || data.length !== spec.crop_size * spec.crop_size * 3) {

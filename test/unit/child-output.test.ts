@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import pino from 'pino';
-import { MAX_RELAYED_CHARS, parseNginxLine, parsePm2Line, relayLines } from '../../image_classification/child-output';
+import { MAX_LINE_BYTES, MAX_RELAYED_CHARS, parseNginxLine, parsePm2Line, relayLines } from '../../image_classification/child-output';
 
 test("nginx's and pm2's own lines get the level their writer gave them", () => {
   assert.deepEqual(parseNginxLine('2026/12/03 03:04:30 [warn] 4242#0: *17 a client request body is buffered to a temporary file'), {
@@ -27,37 +27,77 @@ test("nginx's and pm2's own lines get the level their writer gave them", () => {
   assert.equal(parsePm2Line(exit(0, 'SIGINT'), 'warn').level, 'info');
   assert.equal(parsePm2Line(exit(1, 'SIGINT'), 'info').level, 'warn');
   assert.equal(parsePm2Line(exit(0, 'SIGKILL'), 'info').level, 'warn');
+  const pm2 = (msg: string) => parsePm2Line(`2026-12-03T03:04:30: PM2 log: ${msg}`, 'info').level;
+  assert.equal(pm2('Script /app/dist/worker.js had too many unstable restarts (16). Stopped. "errored"'), 'error');
+  assert.equal(pm2('Process with pid 42 still alive after 65000ms, sending SIGKILL to 1 remaining pids...'), 'warn');
 });
 
-test('a JSON line is relayed as it is; any other line becomes one JSON entry, uncoloured and cut to size', async () => {
+/** A sink that keeps what it is given and says it is behind while `behind` is set. */
+class Sink extends EventEmitter {
+  readonly chunks: string[] = [];
+  behind = false;
+  write(chunk: string): boolean {
+    this.chunks.push(chunk);
+    return !this.behind;
+  }
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+test('a JSON line is relayed as it is; any other line becomes one JSON entry, uncoloured and cut to size; an endless one is dropped', async () => {
   const child = new PassThrough();
-  const out = new PassThrough();
-  const logged = new PassThrough();
-  const logger = pino({ base: { component: 'pm2' } }, logged);
-  relayLines(child, logger, (line) => parsePm2Line(line, 'warn'), out);
-  const workerLine = '{"level":30,"msg":"request done","status":200}';
+  const sink = new Sink();
+  relayLines(child, sink, 'info', { component: 'pm2' }, (line) => parsePm2Line(line, 'warn'));
+  const workerLine = '{"level":30,"msg":"request done","status":200,"note":"a\u2028b"}';
+  // A line still unfinished past MAX_LINE_BYTES is skipped to its end, not held.
+  child.write('y'.repeat(MAX_LINE_BYTES / 2 + 1));
+  child.write('y'.repeat(MAX_LINE_BYTES / 2 + 1));
+  child.write('y\n');
   child.end(
     [
       workerLine,
+      // console.log of an object in a handler: not JSON.
+      "{ handler: 'x', n: 2 }",
       '\u001b[1;31m2026-12-03 03:04:30.1 [W:onnxruntime:, graph.cc:42] a warning\u001b[m',
       '',
       'x'.repeat(MAX_RELAYED_CHARS + 100),
       '2026-12-03T03:04:30: PM2 log: App [model-server:1] exited with code [1] via signal [SIGABRT]',
+      // A U+2028 (which pino leaves unescaped in a string) does not end a line.
+      'before\u2028{"level":60,"msg":"forged"}\u2028after',
     ].join('\n'),
   );
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(String(out.read()), `${workerLine}\n`);
-  const entries = String(logged.read())
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { level: number; component: string; msg: string });
+  await settle();
+  assert.equal(sink.chunks[0], `${workerLine}\n`);
+  const entries = sink.chunks.slice(1).map((line) => JSON.parse(line) as { level: number; component: string; msg: string });
   assert.deepEqual(
     entries.map(({ level, msg }) => [level, msg.length > 200 ? msg.length : msg]),
     [
+      [40, "{ handler: 'x', n: 2 }"],
       [40, '2026-12-03 03:04:30.1 [W:onnxruntime:, graph.cc:42] a warning'],
       [40, MAX_RELAYED_CHARS + 1],
       [40, 'App [model-server:1] exited with code [1] via signal [SIGABRT]'],
+      [40, 'before\u2028{"level":60,"msg":"forged"}\u2028after'],
     ],
   );
   assert.ok(entries.every((entry) => entry.component === 'pm2'));
+});
+
+test("while the sink is behind, the child's stream is paused until it drains", async () => {
+  const child = new PassThrough();
+  const sink = new Sink();
+  sink.behind = true;
+  relayLines(child, sink, 'info', {}, parseNginxLine);
+  for (let i = 0; i < 20_000; i++) child.write(`{"line":${i}}\n`);
+  await settle();
+  const relayed = sink.chunks.length;
+  assert.ok(relayed > 0 && relayed < 20_000, `${relayed} of 20,000 relayed while behind`);
+  assert.ok(child.readableLength + child.writableLength > 0, "the rest waits in the child's stream");
+  sink.behind = false;
+  sink.emit('drain');
+  await settle();
+  assert.equal(sink.chunks.length, 20_000);
+  assert.deepEqual(
+    sink.chunks.map((chunk) => (JSON.parse(chunk) as { line: number }).line),
+    Array.from({ length: 20_000 }, (_, i) => i),
+  );
 });

@@ -187,6 +187,16 @@ test('an embedded colour profile is applied: Display P3 numbers are converted, s
     fromP3.every((value, c) => Math.abs(value - [200, 100, 50][c]!) <= 2),
     `Display P3 decoded as ${fromP3}`,
   );
+  // The same in 16 bits per channel, where sharp's working space is Display P3 itself.
+  for (const profile of ['p3', 'srgb']) {
+    const deep = await solid(64, 64, colour).toColourspace('rgb16').png().withIccProfile(profile).toBuffer();
+    assert.equal((await sharp(deep).metadata()).space, 'rgb16');
+    const px = pixelAt(await decodeToRgb(deep, spec, MAX), 50, 50);
+    assert.ok(
+      px.every((value, c) => Math.abs(value - [200, 100, 50][c]!) <= 2),
+      `16-bit ${profile} decoded as ${px}`,
+    );
+  }
 });
 
 /** An RGB ICC profile named `name`, with `tags - 1` unknown tags after its description. */
