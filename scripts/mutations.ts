@@ -221,7 +221,7 @@ export const MUTATIONS: readonly Mutation[] = [
     "pm2's and nginx's plain-text lines reach stdout as they are",
     'child-output.ts',
     'if (isJsonObject(line)) entry',
-    'if (line.length > 0) entry',
+    'if (isJsonObject(line) || line.length > 0) entry',
     ['unit/child-output', 'e2e/serve'],
   ),
 ];
