@@ -140,3 +140,32 @@ export async function sidewaysPhoto(width: number, height: number): Promise<Buff
     .withMetadata({ orientation: 6 })
     .toBuffer();
 }
+
+/**
+ * An RGB ICC profile named `name` with `tags` tag entries (its description, then unknown
+ * ones) whose header declares `declaredTags` of them: a parser that walks the declared count
+ * before checking it against the profile's length spins for as long as the count says.
+ */
+export function iccProfile(name: string, tags: number, declaredTags = tags): Buffer {
+  const tableEnd = 132 + 12 * tags;
+  const desc = Buffer.concat([Buffer.from('desc\0\0\0\0', 'latin1'), Buffer.alloc(4), Buffer.from(`${name}\0`, 'latin1')]);
+  desc.writeUInt32BE(name.length + 1, 8);
+  const profile = Buffer.alloc(tableEnd + desc.length);
+  profile.writeUInt32BE(profile.length, 0);
+  profile.write('mntrRGB XYZ ', 12, 'latin1');
+  profile.write('acsp', 36, 'latin1');
+  profile.writeUInt32BE(declaredTags, 128);
+  profile.write('desc', 132, 'latin1');
+  profile.writeUInt32BE(tableEnd, 136);
+  profile.writeUInt32BE(desc.length, 140);
+  for (let tag = 1; tag < tags; tag++) profile.write('zzzz', 132 + 12 * tag, 'latin1');
+  desc.copy(profile, tableEnd);
+  return profile;
+}
+
+/** `jpeg` with `profile` in one APP2 segment right after its start marker, where cameras put it. */
+export function jpegWithIccProfile(jpeg: Buffer, profile: Buffer): Buffer {
+  const payload = Buffer.concat([Buffer.from('ICC_PROFILE\0\x01\x01', 'latin1'), profile]);
+  const app2 = Buffer.from([0xff, 0xe2, (payload.length + 2) >> 8, (payload.length + 2) & 0xff]);
+  return Buffer.concat([jpeg.subarray(0, 2), app2, payload, jpeg.subarray(2)]);
+}

@@ -6,6 +6,8 @@ import { post, rawRequest, type Answer, type HostileCase } from './hostile';
 import {
   deepJson,
   deflatedZeros,
+  iccProfile,
+  jpegWithIccProfile,
   npyManyUnitDims,
   npyRepeatedShapeKey,
   npzLyingAboutSize,
@@ -76,6 +78,7 @@ export async function buildHostileCases(): Promise<HostileCase[]> {
     .toColourspace('rgb16')
     .png({ progressive: true, compressionLevel: 1 })
     .toBuffer();
+  const iccBomb = jpegWithIccProfile(jpeg, iccProfile('sRGB', 1, 0xffffffff));
   const lyingNpz = await npzLyingAboutSize(GIB);
   const declaringNpz = zipWithOneMember('x.npy', await deflatedZeros(1024 * 1024), GIB);
   const csvRow = Buffer.from(`${Array.from({ length: 3_000_000 }, () => '0').join(',')}\n`);
@@ -107,6 +110,11 @@ export async function buildHostileCases(): Promise<HostileCase[]> {
       expect: [400],
       code: 'image_too_large',
       run: (s) => post(s, interlacedPng, 'image/png'),
+    },
+    {
+      name: `a photo whose colour profile declares 4,294,967,295 tags (${Math.round(iccBomb.length / 1024)} kB)`,
+      expect: [200],
+      run: (s) => post(s, iccBomb, 'image/jpeg'),
     },
     {
       name: `64 × 16-MP AVIFs in ${Math.round(jsonList(avif, 64).length / 1024)} kB (timeout 5 s)`,

@@ -4,6 +4,7 @@ import sharp, { type Sharp } from 'sharp';
 import { ImageTooLargeError, InvalidImageError } from '../../image_classification/errors';
 import { modelSpecSchema } from '../../image_classification/model/spec';
 import { isSrgbProfile } from '../../image_classification/preprocess/colour-profile';
+import { iccProfile, jpegWithIccProfile } from '../../harness/hostile/hostile-bodies';
 import { decodeToRgb, planResize } from '../../image_classification/preprocess/image';
 import { truncationReason } from '../../image_classification/preprocess/integrity';
 import { batchDims, imageTensorLength, tensorLayout, writeImageToBatch } from '../../image_classification/preprocess/tensor';
@@ -199,32 +200,12 @@ test('an embedded colour profile is applied: Display P3 numbers are converted, s
   }
 });
 
-/** An RGB ICC profile named `name`, with `tags - 1` unknown tags after its description. */
-function iccProfile(name: string, tags: number): Buffer {
-  const tableEnd = 132 + 12 * tags;
-  const desc = Buffer.concat([Buffer.from('desc\0\0\0\0', 'latin1'), Buffer.alloc(4), Buffer.from(`${name}\0`, 'latin1')]);
-  desc.writeUInt32BE(name.length + 1, 8);
-  const profile = Buffer.alloc(tableEnd + desc.length);
-  profile.writeUInt32BE(profile.length, 0);
-  profile.write('mntrRGB XYZ ', 12, 'latin1');
-  profile.write('acsp', 36, 'latin1');
-  profile.writeUInt32BE(tags, 128);
-  profile.write('desc', 132, 'latin1');
-  profile.writeUInt32BE(tableEnd, 136);
-  profile.writeUInt32BE(desc.length, 140);
-  for (let tag = 1; tag < tags; tag++) profile.write('zzzz', 132 + 12 * tag, 'latin1');
-  desc.copy(profile, tableEnd);
-  return profile;
-}
-
 test("a profile's tags are not walked past 100 (its 4-byte count could declare billions): it is left to libvips", async () => {
   assert.equal(isSrgbProfile(iccProfile('sRGB', 100)), true);
   assert.equal(isSrgbProfile(iccProfile('sRGB', 101)), false);
   const jpeg = await solid(64, 64, { r: 200, g: 100, b: 50 }).jpeg().toBuffer();
-  const profile = iccProfile('sRGB', 1000);
-  const payload = Buffer.concat([Buffer.from('ICC_PROFILE\0\x01\x01', 'latin1'), profile]);
-  const app2 = Buffer.from([0xff, 0xe2, (payload.length + 2) >> 8, (payload.length + 2) & 0xff]);
-  const tagged = Buffer.concat([jpeg.subarray(0, 2), app2, payload, jpeg.subarray(2)]);
+  const profile = iccProfile('sRGB', 1, 0xffffffff);
+  const tagged = jpegWithIccProfile(jpeg, profile);
   assert.equal((await sharp(tagged).metadata()).icc?.length, profile.length);
   // libvips cannot convert with it either: the pixels decode as they are stored.
   const px = pixelAt(await decodeToRgb(tagged, spec, MAX), 50, 50);
