@@ -83,8 +83,8 @@ function isJsonObject(line: string): boolean {
 export const MAX_LINE_BYTES = 64 * 1024;
 
 /**
- * Relays a child's stream line by line into `sink` until it ends, each other line as a log
- * entry of `level` with `bindings`. Lines end at \n only (a U+2028 inside one, which pino
+ * Relays a child's stream line by line into `sink` until it ends: a JSON object line as it is,
+ * any other line as a log entry with `bindings` (dropped below `logLevel`). Lines end at \n only (a U+2028 inside one, which pino
  * leaves unescaped, does not split it). While the sink is behind, the child's stream is
  * paused: the pipe fills and the child waits, instead of serve holding its output.
  */

@@ -13,6 +13,6 @@ export type Logger = pino.Logger;
  * event loop, so signals and the model manager are still served), flushed at exit, and
  * bounded: past 16 MB not yet written, lines are dropped rather than held.
  */
-export function stdoutSink(): pino.DestinationStream & ReturnType<typeof pino.destination> {
+export function stdoutSink(): ReturnType<typeof pino.destination> {
   return pino.destination({ dest: 1, sync: false, maxLength: 16 * 2 ** 20 });
 }

@@ -21,8 +21,8 @@ const TAG_COUNT_OFFSET = 128;
 
 /**
  * Whether an embedded ICC profile is plain sRGB, so converting the pixels with it can be
- * skipped: that conversion runs on every decoded pixel before the resize (~8 ms for a 12 MP
- * photo shrunk on load, docs/cpu-cost.md). A profile that does not parse is not sRGB: libvips
+ * skipped: that conversion is a pass over every decoded pixel before the resize, the most
+ * expensive step for a phone photo after its decode (docs/cpu-cost.md). A profile that does not parse is not sRGB: libvips
  * then converts with it as it would have (or warns, and the decode fails like any bad file).
  */
 export function isSrgbProfile(icc: Buffer): boolean {
