@@ -20,6 +20,17 @@ export function workerSocketPath(socketDir: string, instance: string | undefined
   return path.join(socketDir, `worker-${Number(instance ?? 0)}.sock`);
 }
 
+/** The pid of the worker listening on workerSocketPath(socketDir, instance), written as it starts listening. */
+export function workerPidPath(socketDir: string, instance: string | undefined): string {
+  return path.join(socketDir, `worker-${Number(instance ?? 0)}.pid`);
+}
+
+/**
+ * A worker's liveness for serve's watchdog: answered by the event loop before anything else
+ * (not logged, not counted). nginx routes no such path to the workers.
+ */
+export const WORKER_LIVENESS_PATH = '/-/alive';
+
 /** Serve's model manager (multi-model endpoints): the socket nginx routes /models to, in the run directory. */
 export function managerSocketPath(runDir: string): string {
   return path.join(runDir, 'models.sock');

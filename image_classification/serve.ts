@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from './config';
@@ -11,9 +11,10 @@ import type { ModelManager } from './multi-model/manager';
 import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
 import { probePublicPort } from './public-port';
 import { bringUpWorkers, drainNginx } from './nginx-process';
-import { managerSocketPath, PACKAGE_NAME, packageRoot, registryFilePath, workerSocketPath } from './paths';
+import { managerSocketPath, registryFilePath, workerSocketPath } from './paths';
 import { modelLoadWaitMs } from './settings';
-import { SOCKET_DIR_ENV, WORKER_NODE_ARGS, workerRuntimeEnv } from './worker-env';
+import { spawnWorkers } from './pm2-process';
+import { watchWorkers } from './worker-watchdog';
 
 /**
  * The container entry point: nginx on the public port in front of a pm2-runtime cluster of
@@ -22,70 +23,12 @@ import { SOCKET_DIR_ENV, WORKER_NODE_ARGS, workerRuntimeEnv } from './worker-env
  * accepting and finishes in-flight requests, then the workers stop.
  */
 
+/** How much longer than SAGEMAKER_MODEL_SERVER_TIMEOUT a worker may go without answering before it is replaced. */
+const WORKER_STALL_MARGIN_SECONDS = 10;
+
 interface Children {
   nginx: ChildProcess;
   workers: ChildProcess;
-}
-
-function pm2RuntimeBin(): string {
-  return path.join(path.dirname(require.resolve('pm2/package.json')), 'bin', 'pm2-runtime');
-}
-
-/**
- * NODE_PATH for the workers, so a handler module anywhere (a model dir's `code/`) can
- * `require('sagemaker-image-classification')` and this package's own dependencies (sharp,
- * onnxruntime-node) without bundling them.
- */
-function handlerNodePath(runDir: string): string {
-  const modules = path.join(runDir, 'node_modules');
-  mkdirSync(modules);
-  symlinkSync(packageRoot(), path.join(modules, PACKAGE_NAME), 'dir');
-  return [modules, path.join(packageRoot(), 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
-}
-
-/**
- * A PM2_HOME for this run, with pm2's host metrics (CPU, memory, network, `df` every 30 s, for
- * `pm2 ls`, which nobody runs here) switched off: they are start-up and background CPU taken
- * from the workers.
- */
-function ownPm2Home(runDir: string): string {
-  const home = path.join(runDir, 'pm2');
-  mkdirSync(home);
-  writeFileSync(path.join(home, 'module_conf.json'), JSON.stringify({ pm2: { sysmonit: 'false' } }));
-  return home;
-}
-
-function ecosystem(config: Config, modelDir: string, runDir: string): object {
-  return {
-    apps: [
-      {
-        name: 'model-server',
-        script: path.join(__dirname, 'worker.js'),
-        // Fork mode: each worker owns its socket and nginx balances by in-flight requests,
-        // with no extra hop through pm2's cluster master.
-        exec_mode: 'fork',
-        node_args: WORKER_NODE_ARGS,
-        instances: config.workers,
-        instance_var: 'NODE_APP_INSTANCE',
-        kill_timeout: (config.timeoutSeconds + 5) * 1000,
-        exp_backoff_restart_delay: 100,
-        merge_logs: true,
-        // pm2's agent (@pm2/io) would wrap every HTTP request and timer for its own dashboard,
-        // source maps would be read and parsed for every module a worker loads, and vizion
-        // would look for a git checkout around the script: all start-up time or per-request
-        // CPU for nothing this server reports (it has its own metrics and JSON logs).
-        pmx: false,
-        vizion: false,
-        disable_source_map_support: true,
-        env: {
-          SM_MODEL_DIR: modelDir,
-          [SOCKET_DIR_ENV]: runDir,
-          NODE_PATH: handlerNodePath(runDir),
-          ...workerRuntimeEnv(process.env, config.mallocPreload),
-        },
-      },
-    ],
-  };
 }
 
 function waitForExit(child: ChildProcess, ms: number): Promise<void> {
@@ -115,8 +58,6 @@ function start(
   stdout: LineSink,
   nginxConf: string,
 ): Children {
-  const ecosystemFile = path.join(runDir, 'ecosystem.json');
-  writeFileSync(ecosystemFile, JSON.stringify(ecosystem(config, model?.dir ?? config.modelDir ?? '/nonexistent', runDir)));
   const confFile = path.join(runDir, 'nginx.conf');
   writeFileSync(confFile, nginxConf);
   // Until a worker listens, its socket path is a plain file: nginx's connect is then refused
@@ -127,15 +68,7 @@ function start(
     // nginx's workers may run as another user: they must be allowed to try it.
     chmodSync(placeholder, 0o666);
   }
-  const workers = spawn(process.execPath, [pm2RuntimeBin(), 'start', ecosystemFile], {
-    stdio: ['inherit', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      PM2_HOME: process.env.PM2_HOME ?? ownPm2Home(runDir),
-      // pm2's daemon would otherwise ask version.pm2.io once a day whether it is up to date.
-      PM2_DISABLE_VERSION_CHECK: 'true',
-    },
-  });
+  const workers = spawnWorkers(config, model?.dir ?? config.modelDir ?? '/nonexistent', runDir);
   const nginx = spawn(config.nginxBin, ['-c', confFile, '-p', runDir, '-e', 'stderr'], { stdio: ['inherit', 'inherit', 'pipe'] });
   const [pm2, ofNginx] = [
     { component: 'pm2', pid: workers.pid },
@@ -299,6 +232,11 @@ async function main(): Promise<void> {
       : Promise.resolve();
   const isStopping = supervise(children, config, logger, cleanup, drain);
   bringUpWorkers(children.nginx, runDir, config.workers, renderNginx, isStopping);
+  if (children.workers.pid !== undefined) {
+    // A worker stuck for longer than any request may take serves no request again: replace it.
+    const watchdog = { runDir, workers: config.workers, supervisorPid: children.workers.pid, isStopping };
+    watchWorkers({ ...watchdog, stallSeconds: config.timeoutSeconds + WORKER_STALL_MARGIN_SECONDS }, logger);
+  }
   if (metrics.refusalLog) {
     const { startMetricsEndpoint } = await import('./metrics/endpoint.js');
     const workerSockets = new Map(Array.from({ length: config.workers }, (_, i) => [String(i), workerSocketPath(runDir, String(i))]));

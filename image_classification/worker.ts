@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { loadConfig, type Config } from './config';
 import { deadline } from './deadline';
@@ -7,7 +7,7 @@ import { answerClientError, MAX_REQUEST_HEADER_BYTES } from './http/client-error
 import { ModelState } from './http/model-state';
 import { createLogger, type Logger } from './logger';
 import { resolveModelDir } from './model/model-dir';
-import { managerSocketPath, registryFilePath, workerSocketPath } from './paths';
+import { managerSocketPath, registryFilePath, workerPidPath, workerSocketPath } from './paths';
 import { HandlerPipeline, type PipelineOptions } from './handler/pipeline';
 import type { MultiModelRouting } from './http/multi-model';
 import { firstUseLoader } from './multi-model/first-use';
@@ -118,6 +118,8 @@ function listen(server: http.Server, config: Config): string {
   const socket = workerSocketPath(socketDir, process.env.NODE_APP_INSTANCE);
   // A worker killed with SIGKILL leaves its socket file behind; its replacement reclaims it.
   rmSync(socket, { force: true });
+  // For serve's watchdog, which replaces a worker whose event loop has stopped (worker-watchdog.ts).
+  writeFileSync(workerPidPath(socketDir, process.env.NODE_APP_INSTANCE), String(process.pid));
   server.listen({ path: socket, readableAll: true, writableAll: true });
   return socket;
 }

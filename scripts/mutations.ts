@@ -217,6 +217,14 @@ export const MUTATIONS: readonly Mutation[] = [
     ['unit/preprocess'],
   ),
   m(
+    'stuck-worker-kept',
+    "serve's watchdog never kills a worker whose event loop has stopped",
+    'worker-watchdog.ts',
+    'if (stalledSeconds < stallSeconds || isStopping()) return;',
+    'if (stalledSeconds < stallSeconds * 1000 || isStopping()) return;',
+    ['e2e/serve'],
+  ),
+  m(
     'plain-child-lines',
     "pm2's and nginx's plain-text lines reach stdout as they are",
     'child-output.ts',

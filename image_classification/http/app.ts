@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
+import { WORKER_LIVENESS_PATH } from '../paths';
 import { WORKER_SNAPSHOT_PATH, type WorkerMetrics } from '../metrics/worker-metrics';
 import { ModelNotReadyError } from '../errors';
 import { errorHandler, methodNotAllowed, notFound } from './error-handler';
@@ -42,6 +43,9 @@ export function createApp({ config, state, logger, metrics, multiModel, work }: 
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  app.get(WORKER_LIVENESS_PATH, (_req, res) => {
+    res.json({ alive: true });
+  });
   // Before the request log: the supervisor collects every few seconds.
   if (metrics) {
     // This worker alone, in Prometheus' text format (a worker run by itself); behind serve,

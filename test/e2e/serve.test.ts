@@ -14,6 +14,7 @@ import { unpackArchive } from '../../image_classification/model/model-dir';
 import {
   DATA_DIR,
   heldHandlerModel,
+  modelDirWithHandler,
   ROOT,
   sample,
   SHIPPED_ARCHIVE,
@@ -216,6 +217,33 @@ test("every line serve writes is a JSON log entry, pm2's and nginx's own include
     assert.ok(logged('pm2', 30, /^App \[model-server:0\] online$/), 'pm2 lifecycle lines');
     assert.ok(logged('nginx', 40, /buffered to a temporary file/), "nginx's warning");
     assert.ok(logged('serve', 30, /^serve started$/));
+  } finally {
+    own.killAll();
+  }
+});
+
+test("a worker whose event loop stops is replaced: serve's watchdog kills it and pm2 starts another", async () => {
+  // A handler that never returns to the event loop for the body 'block'.
+  const dir = await modelDirWithHandler(
+    "exports.modelFn = () => ({});\nexports.transformFn = (model, body) => { while (String(body) === 'block'); return 'done'; };\n",
+  );
+  const own = await startHarness({ SM_MODEL_DIR: dir, SAGEMAKER_MODEL_SERVER_TIMEOUT: '2', SAGEMAKER_MODEL_SERVER_WORKERS: '1' });
+  try {
+    const [stuck] = workerPids(own);
+    const blocked = await invoke(own.url, Buffer.from('block'));
+    assert.equal(blocked.status, 504, 'nginx gives up on the stuck worker');
+    // Stuck past the request timeout + 10 s, it is killed; pm2 starts another, which loads and listens.
+    await waitFor(async () => (await invoke(own.url, Buffer.from('ok'))).status === 200, 40_000, 'a new worker answering', 500);
+    const [replacement] = workerPids(own);
+    assert.ok(replacement !== undefined && replacement !== stuck, `worker ${stuck} replaced by ${replacement}`);
+    const killed = own
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('killing it for pm2 to restart'))
+      .map((line) => JSON.parse(line) as { level: number; pid: number; stalledSeconds: number });
+    assert.equal(killed.length, 1, own.output());
+    assert.equal(killed[0]!.pid, stuck);
+    assert.ok(killed[0]!.level === 50 && killed[0]!.stalledSeconds >= 12);
   } finally {
     own.killAll();
   }
