@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { workerSocketPath } from './paths';
+import { parentPid } from './proc-stat';
 
 /** serve's control of its nginx: workers brought up as they become ready, and a drain before it stops. */
 
@@ -53,14 +54,7 @@ function accepts(socketPath: string): Promise<boolean> {
 function nginxWorkerCount(master: ChildProcess): number {
   let count = 0;
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // "pid (comm) state ppid …": the comm may hold spaces, so read after its closing parenthesis.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === master.pid) count++;
-    } catch {
-      // gone meanwhile
-    }
+    if (/^\d+$/.test(entry) && parentPid(entry) === master.pid) count++;
   }
   return count;
 }

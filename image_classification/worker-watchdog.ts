@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { Logger } from './logger';
 import { WORKER_LIVENESS_PATH, workerPidPath, workerSocketPath } from './paths';
+import { parentPid } from './proc-stat';
 
 /**
  * A worker whose event loop has stopped (a handler's endless synchronous loop, a native call
@@ -31,14 +32,14 @@ function probe(socketPath: string): Promise<Probe> {
 
 /** The worker's pid from the file it wrote as it began listening, if that process is still one of pm2's. */
 function workerPid(runDir: string, instance: number, supervisorPid: number): number | undefined {
+  let pid: number;
   try {
-    const pid = Number(readFileSync(workerPidPath(runDir, String(instance)), 'utf8'));
-    // "pid (comm) state ppid …": a pid reused by an unrelated process is left alone.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === supervisorPid ? pid : undefined;
+    pid = Number(readFileSync(workerPidPath(runDir, String(instance)), 'utf8'));
   } catch {
     return undefined;
   }
+  // A pid since reused by an unrelated process is left alone.
+  return parentPid(pid) === supervisorPid ? pid : undefined;
 }
 
 export interface WatchdogOptions {

@@ -1,0 +1,15 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * A process's parent, from /proc (a slim image has no procps), or undefined once it is gone.
+ * "pid (comm) state ppid …": the comm may hold spaces, so the fields are read after its
+ * closing parenthesis.
+ */
+export function parentPid(pid: number | string): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
