@@ -35,10 +35,18 @@ const NGINX_LEVELS: Record<string, Level> = {
   debug: 'debug',
 };
 
+/**
+ * nginx warns whenever a body passes client_body_buffer_size and goes to a temp file: by
+ * design (it bounds the memory a slow upload holds, nginx.conf), and true of most phone photos.
+ */
+const BODY_TO_FILE = /^a client request body is buffered to a temporary file/;
+
 /** nginx's error log: `2026/12/03 03:04:30 [warn] 1234#0: *5 the message`. */
 export function parseNginxLine(line: string): ParsedLine {
   const match = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*)$/s.exec(line);
-  return match ? { level: NGINX_LEVELS[match[1]!] ?? 'warn', msg: match[2]! } : { level: 'warn', msg: line };
+  if (!match) return { level: 'warn', msg: line };
+  const msg = match[2]!;
+  return { level: BODY_TO_FILE.test(msg) ? 'info' : (NGINX_LEVELS[match[1]!] ?? 'warn'), msg };
 }
 
 const PM2_LEVELS: Record<string, Level> = { info: 'info', log: 'info', warn: 'warn', error: 'error' };
@@ -55,7 +63,8 @@ export function parsePm2Line(line: string, fallback: Level): ParsedLine {
   if (/too many unstable restarts/.test(msg)) return { level: 'error', msg };
   const exit = /exited with code \[(\d+)\] via signal \[(\w+)\]/.exec(msg);
   const crashed = exit !== null && (exit[1] !== '0' || !['SIGINT', 'SIGTERM'].includes(exit[2]!));
-  const killed = /still alive after .* sending SIGKILL/.test(msg);
+  // A worker that did not exit on SIGTERM: pm2 retries every 100 ms until its kill timeout.
+  const killed = /still alive after .* sending SIGKILL|failed to kill/.test(msg);
   return { level: crashed || killed ? 'warn' : PM2_LEVELS[match[1]!]!, msg };
 }
 
@@ -82,11 +91,29 @@ function isJsonObject(line: string): boolean {
  */
 export const MAX_LINE_BYTES = 64 * 1024;
 
+/** An indented line continues the entry before it: a stack trace's frames, a native dump's lines. */
+const CONTINUATION = /^\s/;
+/** How long a plain line waits for its continuation lines before it is relayed. */
+export const CONTINUATION_WAIT_MS = 50;
+/**
+ * An entry repeated within this long of the one relayed is counted, not relayed again: pm2
+ * retries a SIGTERM every 100 ms while a worker does not exit ("failed to kill"), which would
+ * be ten lines a second. The count follows as one entry with `repeated`.
+ */
+export const REPEAT_WINDOW_MS = 10_000;
+
+interface Plain {
+  readonly level: Level;
+  msg: string;
+  readonly at: number;
+}
+
 /**
  * Relays a child's stream line by line into `sink` until it ends: a JSON object line as it is,
- * any other line as a log entry with `bindings` (dropped below `logLevel`). Lines end at \n only (a U+2028 inside one, which pino
- * leaves unescaped, does not split it). While the sink is behind, the child's stream is
- * paused: the pipe fills and the child waits, instead of serve holding its output.
+ * any other line as a log entry with `bindings` (dropped below `logLevel`), its indented
+ * continuation lines joined to it and its repeats counted. Lines end at \n only (a U+2028
+ * inside one, which pino leaves unescaped, does not split it). While the sink is behind, the
+ * child's stream is paused: the pipe fills and the child waits, instead of serve holding its output.
  */
 export function relayLines(
   stream: Readable,
@@ -99,19 +126,63 @@ export function relayLines(
   // pino formats the entry (or skips it below LOG_LEVEL); the sink gets it with the relayed lines.
   const logger = createLogger(logLevel, bindings, { write: (formatted: string) => void (entry = formatted) });
   const lines = stream.pipe(split2(/\r?\n/, { maxLength: MAX_LINE_BYTES, skipOverflow: true } as split2.Options));
-  lines.on('data', (raw: string) => {
-    const line = raw.replace(ANSI_COLOURS, '').trimEnd();
-    if (line.length === 0) return;
-    if (isJsonObject(line)) entry = `${line}\n`;
-    else {
-      const { level, msg } = parse(line);
-      logger[level](msg.length > MAX_RELAYED_CHARS ? `${msg.slice(0, MAX_RELAYED_CHARS)}…` : msg);
-    }
+  const emit = () => {
     const behind = entry !== '' && !sink.write(entry);
     entry = '';
     if (behind && !lines.isPaused()) {
       lines.pause();
       sink.once('drain', () => lines.resume());
     }
+  };
+  const log = ({ level, msg }: ParsedLine, fields: object = {}) => {
+    logger[level](fields, msg.length > MAX_RELAYED_CHARS ? `${msg.slice(0, MAX_RELAYED_CHARS)}…` : msg);
+    emit();
+  };
+
+  let pending: Plain | undefined;
+  let pendingTimer: NodeJS.Timeout | undefined;
+  let last: Plain | undefined;
+  let repeats = 0;
+  let repeatTimer: NodeJS.Timeout | undefined;
+  const reportRepeats = () => {
+    clearTimeout(repeatTimer);
+    repeatTimer = undefined;
+    if (last && repeats > 0) log(last, { repeated: repeats });
+    repeats = 0;
+  };
+  const flushPending = () => {
+    clearTimeout(pendingTimer);
+    if (!pending) return;
+    const repeated = last !== undefined && last.msg === pending.msg && last.level === pending.level;
+    if (repeated && pending.at - last!.at < REPEAT_WINDOW_MS) {
+      repeats++;
+      repeatTimer ??= setTimeout(reportRepeats, REPEAT_WINDOW_MS - (pending.at - last!.at)).unref();
+    } else {
+      reportRepeats();
+      log(pending);
+      last = pending;
+    }
+    pending = undefined;
+  };
+
+  lines.on('data', (raw: string) => {
+    const line = raw.replace(ANSI_COLOURS, '').trimEnd();
+    if (line.length === 0) return;
+    if (pending && CONTINUATION.test(line)) {
+      if (pending.msg.length <= MAX_RELAYED_CHARS) pending.msg += `\n${line}`;
+      return;
+    }
+    flushPending();
+    if (isJsonObject(line)) {
+      entry = `${line}\n`;
+      emit();
+      return;
+    }
+    pending = { ...parse(line), at: Date.now() };
+    pendingTimer = setTimeout(flushPending, CONTINUATION_WAIT_MS).unref();
+  });
+  lines.on('end', () => {
+    flushPending();
+    reportRepeats();
   });
 }

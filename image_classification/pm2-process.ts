@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config';
+import type { ModelSource } from './model/model-dir';
 import { PACKAGE_NAME, packageRoot } from './paths';
-import { SOCKET_DIR_ENV, WORKER_NODE_ARGS, workerRuntimeEnv } from './worker-env';
+import { MODEL_SOURCE_ENV, SOCKET_DIR_ENV, WORKER_NODE_ARGS, workerRuntimeEnv } from './worker-env';
 
 /** serve's pm2: the workers as a pm2-runtime app, their environment, and pm2's own settings. */
 
@@ -35,7 +36,13 @@ function ownPm2Home(runDir: string): string {
   return home;
 }
 
-function ecosystem(config: Config, modelDir: string, runDir: string): object {
+/** The model directory serve hands its workers, and where it came from when serve resolved it. */
+export interface WorkersModel {
+  readonly dir: string;
+  readonly source?: ModelSource;
+}
+
+function ecosystem(config: Config, model: WorkersModel, runDir: string): object {
   return {
     apps: [
       {
@@ -58,7 +65,8 @@ function ecosystem(config: Config, modelDir: string, runDir: string): object {
         vizion: false,
         disable_source_map_support: true,
         env: {
-          SM_MODEL_DIR: modelDir,
+          SM_MODEL_DIR: model.dir,
+          ...(model.source ? { [MODEL_SOURCE_ENV]: model.source } : {}),
           [SOCKET_DIR_ENV]: runDir,
           NODE_PATH: handlerNodePath(runDir),
           ...workerRuntimeEnv(process.env, config.mallocPreload),
@@ -69,12 +77,12 @@ function ecosystem(config: Config, modelDir: string, runDir: string): object {
 }
 
 /**
- * pm2-runtime running `config.workers` workers on the model in `modelDir`, with its stdout and
+ * pm2-runtime running `config.workers` workers on `model`, with its stdout and
  * stderr piped to serve (which relays them as JSON log lines).
  */
-export function spawnWorkers(config: Config, modelDir: string, runDir: string): ChildProcess {
+export function spawnWorkers(config: Config, model: WorkersModel, runDir: string): ChildProcess {
   const ecosystemFile = path.join(runDir, 'ecosystem.json');
-  writeFileSync(ecosystemFile, JSON.stringify(ecosystem(config, modelDir, runDir)));
+  writeFileSync(ecosystemFile, JSON.stringify(ecosystem(config, model, runDir)));
   return spawn(process.execPath, [pm2RuntimeBin(), 'start', ecosystemFile], {
     stdio: ['inherit', 'pipe', 'pipe'],
     env: {

@@ -68,7 +68,7 @@ function start(
     // nginx's workers may run as another user: they must be allowed to try it.
     chmodSync(placeholder, 0o666);
   }
-  const workers = spawnWorkers(config, model?.dir ?? config.modelDir ?? '/nonexistent', runDir);
+  const workers = spawnWorkers(config, { dir: model?.dir ?? config.modelDir ?? '/nonexistent', source: model?.source }, runDir);
   const nginx = spawn(config.nginxBin, ['-c', confFile, '-p', runDir, '-e', 'stderr'], { stdio: ['inherit', 'inherit', 'pipe'] });
   const [pm2, ofNginx] = [
     { component: 'pm2', pid: workers.pid },

@@ -1,5 +1,10 @@
 /** Set by `serve` for each worker: the directory holding one unix socket per worker. */
 export const SOCKET_DIR_ENV = 'MODEL_SERVER_SOCKET_DIR';
+/**
+ * Set by `serve`: where the model it unpacked for the workers came from. A worker sees only
+ * SM_MODEL_DIR (serve's unpacked copy), so without it every worker would report SM_MODEL_DIR.
+ */
+export const MODEL_SOURCE_ENV = 'MODEL_SERVER_MODEL_SOURCE';
 
 /**
  * The C library and libuv settings `serve` gives each worker; `env` (serve's environment) may

@@ -6,7 +6,7 @@ import { LoadTimeoutError, publicStartupFailure } from './errors';
 import { answerClientError, MAX_REQUEST_HEADER_BYTES } from './http/client-errors';
 import { ModelState } from './http/model-state';
 import { createLogger, type Logger } from './logger';
-import { resolveModelDir } from './model/model-dir';
+import { isModelSource, resolveModelDir, type ModelSource } from './model/model-dir';
 import { managerSocketPath, registryFilePath, workerPidPath, workerSocketPath } from './paths';
 import { HandlerPipeline, type PipelineOptions } from './handler/pipeline';
 import type { MultiModelRouting } from './http/multi-model';
@@ -16,7 +16,7 @@ import { WorkerMetrics } from './metrics/worker-metrics';
 import { idleMemoryTrim } from './memory-trim';
 import { configureOnnxModels } from './runtime/onnx-model';
 import { modelLoadWaitMs, pipelineOptions, sessionOptions } from './settings';
-import { SOCKET_DIR_ENV } from './worker-env';
+import { MODEL_SOURCE_ENV, SOCKET_DIR_ENV } from './worker-env';
 
 /**
  * One pm2 worker: loads and warms the model, then listens on its own unix socket behind
@@ -60,10 +60,13 @@ async function loadModel(
   logger: Logger,
   hooks: LoadHooks,
   metrics: WorkerMetrics | undefined,
+  sourceFromServe: ModelSource | undefined,
 ): Promise<void> {
   const started = performance.now();
   try {
-    const { dir, source } = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
+    const resolved = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
+    const { dir } = resolved;
+    const source = sourceFromServe ?? resolved.source;
     const pipeline = await loadPipelineWithin(config, dir, pipelineOptions(config, hooks), logger);
     state.ready(pipeline);
     metrics?.modelLoaded((performance.now() - started) / 1000);
@@ -107,6 +110,11 @@ function multiModelRouting(
   const models = new WorkerModels(registryFilePath(runDir), load, logger);
   const loadOnFirstUse = firstUseLoader(managerSocketPath(runDir), modelLoadWaitMs(config));
   return { models, loadOnFirstUse, waitSeconds: config.timeoutSeconds };
+}
+
+function modelSourceFromServe(): ModelSource | undefined {
+  const source = process.env[MODEL_SOURCE_ENV];
+  return source !== undefined && isModelSource(source) ? source : undefined;
 }
 
 function listen(server: http.Server, config: Config): string {
@@ -186,7 +194,9 @@ async function main(): Promise<void> {
   // worker counts its models' warm-ups too: a few batches per load).
   const onBatch = metrics ? (images: number) => state.status === 'ready' && metrics.batch(images) : undefined;
   // A multi-model worker (re)started by pm2 loads what serve's registry lists before it takes requests.
-  const ready = multiModel ? multiModel.models.report() : loadModel(config, state, logger, { onInferenceFailure, onBatch }, metrics);
+  const ready = multiModel
+    ? multiModel.models.report()
+    : loadModel(config, state, logger, { onInferenceFailure, onBatch }, metrics, modelSourceFromServe());
   // The HTTP stack (express, multer, pino-http) loads on this thread while the model's inference
   // thread loads ONNX Runtime and the session: started in that order, the two overlap.
   const { createApp } = await import('./http/app.js');

@@ -27,7 +27,12 @@ export interface ModelBundle {
   readonly spec: ModelSpec;
 }
 
-export type ModelSource = 'SM_MODEL_DIR' | 'opt_ml_model' | 'shipped';
+const MODEL_SOURCES = ['SM_MODEL_DIR', 'opt_ml_model', 'shipped'] as const;
+export type ModelSource = (typeof MODEL_SOURCES)[number];
+
+export function isModelSource(value: string): value is ModelSource {
+  return (MODEL_SOURCES as readonly string[]).includes(value);
+}
 
 export interface ResolvedModelDir {
   readonly dir: string;

@@ -195,9 +195,10 @@ test('SIGTERM lets in-flight requests finish, then serve exits 0', async () => {
 });
 
 test("every line serve writes is a JSON log entry, pm2's and nginx's own included, up to pm2's last", async () => {
-  const own = await startServe({ LOG_LEVEL: 'info' });
+  // No SM_MODEL_DIR: serve finds the shipped model and hands the workers its unpacked copy.
+  const own = await startHarness({ LOG_LEVEL: 'info' });
   try {
-    // A body past client_body_buffer_size (128 kB) makes nginx warn that it spilled it to a file.
+    // A body past client_body_buffer_size (128 kB) makes nginx say that it spilled it to a file.
     const res = await invoke(own.url, Buffer.alloc(200_000, 1));
     assert.equal(res.status, 400);
     own.child.kill('SIGTERM');
@@ -207,7 +208,7 @@ test("every line serve writes is a JSON log entry, pm2's and nginx's own include
     const lines = own.output().trim().split('\n');
     const entries = lines.map((line) => {
       try {
-        return JSON.parse(line) as { level: number; component?: string; msg: string };
+        return JSON.parse(line) as { level: number; component?: string; msg: string; source?: string };
       } catch {
         return assert.fail(`not a JSON line: ${line.slice(0, 300)}`);
       }
@@ -215,8 +216,12 @@ test("every line serve writes is a JSON log entry, pm2's and nginx's own include
     const logged = (component: string, level: number, msg: RegExp) =>
       entries.some((entry) => entry.component === component && entry.level === level && msg.test(entry.msg));
     assert.ok(logged('pm2', 30, /^App \[model-server:0\] online$/), 'pm2 lifecycle lines');
-    assert.ok(logged('nginx', 40, /buffered to a temporary file/), "nginx's warning");
+    assert.ok(logged('nginx', 30, /buffered to a temporary file/), "nginx's line, as news");
     assert.ok(logged('serve', 30, /^serve started$/));
+    // The workers name where the model came from as serve does, not the copy serve gave them.
+    const sources = (msg: string) => entries.filter((entry) => entry.msg === msg).map((entry) => entry.source);
+    assert.deepEqual(sources('serve started'), ['shipped']);
+    assert.deepEqual(sources('model loaded and warmed'), ['shipped', 'shipped']);
   } finally {
     own.killAll();
   }

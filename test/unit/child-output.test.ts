@@ -2,13 +2,23 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { MAX_LINE_BYTES, MAX_RELAYED_CHARS, parseNginxLine, parsePm2Line, relayLines } from '../../image_classification/child-output';
+import {
+  CONTINUATION_WAIT_MS,
+  MAX_LINE_BYTES,
+  MAX_RELAYED_CHARS,
+  parseNginxLine,
+  parsePm2Line,
+  relayLines,
+} from '../../image_classification/child-output';
 
 test("nginx's and pm2's own lines get the level their writer gave them", () => {
-  assert.deepEqual(parseNginxLine('2026/12/03 03:04:30 [warn] 4242#0: *17 a client request body is buffered to a temporary file'), {
+  assert.deepEqual(parseNginxLine('2026/12/03 03:04:30 [warn] 4242#0: *17 upstream server temporarily disabled'), {
     level: 'warn',
-    msg: 'a client request body is buffered to a temporary file',
+    msg: 'upstream server temporarily disabled',
   });
+  // By design for every body over 128 kB (most phone photos): news, not a warning.
+  const spilled = '2026/12/03 03:04:30 [warn] 4242#0: *17 a client request body is buffered to a temporary file /run/x/0000000001';
+  assert.equal(parseNginxLine(spilled).level, 'info');
   assert.equal(parseNginxLine('2026/12/03 03:04:30 [emerg] 1#0: bind() to 0.0.0.0:8080 failed').level, 'fatal');
   assert.equal(parseNginxLine('2026/12/03 03:04:30 [crit] 1#0: connect() failed').level, 'error');
   assert.deepEqual(parseNginxLine('nginx: [alert] could not open error log'), {
@@ -30,6 +40,7 @@ test("nginx's and pm2's own lines get the level their writer gave them", () => {
   const pm2 = (msg: string) => parsePm2Line(`2026-12-03T03:04:30: PM2 log: ${msg}`, 'info').level;
   assert.equal(pm2('Script /app/dist/worker.js had too many unstable restarts (16). Stopped. "errored"'), 'error');
   assert.equal(pm2('Process with pid 42 still alive after 65000ms, sending SIGKILL to 1 remaining pids...'), 'warn');
+  assert.equal(pm2('pid=42 msg=failed to kill - retrying in 100ms'), 'warn');
 });
 
 /** A sink that keeps what it is given and says it is behind while `behind` is set. */
@@ -99,5 +110,46 @@ test("while the sink is behind, the child's stream is paused until it drains", a
   assert.deepEqual(
     sink.chunks.map((chunk) => (JSON.parse(chunk) as { line: number }).line),
     Array.from({ length: 20_000 }, (_, i) => i),
+  );
+});
+
+type Entry = { level: number; msg: string; repeated?: number };
+
+test("a stack trace's indented lines join the line before them; a JSON line between entries keeps its place", async () => {
+  const child = new PassThrough();
+  const sink = new Sink();
+  relayLines(child, sink, 'info', {}, (line) => parsePm2Line(line, 'warn'));
+  const trace = ['Error: boom', '    at handle (/app/code/inference.js:3:9)', '    at process.processTicksAndRejections (node:internal)'];
+  child.write(`${trace.join('\n')}\n{"level":30,"msg":"next"}\nTypeError: x\n`);
+  child.write(`${'    at y\n'.repeat(2000)}`);
+  // A line that comes after the wait is an entry of its own.
+  await new Promise((resolve) => setTimeout(resolve, CONTINUATION_WAIT_MS * 3));
+  child.end('    at late\n');
+  await settle();
+  const entries = sink.chunks.map((chunk) => JSON.parse(chunk) as Entry);
+  assert.deepEqual(entries[0], { ...entries[0], level: 40, msg: trace.join('\n') });
+  assert.deepEqual(entries[1], { level: 30, msg: 'next' });
+  assert.match(entries[2]!.msg, /^TypeError: x\n {4}at y\n/);
+  assert.equal(entries[2]!.msg.length, MAX_RELAYED_CHARS + 1, 'a long trace is cut');
+  assert.deepEqual([entries[3]!.msg, entries.length], ['    at late', 4]);
+});
+
+test('a line repeated in a flood is relayed once, then counted', async () => {
+  const child = new PassThrough();
+  const sink = new Sink();
+  relayLines(child, sink, 'info', {}, (line) => parsePm2Line(line, 'info'));
+  const retry = (at: string) => `2026-12-03T03:04:${at}: PM2 log: pid=42 msg=failed to kill - retrying in 100ms`;
+  for (let i = 0; i < 500; i++) child.write(`${retry(String(10 + (i % 40)))}\n`);
+  child.end('2026-12-03T03:05:00: PM2 log: App [model-server:0] exited with code [0] via signal [SIGKILL]\n');
+  await settle();
+  const entries = sink.chunks.map((chunk) => JSON.parse(chunk) as Entry);
+  const msg = 'pid=42 msg=failed to kill - retrying in 100ms';
+  assert.deepEqual(
+    entries.map(({ level, msg, repeated }) => ({ level, msg, repeated })),
+    [
+      { level: 40, msg, repeated: undefined },
+      { level: 40, msg, repeated: 499 },
+      { level: 40, msg: 'App [model-server:0] exited with code [0] via signal [SIGKILL]', repeated: undefined },
+    ],
   );
 });
