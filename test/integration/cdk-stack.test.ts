@@ -40,11 +40,11 @@ test('default stack: image and model as assets, a network-isolated model on two 
     MaxCapacity: 4,
     RoleARN: Match.absent(),
   });
-  // cdk.json pins 31.37 images/s per vCPU: × 2 vCPUs (ml.m5.large) × 60 s × 0.5 safety = 1882.2.
+  // cdk.json pins 67.8 images/s per vCPU: × 2 vCPUs (ml.m5.large) × 60 s × 0.5 safety = 4068.
   template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
     PolicyType: 'TargetTrackingScaling',
     TargetTrackingScalingPolicyConfiguration: {
-      TargetValue: 1882,
+      TargetValue: 4068,
       PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
     },
   });
@@ -154,9 +154,9 @@ test(
     const ofType = (type: string) => Object.values(template.Resources).find((resource) => resource.Type === type)!.Properties;
     const variants = ofType('AWS::SageMaker::EndpointConfig').ProductionVariants as { InstanceType: string }[];
     assert.equal(variants[0]!.InstanceType, 'ml.c5.xlarge');
-    // 31.37 images/s per vCPU (cdk.json) × 4 vCPUs × 60 s × 0.5 = 3764.4.
+    // 67.8 images/s per vCPU (cdk.json) × 4 vCPUs × 60 s × 0.5 = 8136.
     const policy = ofType('AWS::ApplicationAutoScaling::ScalingPolicy').TargetTrackingScalingPolicyConfiguration as { TargetValue: number };
-    assert.equal(policy.TargetValue, 3764);
+    assert.equal(policy.TargetValue, 8136);
     const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as {
       artifacts: Record<string, { environment?: string }>;
     };
