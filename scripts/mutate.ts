@@ -35,7 +35,9 @@ function build(dir: string): string | undefined {
 function testsPass(dir: string, tests: readonly string[]): boolean {
   const files = tests.map((test) => `dist/test/${test}.test.js`);
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  return spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { cwd: dir, env, stdio: 'ignore' }).status === 0;
+  const inTempDir = path.join(dir, 'scripts', 'in-temp-dir.mjs');
+  const command = [inTempDir, process.execPath, '--test', '--test-concurrency=1', ...files];
+  return spawnSync(process.execPath, command, { cwd: dir, env, stdio: 'ignore' }).status === 0;
 }
 
 function apply(dir: string, mutation: Mutation): () => void {
