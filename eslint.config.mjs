@@ -35,6 +35,7 @@ const TOP_LEVEL = [
   'nginx-process',
   'public-port',
   'child-output',
+  'child-lifetime',
   'pm2-process',
   'worker-watchdog',
   'proc-stat',

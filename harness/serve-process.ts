@@ -55,10 +55,13 @@ export async function startServe(
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const killAll = () => {
-    // pm2 starts the workers in process groups of their own; they end themselves when pm2 goes
-    // (the serve test checks that), but a test run never leaves one behind even if they did not.
-    const workers = child.exitCode === null ? pm2Workers(child.pid!) : [];
-    for (const pid of [-child.pid!, ...workers]) {
+    // nginx and pm2 run in process groups of their own, as pm2's workers do; they end
+    // themselves when serve or pm2 goes (the serve test checks that), but a test run never
+    // leaves one behind even if they did not.
+    const alive = child.exitCode === null;
+    const groups = alive ? children(child.pid!).map((pid) => -pid) : [];
+    const workers = alive ? pm2Workers(child.pid!) : [];
+    for (const pid of [-child.pid!, ...groups, ...workers]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -193,4 +196,22 @@ export function socketRequest(
     req.on('error', reject);
     req.end(init.body);
   });
+}
+
+/**
+ * Processes still running from a run whose TMPDIR was `tmpDir`: its path in their command line
+ * (nginx's master, pm2-runtime) or environment (npm, serve, the workers). Only reads /proc.
+ */
+export function processesOfRun(tmpDir: string): string[] {
+  const read = (pid: string, file: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+    } catch {
+      return ''; // gone meanwhile, or not ours to read
+    }
+  };
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid) && Number(pid) !== process.pid)
+    .filter((pid) => read(pid, 'cmdline').includes(tmpDir) || read(pid, 'environ').split('\0').includes(`TMPDIR=${tmpDir}`))
+    .map((pid) => `${pid} ${read(pid, 'cmdline').replaceAll('\0', ' ').slice(0, 120)}`);
 }

@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { spawnTiedToServe } from './child-lifetime';
 import type { Config } from './config';
 import type { ModelSource } from './model/model-dir';
 import { PACKAGE_NAME, packageRoot } from './paths';
@@ -83,7 +84,7 @@ function ecosystem(config: Config, model: WorkersModel, runDir: string): object 
 export function spawnWorkers(config: Config, model: WorkersModel, runDir: string): ChildProcess {
   const ecosystemFile = path.join(runDir, 'ecosystem.json');
   writeFileSync(ecosystemFile, JSON.stringify(ecosystem(config, model, runDir)));
-  return spawn(process.execPath, [pm2RuntimeBin(), 'start', ecosystemFile], {
+  return spawnTiedToServe(process.execPath, [pm2RuntimeBin(), 'start', ecosystemFile], {
     stdio: ['inherit', 'pipe', 'pipe'],
     env: {
       ...process.env,

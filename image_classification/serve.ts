@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from './config';
 import { ConfigError, publicStartupFailure } from './errors';
+import { spawnTiedToServe } from './child-lifetime';
 import { parseNginxLine, parsePm2Line, relayLines, type LineSink } from './child-output';
 import { createLogger, stdoutSink, type Logger } from './logger';
 import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
@@ -69,7 +70,8 @@ function start(
     chmodSync(placeholder, 0o666);
   }
   const workers = spawnWorkers(config, { dir: model?.dir ?? config.modelDir ?? '/nonexistent', source: model?.source }, runDir);
-  const nginx = spawn(config.nginxBin, ['-c', confFile, '-p', runDir, '-e', 'stderr'], { stdio: ['inherit', 'inherit', 'pipe'] });
+  const nginxArgs = ['-c', confFile, '-p', runDir, '-e', 'stderr'];
+  const nginx = spawnTiedToServe(config.nginxBin, nginxArgs, { stdio: ['inherit', 'inherit', 'pipe'] });
   const [pm2, ofNginx] = [
     { component: 'pm2', pid: workers.pid },
     { component: 'nginx', pid: nginx.pid },
@@ -122,8 +124,10 @@ function supervise(children: Children, config: Config, logger: Logger, cleanup: 
     child.once('error', (error) => failed(name, { err: error }));
     child.once('exit', (code, signal) => failed(name, { code, signal }));
   }
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  // on, not once: npm passes a terminal's Ctrl-C on to serve, which has it from the terminal
+  // too, and a second SIGINT with no listener left would kill serve mid-drain.
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   return () => stopping;
 }
 

@@ -17,6 +17,8 @@ export const SUPPORTED_CONTENT_TYPES = [
   'application/octet-stream',
   'multipart/form-data',
   'application/json',
+  // A batch transform's records (codecs/records.ts): one request per line.
+  'application/jsonlines',
   'text/csv',
   'application/x-npy',
   'application/x-npz',
