@@ -17,6 +17,8 @@ InvokeEndpoint's TargetModel (unpack + load in every worker + the answer), and t
 resident memory per loaded copy of the shipped model, hence copies per GB. Writes
 bench/results/multi-model.json.`;
 
+/** Past a worker's idle release (1 s after its last work) and the release itself. */
+const SETTLE_MS = 2500;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function timed(work: () => Promise<Response>): Promise<number> {
@@ -73,7 +75,12 @@ runCli(async () => {
     LOG_LEVEL: 'error',
   });
   try {
-    const workersRss = async () => (await Promise.all(workerPids(mme).map(memoryMb))).reduce((sum, memory) => sum + memory.rss, 0);
+    // Measured once the workers have handed back what the load itself used (an idle worker
+    // releases its allocator's free pages after 1 s, memory-trim.ts): what a loaded model holds.
+    const workersRss = async () => {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      return (await Promise.all(workerPids(mme).map(memoryMb))).reduce((sum, memory) => sum + memory.rss, 0);
+    };
     const rss = [await workersRss()];
     const loadMs: number[] = [];
     for (let i = 0; i < copies; i++) {
