@@ -36,6 +36,7 @@ const TOP_LEVEL = [
   'public-port',
   'child-output',
   'child-lifetime',
+  'worker-log-channel',
   'pm2-process',
   'worker-watchdog',
   'proc-stat',
@@ -116,6 +117,21 @@ export default tseslint.config(
     ),
     'the bottom modules import nothing of the package but errors/',
   ),
+  {
+    // Core ESLint's rule, so that it adds to the layering rules (typescript-eslint's) instead of replacing them.
+    files: ['**/*.ts'],
+    ignores: ['image_classification/runtime/onnxruntime.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'onnxruntime-node', message: 'import { ort } from runtime/onnxruntime: it loads ONNX Runtime with its telemetry off' },
+          ],
+        },
+      ],
+    },
+  },
   restrict(['harness/**/*.ts'], '^(\\.\\./)+(test|bench)(/|$)', 'harness/ is shared by test/ and bench/ and imports neither'),
   restrict(['bench/**/*.ts'], '^(\\.\\./)+test(/|$)', 'bench/ shares code with test/ through harness/ only'),
   restrict(['test/**/*.ts'], '^(\\.\\./)+bench(/|$)', 'test/ shares code with bench/ through harness/ only'),

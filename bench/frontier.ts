@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../image_classification/runtime/onnxruntime';
 import { parseCli, runCli } from '../image_classification/cli/args';
 import { StageTimer } from '../image_classification/training/stage-timer';
 import { CUDA_MODEL_FILE, readModelBundle, unpackArchive, type ModelBundle } from '../image_classification/model/model-dir';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../image_classification/runtime/onnxruntime';
 
 /**
  * The model alone: ONNX Runtime on a ready input tensor, one process per core, one thread

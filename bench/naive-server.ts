@@ -1,5 +1,5 @@
 import express from 'express';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../image_classification/runtime/onnxruntime';
 import sharp from 'sharp';
 import { readModelBundle } from '../image_classification/model/model-dir';
 

@@ -15,6 +15,7 @@ import { bringUpWorkers, drainNginx } from './nginx-process';
 import { managerSocketPath, registryFilePath, workerSocketPath } from './paths';
 import { modelLoadWaitMs } from './settings';
 import { spawnWorkers } from './pm2-process';
+import { openWorkerLogFifos } from './worker-log-channel';
 import { watchWorkers } from './worker-watchdog';
 
 /**
@@ -69,6 +70,9 @@ function start(
     // nginx's workers may run as another user: they must be allowed to try it.
     chmodSync(placeholder, 0o666);
   }
+  openWorkerLogFifos(runDir, config.workers)?.forEach((fifo, worker) =>
+    relayLines(fifo, stdout, config.logLevel, { component: 'worker', worker }, (line) => ({ level: 'warn', msg: line })),
+  );
   const workers = spawnWorkers(config, { dir: model?.dir ?? config.modelDir ?? '/nonexistent', source: model?.source }, runDir);
   const nginxArgs = ['-c', confFile, '-p', runDir, '-e', 'stderr'];
   const nginx = spawnTiedToServe(config.nginxBin, nginxArgs, { stdio: ['inherit', 'inherit', 'pipe'] });

@@ -17,6 +17,7 @@ import { idleMemoryTrim } from './memory-trim';
 import { configureOnnxModels } from './runtime/onnx-model';
 import { modelLoadWaitMs, pipelineOptions, sessionOptions } from './settings';
 import { MODEL_SOURCE_ENV, SOCKET_DIR_ENV } from './worker-env';
+import { workerLogDestination } from './worker-log-channel';
 
 /**
  * One pm2 worker: loads and warms the model, then listens on its own unix socket behind
@@ -178,13 +179,14 @@ function exitOnInferenceFailure(logger: Logger): (error: Error) => void {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel, { worker: Number(process.env.NODE_APP_INSTANCE ?? 0) });
+  const runDir = process.env[SOCKET_DIR_ENV];
+  const instance = process.env.NODE_APP_INSTANCE;
+  const logger = createLogger(config.logLevel, { worker: Number(instance ?? 0) }, workerLogDestination(runDir, instance));
   exitWithSupervisor(logger);
   const onInferenceFailure = exitOnInferenceFailure(logger);
   configureOnnxModels({ session: sessionOptions(config), logLevel: config.logLevel, onFailure: onInferenceFailure });
   const state = new ModelState();
-  const metrics = config.metrics ? new WorkerMetrics(process.env.NODE_APP_INSTANCE ?? '0') : undefined;
-  const runDir = process.env[SOCKET_DIR_ENV];
+  const metrics = config.metrics ? new WorkerMetrics(instance ?? '0') : undefined;
   if (config.multiModel && !runDir) logger.warn('SAGEMAKER_MULTI_MODEL needs serve (its model manager); this worker serves one model');
   const multiModel =
     config.multiModel && runDir

@@ -230,7 +230,7 @@ export const MUTATIONS: readonly Mutation[] = [
     'child-output.ts',
     'if (isJsonObject(line)) {',
     'if (isJsonObject(line) || line.length > 0) {',
-    ['unit/child-output', 'e2e/serve'],
+    ['unit/child-output', 'e2e/logs'],
   ),
   m(
     'stack-trace-split',
@@ -254,7 +254,7 @@ export const MUTATIONS: readonly Mutation[] = [
     'worker.ts',
     'const source = sourceFromServe ?? resolved.source;',
     'const source = resolved.source ?? sourceFromServe;',
-    ['e2e/serve'],
+    ['e2e/logs'],
   ),
   m(
     'children-untied',
@@ -262,6 +262,6 @@ export const MUTATIONS: readonly Mutation[] = [
     'child-lifetime.ts',
     'if (!existsSync(setpriv)) return spawn(command, args, options);',
     'if (existsSync(setpriv)) return spawn(command, args, options);',
-    ['e2e/npm-start', 'robustness/faults'],
+    ['e2e/npm-start', 'e2e/serve'],
   ),
 ];

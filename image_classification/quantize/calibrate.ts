@@ -1,5 +1,5 @@
 import { onnx } from 'onnx-proto';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../runtime/onnxruntime';
 import type { Range } from './params';
 
 /**

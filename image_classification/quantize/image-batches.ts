@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../runtime/onnxruntime';
 import type { ModelSpec } from '../model/spec';
 import { preprocessBatch } from '../preprocess/batch';
 import { batchDims, tensorLayout } from '../preprocess/tensor';

@@ -12,6 +12,7 @@ import {
   type ThreadReady,
 } from './inference-protocol';
 import type { ExecutionProvider, ModelGraphs, SessionOptions } from './session';
+import { keepOrtTelemetryOff } from './ort-telemetry';
 import { TensorPool } from './tensor-pool';
 
 export interface TimedRun {
@@ -66,6 +67,7 @@ export class InferenceClient {
     onFailure: (error: Error) => void = () => undefined,
   ): Promise<InferenceClient> {
     const workerData: ThreadInit = { graphs, options, logLevel };
+    keepOrtTelemetryOff();
     const thread = new Worker(path.join(__dirname, 'inference-thread.js'), { workerData });
     const ready = await new Promise<ThreadReady>((resolve, reject) => {
       thread.once('message', resolve);

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
+import { ort } from './onnxruntime';
 import type { DType, NdArray, TypedArray } from '../codecs/ndarray';
 import { createLogger } from '../logger';
 import { transferList, type BatchedFeed, type RunReply, type RunRequest, type ThreadInit, type ThreadReady } from './inference-protocol';

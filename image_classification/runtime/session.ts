@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from './onnxruntime';
 import { ExecutionProviderError } from '../errors';
 import type { Logger } from '../logger';
 

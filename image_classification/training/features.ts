@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../runtime/onnxruntime';
 import { createLogger } from '../logger';
 import type { ModelSpec } from '../model/spec';
 import { preprocessBatch } from '../preprocess/batch';

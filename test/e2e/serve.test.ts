@@ -24,7 +24,7 @@ import {
   withDeadline,
 } from '../../harness/helpers';
 import { parseSamples, total } from '../../harness/prometheus';
-import { invoke, startServe as startHarness, workerPids, type Served } from '../../harness/serve-process';
+import { invoke, processesOfRun, startServe as startHarness, workerPids, type Served } from '../../harness/serve-process';
 
 let modelDir: string;
 const startServe = (env: Record<string, string> = {}, options?: { waitForPing?: boolean }) =>
@@ -194,39 +194,6 @@ test('SIGTERM lets in-flight requests finish, then serve exits 0', async () => {
   }
 });
 
-test("every line serve writes is a JSON log entry, pm2's and nginx's own included, up to pm2's last", async () => {
-  // No SM_MODEL_DIR: serve finds the shipped model and hands the workers its unpacked copy.
-  const own = await startHarness({ LOG_LEVEL: 'info' });
-  try {
-    // A body past client_body_buffer_size (128 kB) makes nginx say that it spilled it to a file.
-    const res = await invoke(own.url, Buffer.alloc(200_000, 1));
-    assert.equal(res.status, 400);
-    own.child.kill('SIGTERM');
-    assert.equal(await withDeadline(own.exited, 30_000), 0, own.output());
-    // pm2 writes its last line after its workers are gone; serve relays it before it exits.
-    await waitFor(async () => own.output().includes('PM2 successfully stopped'), 5_000, "pm2's last line");
-    const lines = own.output().trim().split('\n');
-    const entries = lines.map((line) => {
-      try {
-        return JSON.parse(line) as { level: number; component?: string; msg: string; source?: string };
-      } catch {
-        return assert.fail(`not a JSON line: ${line.slice(0, 300)}`);
-      }
-    });
-    const logged = (component: string, level: number, msg: RegExp) =>
-      entries.some((entry) => entry.component === component && entry.level === level && msg.test(entry.msg));
-    assert.ok(logged('pm2', 30, /^App \[model-server:0\] online$/), 'pm2 lifecycle lines');
-    assert.ok(logged('nginx', 30, /buffered to a temporary file/), "nginx's line, as news");
-    assert.ok(logged('serve', 30, /^serve started$/));
-    // The workers name where the model came from as serve does, not the copy serve gave them.
-    const sources = (msg: string) => entries.filter((entry) => entry.msg === msg).map((entry) => entry.source);
-    assert.deepEqual(sources('serve started'), ['shipped']);
-    assert.deepEqual(sources('model loaded and warmed'), ['shipped', 'shipped']);
-  } finally {
-    own.killAll();
-  }
-});
-
 test("a worker whose event loop stops is replaced: serve's watchdog kills it and pm2 starts another", async () => {
   // A handler that never returns to the event loop for the body 'block'.
   const dir = await modelDirWithHandler(
@@ -254,13 +221,30 @@ test("a worker whose event loop stops is replaced: serve's watchdog kills it and
   }
 });
 
-test('no worker outlives serve killed with SIGKILL (with pm2 and nginx, its process group)', async () => {
+test('a serve killed with SIGKILL takes nginx, pm2 and the workers with it: the port is free for the next one', async () => {
+  const own = await startServe();
+  try {
+    assert.equal(workerPids(own).length, 2);
+    // serve alone: nginx and pm2 run in process groups of their own, ended by serve's death
+    // (setpriv's parent-death signal); the workers, in pm2's groups, end when pm2 goes.
+    own.child.kill('SIGKILL');
+    await waitFor(async () => processesOfRun(own.tmpDir).length === 0, 30_000, 'every process of the run to exit').catch((error: Error) => {
+      throw new Error(`${error.message}: ${processesOfRun(own.tmpDir).join('; ')}`);
+    });
+    await assert.rejects(fetch(`${own.url}/ping`), 'the port is closed');
+  } finally {
+    own.killAll();
+  }
+});
+
+test('a worker whose pm2 is killed with SIGKILL exits by itself', async () => {
   const own = await startServe();
   const workers = workerPids(own);
   assert.equal(workers.length, 2);
   // The workers are in process groups of their own (pm2 starts them detached): only their
   // supervisor's going away can stop them. (killAll, used below to clean up, kills them too.)
-  process.kill(-own.child.pid!, 'SIGKILL');
+  const pm2 = Number(readFileSync(`/proc/${workers[0]}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  process.kill(pm2, 'SIGKILL');
   // An exited process that its new parent has not reaped yet is a zombie ('Z'): gone all the same.
   const running = (pid: number) => {
     try {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../image_classification/runtime/onnxruntime';
 import request from 'supertest';
 import { createApp } from '../../image_classification/http/app';
 import { ModelState } from '../../image_classification/http/model-state';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { sample, SHIPPED_ARCHIVE, waitFor, withDeadline } from '../../harness/helpers';
-import { invoke, processesOfRun, startServe, workerPids, type Served } from '../../harness/serve-process';
+import { invoke, startServe, workerPids, type Served } from '../../harness/serve-process';
 
 /** One request's outcome: its status (0: no answer), why there was none, and when it was sent. */
 interface Outcome {
@@ -134,27 +134,6 @@ describe('a model that cannot load', () => {
     });
   }
 });
-
-test(
-  'a serve killed with SIGKILL takes nginx, pm2 and the workers with it: the port is free for the next one',
-  { timeout: 60_000 },
-  async () => {
-    const served = await startServe({ SM_MODEL_DIR: modelDir });
-    try {
-      const workers = workerPids(served);
-      assert.equal(workers.length, 2);
-      served.child.kill('SIGKILL');
-      await waitFor(async () => processesOfRun(served.tmpDir).length === 0, 30_000, 'every process of the run to exit').catch(
-        (error: Error) => {
-          throw new Error(`${error.message}: ${processesOfRun(served.tmpDir).join('; ')}`);
-        },
-      );
-      await assert.rejects(fetch(`${served.url}/ping`), 'the port is closed');
-    } finally {
-      served.killAll();
-    }
-  },
-);
 
 describe('SIGTERM under load and slow clients', () => {
   test('SIGTERM under load: in-flight requests finish, no 5xx, exit 0 within 30 s', { timeout: 60_000 }, async () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { onnx } from 'onnx-proto';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../image_classification/runtime/onnxruntime';
 import seedrandom from 'seedrandom';
 import { graphFor } from '../../image_classification/runtime/session';
 import { floatTensor } from '../../image_classification/quantize/onnx-tensors';

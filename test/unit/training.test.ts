@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../image_classification/runtime/onnxruntime';
 import { DEFAULT_BACKBONE, DEFAULT_FEATURES_OUTPUT, DEFAULT_POOLED_EXTRA } from '../../image_classification/training/backbone';
 import { featureBackbone } from '../../image_classification/training/onnx-graph';
 import { stratifiedFolds, selectImages, expandLabels } from '../../image_classification/training/cross-validation';
