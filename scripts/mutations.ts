@@ -264,4 +264,28 @@ export const MUTATIONS: readonly Mutation[] = [
     'if (existsSync(setpriv)) return spawn(command, args, options);',
     ['e2e/npm-start', 'e2e/serve'],
   ),
+  m(
+    'worker-log-via-pm2',
+    "the workers' JSON lines through pm2 instead of their FIFOs",
+    'worker-log-channel.ts',
+    'if (!runDir) return undefined;',
+    "if (runDir !== '') return undefined;",
+    ['unit/worker-log-channel', 'e2e/logs'],
+  ),
+  m(
+    'ort-telemetry-on',
+    "ONNX Runtime's telemetry left on",
+    'runtime/ort-telemetry.ts',
+    "process.env.ORT_DISABLE_TELEMETRY ??= '1';",
+    "process.env.ORT_DISABLE_TELEMETRY ??= '0';",
+    ['integration/telemetry'],
+  ),
+  m(
+    'ort-telemetry-thread',
+    'the inference thread started before the telemetry default is in the environment',
+    'runtime/inference-client.ts',
+    'keepOrtTelemetryOff();\n    const thread',
+    'void keepOrtTelemetryOff;\n    const thread',
+    ['integration/telemetry'],
+  ),
 ];
