@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { chmod, mkdtemp } from 'node:fs/promises';
@@ -22,6 +22,14 @@ export interface Served {
 
 const running = new Set<() => void>();
 process.once('exit', () => running.forEach((killAll) => killAll()));
+// A test process ended by a signal (Ctrl-C on `npm test`) runs no 'exit' handler: it stops its
+// servers first, then ends as the signal would have ended it.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    running.forEach((killAll) => killAll());
+    process.kill(process.pid, signal);
+  });
+}
 
 /**
  * `root`: another checkout's built tree (a release to compare with); this one by default.
@@ -54,14 +62,15 @@ export async function startServe(
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // nginx and pm2 run in process groups of their own (their pids), as pm2's workers do; they
+  // end themselves when serve or pm2 goes (the serve test checks that), but a test run never
+  // leaves one behind even if they did not, nor nginx's workers when a test killed their master.
+  const groups = new Set<number>();
+  const noteGroups = () => child.exitCode === null && children(child.pid!).forEach((pid) => groups.add(pid));
   const killAll = () => {
-    // nginx and pm2 run in process groups of their own, as pm2's workers do; they end
-    // themselves when serve or pm2 goes (the serve test checks that), but a test run never
-    // leaves one behind even if they did not.
-    const alive = child.exitCode === null;
-    const groups = alive ? children(child.pid!).map((pid) => -pid) : [];
-    const workers = alive ? pm2Workers(child.pid!) : [];
-    for (const pid of [-child.pid!, ...groups, ...workers]) {
+    noteGroups();
+    const workers = child.exitCode === null ? pm2Workers(child.pid!) : [];
+    for (const pid of [-child.pid!, ...[...groups].map((group) => -group), ...workers]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -98,6 +107,7 @@ export async function startServe(
       killAll();
       throw new Error(`${error.message}\n${output}`);
     });
+    noteGroups();
   }
   return served;
 }
@@ -200,8 +210,17 @@ export function socketRequest(
 
 /**
  * Processes still running from a run whose TMPDIR was `tmpDir`: its path in their command line
- * (nginx's master, pm2-runtime) or environment (npm, serve, the workers). Only reads /proc.
+ * (nginx's master, pm2-runtime), environment (npm, serve, the workers) or open files (nginx's
+ * workers, whose title and environment nginx overwrites). Only reads /proc.
  */
+function openFiles(pid: string): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+  } catch {
+    return []; // gone meanwhile, or not ours to read
+  }
+}
+
 export function processesOfRun(tmpDir: string): string[] {
   const read = (pid: string, file: string) => {
     try {
@@ -212,6 +231,11 @@ export function processesOfRun(tmpDir: string): string[] {
   };
   return readdirSync('/proc')
     .filter((pid) => /^\d+$/.test(pid) && Number(pid) !== process.pid)
-    .filter((pid) => read(pid, 'cmdline').includes(tmpDir) || read(pid, 'environ').split('\0').includes(`TMPDIR=${tmpDir}`))
+    .filter(
+      (pid) =>
+        read(pid, 'cmdline').includes(tmpDir) ||
+        read(pid, 'environ').split('\0').includes(`TMPDIR=${tmpDir}`) ||
+        openFiles(pid).some((file) => file.startsWith(tmpDir)),
+    )
     .map((pid) => `${pid} ${read(pid, 'cmdline').replaceAll('\0', ' ').slice(0, 120)}`);
 }

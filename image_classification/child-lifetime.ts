@@ -1,8 +1,26 @@
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 /** util-linux's, in Debian's and RHEL's base systems (the image's node:*-slim base included). */
 export const SETPRIV = '/usr/bin/setpriv';
+
+const pdeathsigSupport = new Map<string, boolean>();
+
+/** Whether `setpriv` is there and has --pdeathsig (util-linux 2.33 and later). */
+function canTie(setpriv: string): boolean {
+  let supported = pdeathsigSupport.get(setpriv);
+  if (supported === undefined) {
+    try {
+      supported =
+        existsSync(setpriv) &&
+        execFileSync(setpriv, ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes('--pdeathsig');
+    } catch {
+      supported = false;
+    }
+    pdeathsigSupport.set(setpriv, supported);
+  }
+  return supported;
+}
 
 /**
  * Starts one of serve's children (nginx, pm2-runtime) in a process group of its own, tied to
@@ -12,9 +30,24 @@ export const SETPRIV = '/usr/bin/setpriv';
  *   it then, and drains as on SIGTERM;
  * - tied: setpriv gives it a parent-death signal (SIGTERM), so a serve killed with SIGKILL takes
  *   nginx, pm2 and through pm2 the workers with it, instead of leaving nginx on the port.
- * Without setpriv the child stays in serve's group, where a signal to the group still reaches it.
+ * Without a setpriv that can (none, or older than util-linux 2.33) the child stays in serve's
+ * group, where a signal to the group still reaches it.
  */
 export function spawnTiedToServe(command: string, args: readonly string[], options: SpawnOptions, setpriv = SETPRIV): ChildProcess {
-  if (!existsSync(setpriv)) return spawn(command, args, options);
+  if (!canTie(setpriv)) return spawn(command, args, options);
   return spawn(setpriv, ['--pdeathsig', 'SIGTERM', '--', command, ...args], { ...options, detached: true });
+}
+
+/**
+ * Signals a child started by spawnTiedToServe and the rest of its process group: an nginx
+ * master's workers stay in its group, and keep the port, when the master itself was killed.
+ */
+export function signalTied(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Not a group of its own (no setpriv), or gone already.
+    child.kill(signal);
+  }
 }

@@ -108,6 +108,16 @@ interface Plain {
   readonly at: number;
 }
 
+/** A relayed entry, and how often it came again within REPEAT_WINDOW_MS of being relayed. */
+interface Recent {
+  readonly entry: Plain;
+  repeats: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** Entries remembered for their repeats: a few, since floods come from a few stuck workers. */
+const RECENT_ENTRIES = 16;
+
 /**
  * Relays a child's stream line by line into `sink` until it ends: a JSON object line as it is,
  * any other line as a log entry with `bindings` (dropped below `logLevel`), its indented
@@ -141,26 +151,34 @@ export function relayLines(
 
   let pending: Plain | undefined;
   let pendingTimer: NodeJS.Timeout | undefined;
-  let last: Plain | undefined;
-  let repeats = 0;
-  let repeatTimer: NodeJS.Timeout | undefined;
-  const reportRepeats = () => {
-    clearTimeout(repeatTimer);
-    repeatTimer = undefined;
-    if (last && repeats > 0) log(last, { repeated: repeats });
-    repeats = 0;
+  // By level and message: pm2 alternates "pid=N msg=failed to kill" between stuck workers.
+  const recent = new Map<string, Recent>();
+  const reportRepeats = (key: string) => {
+    const seen = recent.get(key);
+    if (!seen) return;
+    clearTimeout(seen.timer);
+    seen.timer = undefined;
+    if (seen.repeats > 0) log(seen.entry, { repeated: seen.repeats });
+    seen.repeats = 0;
   };
   const flushPending = () => {
     clearTimeout(pendingTimer);
     if (!pending) return;
-    const repeated = last !== undefined && last.msg === pending.msg && last.level === pending.level;
-    if (repeated && pending.at - last!.at < REPEAT_WINDOW_MS) {
-      repeats++;
-      repeatTimer ??= setTimeout(reportRepeats, REPEAT_WINDOW_MS - (pending.at - last!.at)).unref();
+    const key = `${pending.level} ${pending.msg}`;
+    const seen = recent.get(key);
+    if (seen && pending.at - seen.entry.at < REPEAT_WINDOW_MS) {
+      seen.repeats++;
+      seen.timer ??= setTimeout(() => reportRepeats(key), REPEAT_WINDOW_MS - (pending.at - seen.entry.at)).unref();
     } else {
-      reportRepeats();
+      reportRepeats(key);
+      recent.delete(key);
       log(pending);
-      last = pending;
+      recent.set(key, { entry: pending, repeats: 0 });
+      if (recent.size > RECENT_ENTRIES) {
+        const oldest = recent.keys().next().value!;
+        reportRepeats(oldest);
+        recent.delete(oldest);
+      }
     }
     pending = undefined;
   };
@@ -183,6 +201,6 @@ export function relayLines(
   });
   lines.on('end', () => {
     flushPending();
-    reportRepeats();
+    for (const key of recent.keys()) reportRepeats(key);
   });
 }

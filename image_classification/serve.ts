@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from './config';
 import { ConfigError, publicStartupFailure } from './errors';
-import { spawnTiedToServe } from './child-lifetime';
+import { signalTied, spawnTiedToServe } from './child-lifetime';
 import { parseNginxLine, parsePm2Line, relayLines, type LineSink } from './child-output';
 import { createLogger, stdoutSink, type Logger } from './logger';
 import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
@@ -37,7 +37,7 @@ function waitForExit(child: ChildProcess, ms: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      signalTied(child, 'SIGKILL');
       resolve();
     }, ms);
     child.once('exit', () => {
@@ -118,7 +118,7 @@ function supervise(children: Children, config: Config, logger: Logger, cleanup: 
     if (stopping) return;
     logger.error({ child: name, ...details }, `${name} is not running; stopping serve`);
     stopping = true;
-    for (const other of Object.values(children)) other.kill('SIGTERM');
+    for (const other of Object.values(children)) signalTied(other, 'SIGTERM');
     void Promise.all(Object.values(children).map((c) => waitForExit(c, 10_000))).then(() => {
       cleanup();
       process.exit(1);
@@ -189,6 +189,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const stdout = stdoutSink();
+  // Each relayed stream waits for one 'drain' while stdout is behind: pm2's two, nginx's and a FIFO per worker.
+  stdout.setMaxListeners(3 + config.workers);
   const logger = createLogger(config.logLevel, { component: 'serve' }, stdout);
   const publicPort = await probePublicPort(config.port);
   if (!publicPort.free) {

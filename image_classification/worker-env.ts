@@ -20,6 +20,9 @@ export function workerRuntimeEnv(env: Record<string, string | undefined>, preloa
     // libuv's pool runs sharp's decodes: two at a time per worker bounds the memory of decodes
     // in flight (docs/limits.md) and matches the cores a worker gets.
     UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE ?? '2',
+    // In the workers' environment from their start, so that a handler's own ONNX Runtime
+    // sessions run with it too (runtime/ort-telemetry.ts).
+    ORT_DISABLE_TELEMETRY: env.ORT_DISABLE_TELEMETRY ?? '1',
   };
 }
 

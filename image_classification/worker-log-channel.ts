@@ -38,11 +38,29 @@ export interface LineDestination {
   write(line: string): void;
 }
 
+/** How long a worker waits between tries while its FIFO is full (serve behind on stdout). */
+const FULL_FIFO_WAIT_MS = 1;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Writes all of `bytes` to a non-blocking FIFO, waiting while it is full; throws when serve is gone (EPIPE). */
+function writeAll(fd: number, bytes: Buffer): void {
+  for (let written = 0; written < bytes.length;) {
+    try {
+      written += writeSync(fd, bytes, written);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(sleeper, 0, 0, FULL_FIFO_WAIT_MS);
+    }
+  }
+}
+
 /**
- * A worker's end: its FIFO when serve made one, else stdout. Writes are synchronous, as to a
- * pipe on stdout, so the last lines before an exit are not lost, and a full FIFO (serve behind)
- * holds the worker as a full pipe would. Should the FIFO fail (serve gone), the worker
- * goes on logging to stdout.
+ * A worker's end: its FIFO when serve made one and still reads it, else stdout. The FIFO is
+ * opened without blocking: a worker that pm2 starts as serve dies finds no reader and logs to
+ * stdout, instead of waiting in open() for ever with nobody left to stop it. Writes are
+ * synchronous, as to a pipe on stdout, so the last lines before an exit are not lost, and a
+ * full FIFO (serve behind) holds the worker as a full pipe would. Should the FIFO fail later
+ * (serve gone), the worker goes on logging to stdout.
  */
 export function workerLogDestination(runDir: string | undefined, instance: string | undefined): LineDestination | undefined {
   if (!runDir) return undefined;
@@ -50,7 +68,8 @@ export function workerLogDestination(runDir: string | undefined, instance: strin
   let fd: number | undefined;
   try {
     if (!statSync(fifo).isFIFO()) return undefined;
-    fd = openSync(fifo, 'w');
+    // ENXIO when no process has it open for reading.
+    fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
   } catch {
     return undefined;
   }
@@ -58,8 +77,7 @@ export function workerLogDestination(runDir: string | undefined, instance: strin
     write(line: string) {
       if (fd !== undefined) {
         try {
-          const bytes = Buffer.from(line);
-          for (let written = 0; written < bytes.length;) written += writeSync(fd, bytes, written);
+          writeAll(fd, Buffer.from(line));
           return;
         } catch {
           const failed = fd;

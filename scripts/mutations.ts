@@ -244,8 +244,8 @@ export const MUTATIONS: readonly Mutation[] = [
     'repeats-relayed',
     'a flood of one line relayed line by line',
     'child-output.ts',
-    'if (repeated && pending.at - last!.at < REPEAT_WINDOW_MS) {',
-    'if (repeated && pending.at - last!.at < 0) {',
+    'if (seen && pending.at - seen.entry.at < REPEAT_WINDOW_MS) {',
+    'if (seen && pending.at - seen.entry.at < 0) {',
     ['unit/child-output'],
   ),
   m(
@@ -260,8 +260,8 @@ export const MUTATIONS: readonly Mutation[] = [
     'children-untied',
     "nginx and pm2 in serve's process group and not tied to its life (a Ctrl-C stops nginx at once, a killed serve leaves it on the port)",
     'child-lifetime.ts',
-    'if (!existsSync(setpriv)) return spawn(command, args, options);',
-    'if (existsSync(setpriv)) return spawn(command, args, options);',
+    'if (!canTie(setpriv)) return spawn(command, args, options);',
+    'if (canTie(setpriv)) return spawn(command, args, options);',
     ['e2e/npm-start', 'e2e/serve'],
   ),
   m(

@@ -4,7 +4,8 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from '../../harness/helpers';
+import { modelDirWithHandler, ROOT } from '../../harness/helpers';
+import { invoke, startServe } from '../../harness/serve-process';
 
 /**
  * ONNX Runtime's official Linux builds collect telemetry for Microsoft unless told not to. The
@@ -55,4 +56,20 @@ test('ORT_DISABLE_TELEMETRY=0 lets ONNX Runtime keep its telemetry files, as it 
     left.home.some((file) => file.includes('.onnxruntime')),
     `ONNX Runtime's telemetry files in HOME: ${left.home.join(', ')}`,
   );
+});
+
+test("a handler's own ONNX Runtime session under serve runs with telemetry off too", async () => {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'home-'));
+  const dir = await modelDirWithHandler(`const ort = require('onnxruntime-node');
+    exports.modelFn = async (modelDir) => ort.InferenceSession.create(require('node:path').join(modelDir, 'model.onnx'));
+    exports.transformFn = async (session) => session.inputNames.join(',');\n`);
+  const served = await startServe({ SM_MODEL_DIR: dir, HOME: home, SAGEMAKER_MODEL_SERVER_WORKERS: '1' });
+  try {
+    const res = await invoke(served.url, Buffer.from('x'));
+    assert.deepEqual([res.status, await res.text()], [200, 'input']);
+    const left = (await readdir(served.tmpDir)).filter((file) => file === '.ses' || file.startsWith('mat-debug-'));
+    assert.deepEqual({ home: await readdir(home, { recursive: true }), tmp: left }, { home: [], tmp: [] });
+  } finally {
+    served.killAll();
+  }
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,7 +43,11 @@ test("each worker's lines reach serve through its own FIFO, across a worker's re
   assert.equal(await new Promise((resolve) => writer.once('exit', resolve)), 0);
 });
 
-test('without a FIFO (a worker started alone, or mkfifo missing) a worker logs to stdout', async () => {
+test('without a FIFO that serve reads (a worker started alone, mkfifo missing, serve gone) a worker logs to stdout', async () => {
   assert.equal(workerLogDestination(undefined, '0'), undefined);
-  assert.equal(workerLogDestination(await mkdtemp(path.join(os.tmpdir(), 'log-fifo-')), '0'), undefined);
+  const runDir = await mkdtemp(path.join(os.tmpdir(), 'log-fifo-'));
+  assert.equal(workerLogDestination(runDir, '0'), undefined);
+  // A FIFO nobody reads: opening it must not wait for a reader that will never come.
+  execFileSync('mkfifo', [path.join(runDir, 'worker-0.log')]);
+  assert.equal(workerLogDestination(runDir, '0'), undefined);
 });
