@@ -6,7 +6,7 @@ export const SETPRIV = '/usr/bin/setpriv';
 
 const pdeathsigSupport = new Map<string, boolean>();
 
-/** Whether `setpriv` is there and has --pdeathsig (util-linux 2.33 and later). */
+/** Whether `setpriv` is there and has --pdeathsig (older util-linux releases lack it). */
 function canTie(setpriv: string): boolean {
   let supported = pdeathsigSupport.get(setpriv);
   if (supported === undefined) {
@@ -30,7 +30,7 @@ function canTie(setpriv: string): boolean {
  *   it then, and drains as on SIGTERM;
  * - tied: setpriv gives it a parent-death signal (SIGTERM), so a serve killed with SIGKILL takes
  *   nginx, pm2 and through pm2 the workers with it, instead of leaving nginx on the port.
- * Without a setpriv that can (none, or older than util-linux 2.33) the child stays in serve's
+ * Without a setpriv that can (none, or one without --pdeathsig) the child stays in serve's
  * group, where a signal to the group still reaches it.
  */
 export function spawnTiedToServe(command: string, args: readonly string[], options: SpawnOptions, setpriv = SETPRIV): ChildProcess {
