@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type net from 'node:net';
@@ -83,6 +84,15 @@ export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | 't
 }
 
 /** Whether a command-line tool is installed and runs. */
+/** Whether `pid` runs: one that exited but is not reaped yet (a zombie, 'Z') counts as gone. */
+export function isRunning(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 export function hasCommand(command: string): boolean {
   try {
     execFileSync(command, ['--version'], { stdio: 'ignore' });

@@ -118,17 +118,17 @@ function modelSourceFromServe(): ModelSource | undefined {
   return source !== undefined && isModelSource(source) ? source : undefined;
 }
 
-function listen(server: http.Server, config: Config): string {
-  const socketDir = process.env[SOCKET_DIR_ENV];
-  if (!socketDir) {
+/** On serve's socket for this instance in `runDir`, or on the port when run alone (no runDir). */
+function listen(server: http.Server, config: Config, runDir: string | undefined, instance: string | undefined): string {
+  if (!runDir) {
     server.listen(config.port);
     return `port ${config.port}`;
   }
-  const socket = workerSocketPath(socketDir, process.env.NODE_APP_INSTANCE);
+  const socket = workerSocketPath(runDir, instance);
   // A worker killed with SIGKILL leaves its socket file behind; its replacement reclaims it.
   rmSync(socket, { force: true });
   // For serve's watchdog, which replaces a worker whose event loop has stopped (worker-watchdog.ts).
-  writeFileSync(workerPidPath(socketDir, process.env.NODE_APP_INSTANCE), String(process.pid));
+  writeFileSync(workerPidPath(runDir, instance), String(process.pid));
   server.listen({ path: socket, readableAll: true, writableAll: true });
   return socket;
 }
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
   shutDownOnSignal(server, close, config, logger);
   void ready.then(() => {
     logger.info(
-      { listen: listen(server, config), status: multiModel ? `${multiModel.models.count} models` : state.status },
+      { listen: listen(server, config, runDir, instance), status: multiModel ? `${multiModel.models.count} models` : state.status },
       'worker listening',
     );
     // The model's load and warm-up left freed memory behind, like a burst of requests.

@@ -32,7 +32,11 @@ async function npmStart(port: number, tmpDir: string, modelDir: string) {
   const started = Date.now();
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ping`)).status === 200, 60_000, 'npm start /ping').catch(
     (error: Error) => {
-      process.kill(-child.pid!, 'SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // npm start already ended (a failed build, say): its output says why
+      }
       throw new Error(`${error.message}\n${output}`);
     },
   );

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,9 +11,11 @@ import { after, before, test } from 'node:test';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { installedJemalloc } from '../../image_classification/allocator';
 import { unpackArchive } from '../../image_classification/model/model-dir';
+import { parentPid } from '../../image_classification/proc-stat';
 import {
   DATA_DIR,
   heldHandlerModel,
+  isRunning,
   modelDirWithHandler,
   ROOT,
   sample,
@@ -243,20 +245,11 @@ test('a worker whose pm2 is killed with SIGKILL exits by itself', async () => {
   assert.equal(workers.length, 2);
   // The workers are in process groups of their own (pm2 starts them detached): only their
   // supervisor's going away can stop them. (killAll, used below to clean up, kills them too.)
-  const pm2 = Number(readFileSync(`/proc/${workers[0]}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-  process.kill(pm2, 'SIGKILL');
-  // An exited process that its new parent has not reaped yet is a zombie ('Z'): gone all the same.
-  const running = (pid: number) => {
-    try {
-      return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    } catch {
-      return false;
-    }
-  };
+  process.kill(parentPid(workers[0]!)!, 'SIGKILL');
   try {
-    await waitFor(async () => !workers.some(running), 15_000, 'the workers to exit');
+    await waitFor(async () => !workers.some(isRunning), 15_000, 'the workers to exit');
   } finally {
-    for (const pid of workers.filter(running)) process.kill(pid, 'SIGKILL');
+    for (const pid of workers.filter(isRunning)) process.kill(pid, 'SIGKILL');
     own.killAll();
   }
 });

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ROOT, waitFor } from '../../harness/helpers';
+import { isRunning, ROOT, waitFor } from '../../harness/helpers';
 
 /** `npm test` and the benches run under scripts/in-temp-dir.mjs: what they leave in TMPDIR goes with it. */
 
 const SCRIPT = path.join(ROOT, 'scripts', 'in-temp-dir.mjs');
-/** Whether `pid` runs (an exited one not yet reaped, a zombie, counts as gone). */
-function running(pid: number): boolean {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 const LEAVE_A_FILE = 'echo "$TMPDIR"; mkdir "$TMPDIR/run"; touch "$TMPDIR/run/model.onnx"';
 
 test("the command runs with TMPDIR set to a fresh directory that nginx's workers can traverse; it is removed, with what the run left running, and the command's status kept", () => {
@@ -29,7 +20,7 @@ test("the command runs with TMPDIR set to a fresh directory that nginx's workers
   const [dir, pid] = run.stdout.trim().split('\n');
   assert.match(path.basename(dir!), /^image-classification-/);
   assert.equal(existsSync(dir!), false, `${dir} is removed`);
-  assert.equal(running(Number(pid)), false, 'what the run left running is stopped');
+  assert.equal(isRunning(Number(pid)), false, 'what the run left running is stopped');
   assert.equal(spawnSync(process.execPath, [SCRIPT, 'no-such-command-here'], { encoding: 'utf8' }).status, 127);
 });
 
