@@ -81,6 +81,8 @@ const restrict = (files, regex, message) => ({
   rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ regex, message }] }] },
 });
 
+const ORT_ONLY_THROUGH_RUNTIME = 'import { ort } from runtime/onnxruntime: it loads ONNX Runtime with its telemetry off';
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'cdk.out/**', 'lambda/dist/**', 'model/**', 'data/**', 'docs/**'] },
   eslint.configs.recommended,
@@ -125,10 +127,14 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            { name: 'onnxruntime-node', message: 'import { ort } from runtime/onnxruntime: it loads ONNX Runtime with its telemetry off' },
-          ],
+          paths: [{ name: 'onnxruntime-node', message: ORT_ONLY_THROUGH_RUNTIME }],
         },
+      ],
+      // The same for import('onnxruntime-node') and require('onnxruntime-node'), which no-restricted-imports does not see.
+      'no-restricted-syntax': [
+        'error',
+        { selector: "ImportExpression[source.value='onnxruntime-node']", message: ORT_ONLY_THROUGH_RUNTIME },
+        { selector: "CallExpression[callee.name='require'][arguments.0.value='onnxruntime-node']", message: ORT_ONLY_THROUGH_RUNTIME },
       ],
     },
   },

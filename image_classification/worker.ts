@@ -18,6 +18,7 @@ import { configureOnnxModels } from './runtime/onnx-model';
 import { modelLoadWaitMs, pipelineOptions, sessionOptions } from './settings';
 import { MODEL_SOURCE_ENV, SOCKET_DIR_ENV } from './worker-env';
 import { workerLogDestination } from './worker-log-channel';
+import { exitWithSupervisor } from './worker-supervisor';
 
 /**
  * One pm2 worker: loads and warms the model, then listens on its own unix socket behind
@@ -144,29 +145,6 @@ function shutDownOnSignal(server: http.Server, close: () => Promise<void>, confi
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-}
-
-/**
- * pm2 talks to its workers over an IPC channel, which closes when pm2 is gone (killed with
- * serve, or crashed), possibly before this worker got here. A worker left behind would hold its
- * socket, model and CPU with nothing to ever stop it: it ends itself with SIGKILL, because a
- * normal exit flushes the log to a stdout whose reader may be gone, and that can hang or throw.
- * Run alone (started without a channel), there is nothing to watch.
- */
-function exitWithSupervisor(logger: Logger): void {
-  if (typeof process.send !== 'function') return;
-  const end = () => {
-    // pm2 itself emits 'disconnect' on an uncaught exception, just before it exits the worker.
-    if (process.connected) return;
-    try {
-      logger.warn('the supervisor (pm2) is gone; exiting');
-    } catch {
-      // stdout went with pm2
-    }
-    process.kill(process.pid, 'SIGKILL');
-  };
-  if (!process.connected) end();
-  else process.once('disconnect', end);
 }
 
 /** Without its inference thread a worker can only fail requests: let pm2 replace it. */

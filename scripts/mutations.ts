@@ -288,4 +288,12 @@ export const MUTATIONS: readonly Mutation[] = [
     'void keepOrtTelemetryOff;\n    const thread',
     ['integration/telemetry'],
   ),
+  m(
+    'stuck-worker-untied',
+    "a worker stuck in a handler outlives its pm2 (no parent-death signal, only the channel's close)",
+    'worker-supervisor.ts',
+    'void dieWithParent(parentPid, logger);',
+    'void dieWithParent;',
+    ['e2e/serve'],
+  ),
 ];

@@ -108,11 +108,28 @@ entrypoint=$("${bah[@]}" inspect --format '{{.OCIv1.Config.Entrypoint}}' "$image
 # buildah run ignores ENTRYPOINT, so spell out what docker would execute: ENTRYPOINT + args.
 # Each run gets its own session (setsid), and only that process group is stopped: other
 # serve or nginx processes on this machine are never touched.
+# SIGTERM goes to tini alone, as `docker stop` sends it to the container's PID 1: buildah, when
+# signalled itself, kills its child at once, and serve (in a process group of its own under tini)
+# could be left running without its drain. After the stop, nothing of the run may hold the port.
 stop_group() {
-  local group="$1"
-  kill -TERM -- "-${group}" 2>/dev/null || return 0
-  for _ in $(seq 1 40); do kill -0 -- "-${group}" 2>/dev/null || return 0; sleep 0.25; done
-  kill -KILL -- "-${group}" 2>/dev/null || true
+  local group="$1" init
+  init=$(pgrep -s "$group" -x tini || true)
+  if [ -n "$init" ]; then
+    # shellcheck disable=SC2086 # one pid per word
+    kill -TERM $init 2>/dev/null || true
+  else
+    kill -TERM -- "-${group}" 2>/dev/null || true
+  fi
+  local stopped=false
+  for _ in $(seq 1 80); do
+    if ! kill -0 -- "-${group}" 2>/dev/null; then stopped=true; break; fi
+    sleep 0.25
+  done
+  $stopped || kill -KILL -- "-${group}" 2>/dev/null || true
+  if (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
+    echo "FAIL: port ${port} still answers after the container was stopped" >&2
+    return 1
+  fi
 }
 for cmd in "/usr/bin/tini -- serve" "/usr/bin/tini -- serve serve"; do
   ctr=$("${bah[@]}" from "$image")
@@ -121,7 +138,7 @@ for cmd in "/usr/bin/tini -- serve" "/usr/bin/tini -- serve serve"; do
   runner=$!
   ok=true
   check "container: ${cmd}" || ok=false
-  stop_group "$runner"
+  stop_group "$runner" || ok=false
   wait "$runner" 2>/dev/null || true
   "${bah[@]}" rm "$ctr" >/dev/null
   $ok || exit 1
@@ -158,7 +175,7 @@ label="uid 1000, read-only root, /tmp tmpfs, no capabilities"
 runner=$!
 ok=true
 check "$label" restricted || ok=false
-stop_group "$runner"
+stop_group "$runner" || ok=false
 wait "$runner" 2>/dev/null || true
 "${bah[@]}" umount "$ctr" >/dev/null
 "${bah[@]}" rm "$ctr" >/dev/null

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -250,6 +250,26 @@ test('a worker whose pm2 is killed with SIGKILL exits by itself', async () => {
     await waitFor(async () => !workers.some(isRunning), 15_000, 'the workers to exit');
   } finally {
     for (const pid of workers.filter(isRunning)) process.kill(pid, 'SIGKILL');
+    own.killAll();
+  }
+});
+
+test('a worker stuck in a handler exits with its pm2 too, though its event loop never sees the channel close', async () => {
+  const spinning = path.join(await mkdtemp(path.join(os.tmpdir(), 'spin-')), 'spinning');
+  const dir = await modelDirWithHandler(
+    `exports.modelFn = () => ({});\nexports.transformFn = (model, body) => {\n  if (String(body) !== 'block') return 'done';\n  require('fs').writeFileSync(${JSON.stringify(spinning)}, '');\n  for (;;);\n};\n`,
+  );
+  // A watchdog slower than the test: only the tie to pm2 can end the stuck worker.
+  const own = await startHarness({ SM_MODEL_DIR: dir, SAGEMAKER_MODEL_SERVER_TIMEOUT: '60', SAGEMAKER_MODEL_SERVER_WORKERS: '1' });
+  const [stuck] = workerPids(own);
+  try {
+    assert.ok(stuck !== undefined);
+    void invoke(own.url, Buffer.from('block')).catch(() => undefined);
+    await waitFor(async () => existsSync(spinning), 15_000, 'the worker to spin in the handler');
+    process.kill(parentPid(stuck)!, 'SIGKILL');
+    await waitFor(async () => !isRunning(stuck), 15_000, 'the stuck worker to exit');
+  } finally {
+    if (stuck !== undefined && isRunning(stuck)) process.kill(stuck, 'SIGKILL');
     own.killAll();
   }
 });

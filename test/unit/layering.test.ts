@@ -75,3 +75,23 @@ test('test/ and bench/ share code only through harness/, which imports neither',
     "import {X} from '../bench/load';",
   ]);
 });
+
+test('onnxruntime-node is loaded only by runtime/onnxruntime.ts, however it is imported', async () => {
+  const ortRules = new Set(['no-restricted-imports', 'no-restricted-syntax']);
+  const lint = new ESLint({
+    cwd: ROOT,
+    overrideConfig: { languageOptions: { parserOptions: { projectService: false } } },
+    ruleFilter: ({ ruleId }) => ortRules.has(ruleId),
+  });
+  const probe = [
+    "import * as ort from 'onnxruntime-node';",
+    "export const loading = import('onnxruntime-node');",
+    "export const required: unknown = require('onnxruntime-node');",
+    "export const other = import('sharp');",
+    'export const used = ort;',
+  ].join('\n');
+  const refusedLines = async (file: string) =>
+    (await lint.lintText(probe, { filePath: path.join(ROOT, file) }))[0]!.messages.map((message) => message.line);
+  assert.deepEqual(await refusedLines('image_classification/classifier/probe.ts'), [1, 2, 3]);
+  assert.deepEqual(await refusedLines('image_classification/runtime/onnxruntime.ts'), []);
+});
