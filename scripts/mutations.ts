@@ -293,7 +293,7 @@ export const MUTATIONS: readonly Mutation[] = [
     "a worker stuck in a handler outlives its pm2 (no parent-death signal, only the channel's close)",
     'worker-supervisor.ts',
     'void dieWithParent(parentPid, logger);',
-    'void dieWithParent;',
+    'void [dieWithParent, parentPid];',
     ['e2e/serve'],
   ),
 ];
