@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import type { Logger } from './logger';
 
 /** prctl's option that sets this process's parent-death signal (linux/prctl.h). */
@@ -13,7 +14,7 @@ async function dieWithParent(parentPid: number, logger: Logger): Promise<void> {
   try {
     const koffi = await import('koffi');
     const prctl = koffi.load('libc.so.6').func('int prctl(int option, ...)');
-    if (prctl(PR_SET_PDEATHSIG, 'unsigned long', 9) !== 0) throw new Error('prctl(PR_SET_PDEATHSIG) refused');
+    if (prctl(PR_SET_PDEATHSIG, 'unsigned long', constants.signals.SIGKILL) !== 0) throw new Error('prctl(PR_SET_PDEATHSIG) refused');
   } catch (error) {
     // Not glibc Linux: the channel's close is all there is.
     logger.debug({ reason: (error as Error).message }, 'no parent-death signal; the worker exits when pm2 closes its channel');
