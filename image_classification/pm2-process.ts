@@ -3,9 +3,10 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnTiedToServe } from './child-lifetime';
 import type { Config } from './config';
+import type { StartupFailure } from './errors';
 import type { ModelSource } from './model/model-dir';
 import { PACKAGE_NAME, packageRoot } from './paths';
-import { MODEL_SOURCE_ENV, SOCKET_DIR_ENV, WORKER_NODE_ARGS, workerRuntimeEnv } from './worker-env';
+import { MODEL_FAILURE_ENV, MODEL_SOURCE_ENV, SOCKET_DIR_ENV, WORKER_NODE_ARGS, workerRuntimeEnv } from './worker-env';
 
 /** serve's pm2: the workers as a pm2-runtime app, their environment, and pm2's own settings. */
 
@@ -37,13 +38,20 @@ function ownPm2Home(runDir: string): string {
   return home;
 }
 
-/** The model directory serve hands its workers, and where it came from when serve resolved it. */
-export interface WorkersModel {
-  readonly dir: string;
-  readonly source?: ModelSource;
+/**
+ * The model directory serve hands its workers and where it came from, or why serve could not
+ * make one (the workers report it on /ping); undefined on a multi-model endpoint, whose workers
+ * take their models from serve's registry.
+ */
+export type WorkersModel = { readonly dir: string; readonly source?: ModelSource | undefined } | { readonly failure: StartupFailure };
+
+function modelEnv(model: WorkersModel | undefined): Record<string, string> {
+  if (!model) return {};
+  if ('failure' in model) return { [MODEL_FAILURE_ENV]: JSON.stringify(model.failure) };
+  return { SM_MODEL_DIR: model.dir, ...(model.source ? { [MODEL_SOURCE_ENV]: model.source } : {}) };
 }
 
-function ecosystem(config: Config, model: WorkersModel, runDir: string): object {
+function ecosystem(config: Config, model: WorkersModel | undefined, runDir: string): object {
   return {
     apps: [
       {
@@ -66,8 +74,7 @@ function ecosystem(config: Config, model: WorkersModel, runDir: string): object 
         vizion: false,
         disable_source_map_support: true,
         env: {
-          SM_MODEL_DIR: model.dir,
-          ...(model.source ? { [MODEL_SOURCE_ENV]: model.source } : {}),
+          ...modelEnv(model),
           [SOCKET_DIR_ENV]: runDir,
           NODE_PATH: handlerNodePath(runDir),
           ...workerRuntimeEnv(process.env, config.mallocPreload),
@@ -81,7 +88,7 @@ function ecosystem(config: Config, model: WorkersModel, runDir: string): object 
  * pm2-runtime running `config.workers` workers on `model`, with its stdout and
  * stderr piped to serve (which relays them as JSON log lines).
  */
-export function spawnWorkers(config: Config, model: WorkersModel, runDir: string): ChildProcess {
+export function spawnWorkers(config: Config, model: WorkersModel | undefined, runDir: string): ChildProcess {
   const ecosystemFile = path.join(runDir, 'ecosystem.json');
   writeFileSync(ecosystemFile, JSON.stringify(ecosystem(config, model, runDir)));
   return spawnTiedToServe(process.execPath, [pm2RuntimeBin(), 'start', ecosystemFile], {

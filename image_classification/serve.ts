@@ -8,12 +8,13 @@ import { signalTied, spawnTiedToServe } from './child-lifetime';
 import { parseNginxLine, parsePm2Line, relayLines, type LineSink } from './child-output';
 import { createLogger, stdoutSink, type Logger } from './logger';
 import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
+import type { WorkersModel } from './pm2-process';
 import type { ModelManager } from './multi-model/manager';
 import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
 import { probePublicPort } from './public-port';
 import { bringUpWorkers, drainNginx } from './nginx-process';
 import { managerSocketPath, registryFilePath, workerSocketPath } from './paths';
-import { modelLoadWaitMs } from './settings';
+import { archiveLimits, modelLoadWaitMs } from './settings';
 import { spawnWorkers } from './pm2-process';
 import { openWorkerLogFifos } from './worker-log-channel';
 import { watchWorkers } from './worker-watchdog';
@@ -54,7 +55,7 @@ function waitForExit(child: ChildProcess, ms: number): Promise<void> {
 
 function start(
   config: Config,
-  model: ResolvedModelDir | undefined,
+  model: WorkersModel | undefined,
   runDir: string,
   logger: Logger,
   stdout: LineSink,
@@ -73,7 +74,7 @@ function start(
   openWorkerLogFifos(runDir, config.workers)?.forEach((fifo, worker) =>
     relayLines(fifo, stdout, config.logLevel, { component: 'worker', worker }, (line) => ({ level: 'warn', msg: line })),
   );
-  const workers = spawnWorkers(config, { dir: model?.dir ?? config.modelDir ?? '/nonexistent', source: model?.source }, runDir);
+  const workers = spawnWorkers(config, model, runDir);
   const nginxArgs = ['-c', confFile, '-p', runDir, '-e', 'stderr'];
   const nginx = spawnTiedToServe(config.nginxBin, nginxArgs, { stdio: ['inherit', 'inherit', 'pipe'] });
   const [pm2, ofNginx] = [
@@ -89,8 +90,7 @@ function start(
       workers: config.workers,
       threadsPerWorker: config.ortIntraOpThreads,
       workerPreload: config.mallocPreload ?? 'none',
-      modelDir: model?.dir,
-      source: model?.source,
+      ...(model && 'dir' in model ? { modelDir: model.dir, source: model.source } : {}),
     },
     'serve started',
   );
@@ -204,13 +204,19 @@ async function main(): Promise<void> {
   // nginx's workers may run as another user: they must reach the sockets in here.
   chmodSync(runDir, 0o755);
   let model: ResolvedModelDir | undefined;
+  let workersModel: WorkersModel | undefined;
   // A multi-model endpoint has no model of its own: its models come by name (POST /models).
   const manager = config.multiModel ? await startModelManager(config, runDir, logger) : undefined;
-  try {
-    if (!manager) model = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
-  } catch (error) {
-    // Keep serving /ping (503 with the reason) rather than exiting into a restart loop.
-    logger.error({ ...publicStartupFailure(error, 'model_load_failed'), err: error }, 'no usable model directory');
+  if (!manager) {
+    try {
+      model = await resolveModelDir(config.modelDir, archiveLimits(config));
+      workersModel = { dir: model.dir, source: model.source };
+    } catch (error) {
+      // Keep serving /ping (503 with the reason, from every worker) rather than exiting into a restart loop.
+      const failure = publicStartupFailure(error, 'model_load_failed');
+      logger.error({ ...failure, err: error }, 'no usable model directory');
+      workersModel = { failure };
+    }
   }
   // nginx's workers may run as another user and may not reach a checkout in a private home
   // directory: the demo page is served from a copy in the (world-readable) run dir.
@@ -235,7 +241,7 @@ async function main(): Promise<void> {
     if (model?.unpacked) rmSync(model.dir, { recursive: true, force: true });
     manager?.removeUnpacked();
   };
-  const children = start(config, model, runDir, logger, stdout, renderNginx(new Set()));
+  const children = start(config, workersModel, runDir, logger, stdout, renderNginx(new Set()));
   const drain = () =>
     existsSync(path.join(runDir, 'nginx.pid'))
       ? drainNginx(children.nginx, runDir, () => renderNginx(undefined, true), (config.timeoutSeconds + 5) * 1000)

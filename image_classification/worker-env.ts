@@ -5,6 +5,12 @@ export const SOCKET_DIR_ENV = 'MODEL_SERVER_SOCKET_DIR';
  * SM_MODEL_DIR (serve's unpacked copy), so without it every worker would report SM_MODEL_DIR.
  */
 export const MODEL_SOURCE_ENV = 'MODEL_SERVER_MODEL_SOURCE';
+/**
+ * Set by `serve` when it could not make a model directory of the model (a missing location, an
+ * archive refused): the failure as JSON `{ code, reason }`, which each worker then reports on
+ * /ping. Without it the workers would look for the model again and report something else.
+ */
+export const MODEL_FAILURE_ENV = 'MODEL_SERVER_MODEL_FAILURE';
 
 /**
  * The C library and libuv settings `serve` gives each worker; `env` (serve's environment) may

@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { loadConfig, type Config } from './config';
 import { deadline } from './deadline';
-import { LoadTimeoutError, publicStartupFailure } from './errors';
+import { LoadTimeoutError, publicStartupFailure, type StartupCode, type StartupFailure } from './errors';
 import { answerClientError, MAX_REQUEST_HEADER_BYTES } from './http/client-errors';
 import { ModelState } from './http/model-state';
 import { createLogger, type Logger } from './logger';
@@ -15,8 +15,8 @@ import { WorkerModels } from './multi-model/worker-models';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { idleMemoryTrim } from './memory-trim';
 import { configureOnnxModels } from './runtime/onnx-model';
-import { modelLoadWaitMs, pipelineOptions, sessionOptions } from './settings';
-import { MODEL_SOURCE_ENV, SOCKET_DIR_ENV } from './worker-env';
+import { archiveLimits, modelLoadWaitMs, pipelineOptions, sessionOptions } from './settings';
+import { MODEL_FAILURE_ENV, MODEL_SOURCE_ENV, SOCKET_DIR_ENV } from './worker-env';
 import { workerLogDestination } from './worker-log-channel';
 import { exitWithSupervisor } from './worker-supervisor';
 
@@ -66,7 +66,7 @@ async function loadModel(
 ): Promise<void> {
   const started = performance.now();
   try {
-    const resolved = await resolveModelDir(config.modelDir, { maxBytes: config.maxModelBytes });
+    const resolved = await resolveModelDir(config.modelDir, archiveLimits(config));
     const { dir } = resolved;
     const source = sourceFromServe ?? resolved.source;
     const pipeline = await loadPipelineWithin(config, dir, pipelineOptions(config, hooks), logger);
@@ -84,10 +84,27 @@ async function loadModel(
       'model loaded and warmed',
     );
   } catch (error) {
-    const failure = publicStartupFailure(error, 'model_load_failed');
-    state.fail(failure);
-    logger.error({ ...failure, err: error }, 'model failed to load; /ping will answer 503');
+    failLoad(state, publicStartupFailure(error, 'model_load_failed'), logger, error);
   }
+}
+
+function failLoad(state: ModelState, failure: StartupFailure, logger: Logger, error?: unknown): void {
+  state.fail(failure);
+  logger.error({ ...failure, ...(error === undefined ? {} : { err: error }) }, 'model failed to load; /ping will answer 503');
+}
+
+/** Why serve could not make a model directory, when it could not (worker-env.ts). */
+function modelFailureFromServe(): StartupFailure | undefined {
+  const written = process.env[MODEL_FAILURE_ENV];
+  if (written === undefined) return undefined;
+  try {
+    const { code, reason } = JSON.parse(written) as { code?: unknown; reason?: unknown };
+    // serve wrote it from a StartupFailure.
+    if (typeof code === 'string' && typeof reason === 'string') return { code: code as StartupCode, reason };
+  } catch {
+    // not serve's JSON: reported as below
+  }
+  return { code: 'model_load_failed', reason: 'serve could not make a model directory' };
 }
 
 /**
@@ -173,10 +190,13 @@ async function main(): Promise<void> {
   // Served batches only: the model's warm-up runs happen before it is ready (a multi-model
   // worker counts its models' warm-ups too: a few batches per load).
   const onBatch = metrics ? (images: number) => state.status === 'ready' && metrics.batch(images) : undefined;
+  const failedInServe = modelFailureFromServe();
   // A multi-model worker (re)started by pm2 loads what serve's registry lists before it takes requests.
   const ready = multiModel
     ? multiModel.models.report()
-    : loadModel(config, state, logger, { onInferenceFailure, onBatch }, metrics, modelSourceFromServe());
+    : failedInServe
+      ? Promise.resolve(failLoad(state, failedInServe, logger))
+      : loadModel(config, state, logger, { onInferenceFailure, onBatch }, metrics, modelSourceFromServe());
   // The HTTP stack (express, multer, pino-http) loads on this thread while the model's inference
   // thread loads ONNX Runtime and the session: started in that order, the two overlap.
   const { createApp } = await import('./http/app.js');

@@ -296,4 +296,20 @@ export const MUTATIONS: readonly Mutation[] = [
     'void [dieWithParent, parentPid];',
     ['e2e/serve'],
   ),
+  m(
+    'model-failure-not-passed',
+    "serve's failure to make a model directory not handed to the workers (with no SM_MODEL_DIR they report model_not_found)",
+    'serve.ts',
+    'workersModel = { failure };',
+    "workersModel = { dir: config.modelDir ?? '/nonexistent' };\n      void failure;",
+    ['robustness/startup'],
+  ),
+  m(
+    'unpack-ignores-load-timeout',
+    'a model archive unpacked under a fixed 300 s instead of MODEL_SERVER_LOAD_TIMEOUT',
+    'settings.ts',
+    'timeoutMs: config.loadTimeoutSeconds * 1000',
+    'timeoutMs: 300_000',
+    ['unit/config'],
+  ),
 ];

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
-import { VARIANT_NAME, type Capacity } from '../sagemaker-requests';
+import { VARIANT_NAME } from '../sagemaker-requests';
 import type { Alarms } from './options';
 
 export interface EndpointAlarmsProps {
@@ -66,12 +66,15 @@ export class EndpointAlarms extends Construct {
   }
 
   /**
-   * Blue/green with auto-rollback on these alarms. Instances: a canary of one instance first
-   * (at most half the fleet, so two instances at least), baked, then the rest; one instance
-   * or serverless: all at once, baked. The old fleet stays until the new one has baked.
+   * Blue/green with auto-rollback on these alarms. A canary of one instance first, baked, then
+   * the rest, where the fleet always has two instances or more (SageMaker takes a canary of at
+   * most half the fleet, and an update starts from the count autoscaling left); otherwise, and
+   * serverless, all at once, baked. The old fleet stays until the new one has baked.
+   * `fewestInstances`: the fewest instances the variant can have when an update starts (its
+   * initial count, or autoscaling's minimum where lower); undefined for serverless.
    */
-  deploymentConfig(capacity: Capacity): CfnEndpoint.DeploymentConfigProperty {
-    const canary = capacity.kind === 'instances' && capacity.instanceCount >= 2;
+  deploymentConfig(fewestInstances: number | undefined): CfnEndpoint.DeploymentConfigProperty {
+    const canary = fewestInstances !== undefined && fewestInstances >= 2;
     return {
       blueGreenUpdatePolicy: {
         trafficRoutingConfiguration: canary

@@ -99,10 +99,16 @@ export class SageMakerEndpoint extends Construct {
       ...(options.volumeKmsKeyArn ? { kmsKeyId: options.volumeKmsKeyArn } : {}),
     });
     const alarms = new EndpointAlarms(this, 'Alarms', { endpointName: options.endpointName, thresholds: options.alarms });
+    // SageMaker reads the alarms' state with the execution role while a deployment bakes (its auto-rollback).
+    this.role.addToPolicy(
+      new PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: alarms.alarms.map((alarm) => alarm.alarmArn) }),
+    );
+    const { capacity, scaling } = options;
+    const fewestInstances = capacity.kind === 'instances' ? Math.min(capacity.instanceCount, scaling?.minInstances ?? Infinity) : undefined;
     const endpoint = new CfnEndpoint(this, 'Endpoint', {
       endpointName: options.endpointName,
       endpointConfigName: config.attrEndpointConfigName,
-      deploymentConfig: alarms.deploymentConfig(options.capacity),
+      deploymentConfig: alarms.deploymentConfig(fewestInstances),
       // An update (a new image or model) would otherwise start from the config's instance count,
       // dropping what autoscaling added under load: keep the endpoint's current count and weight.
       ...(options.scaling

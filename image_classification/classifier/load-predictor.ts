@@ -8,19 +8,19 @@ import { Predictor } from './predictor';
 
 /**
  * Run `use` with a Predictor for command-line use: the given model dir or model.tar.gz, else
- * the same resolution as the server (SM_MODEL_DIR, /opt/ml/model, the shipped model). CPU,
- * all cores. `graphFile` picks another graph of the directory (model.cuda.onnx, run on the
- * CPU). Afterwards the predictor is closed and an archive's unpacked copy removed.
+ * the same resolution as the server without SM_MODEL_DIR (/opt/ml/model, the shipped model).
+ * CPU, all cores. `graphFile` picks another graph of the directory (model.cuda.onnx, run on
+ * the CPU). Afterwards the predictor is closed and an archive's unpacked copy removed.
  */
 export async function withPredictor<T>(
   location: string | undefined,
   use: (predictor: Predictor) => Promise<T>,
-  graphFile?: string,
+  { graphFile, logLevel = 'warn' }: { graphFile?: string | undefined; logLevel?: string | undefined } = {},
 ): Promise<T> {
   return withModelDir(location, async (dir) => {
     const bundle = await readModelBundle(dir);
     const graph = graphFile ? { ...bundle, onnxPath: path.join(bundle.dir, graphFile) } : bundle;
-    const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+    const logger = createLogger(logLevel);
     const predictor = await Predictor.load(
       graph,
       {
@@ -44,7 +44,7 @@ export async function withPredictor<T>(
  * resolution), removing an archive's unpacked copy afterwards.
  */
 export async function withModelDir<T>(location: string | undefined, use: (dir: string) => Promise<T>): Promise<T> {
-  const resolved = location ? await materialiseAt(location) : await resolveModelDir(process.env.SM_MODEL_DIR);
+  const resolved = location ? await materialiseAt(location) : await resolveModelDir(undefined);
   try {
     return await use(resolved.dir);
   } finally {

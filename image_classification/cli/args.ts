@@ -29,3 +29,13 @@ export function runCli(main: () => Promise<void>): void {
     process.exit(1);
   });
 }
+
+/** A CLI's model: its --model, else SM_MODEL_DIR, else the server's resolution (/opt/ml/model, the shipped model). */
+export function cliModel(flag: string | undefined): string | undefined {
+  return flag ?? process.env.SM_MODEL_DIR;
+}
+
+/** A CLI's log level: LOG_LEVEL, else warnings only (its output is its answer). */
+export function cliLogLevel(): string {
+  return process.env.LOG_LEVEL ?? 'warn';
+}

@@ -4,7 +4,7 @@ import { writeConfusionPng } from '../training/confusion-png';
 import { evaluatePredictions, formatEvaluation, type Evaluation } from '../training/metrics';
 import { argmax } from '../training/cross-validation';
 import type { Predictor } from '../classifier/predictor';
-import { parseCli, runCli } from './args';
+import { cliLogLevel, cliModel, parseCli, runCli } from './args';
 import { withPredictor } from '../classifier/load-predictor';
 
 const USAGE = `usage: npm run evaluate -- --data DIR [--model DIR|model.tar.gz] [--png FILE]
@@ -35,7 +35,9 @@ if (require.main === module) {
       USAGE,
     );
     if (!values.data) throw new Error(`--data is required\n\n${USAGE}`);
-    const evaluation = await withPredictor(values.model, (predictor) => evaluateModel(predictor, values.data!));
+    const evaluation = await withPredictor(cliModel(values.model), (predictor) => evaluateModel(predictor, values.data!), {
+      logLevel: cliLogLevel(),
+    });
     console.log(formatEvaluation(evaluation));
     if (values.png) await writeConfusionPng(evaluation, `${values.model ?? 'model'} on ${values.data}`, values.png);
   });

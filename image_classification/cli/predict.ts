@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseCli, runCli } from './args';
+import { cliLogLevel, cliModel, parseCli, runCli } from './args';
 import { withPredictor } from '../classifier/load-predictor';
 
 const USAGE = `usage: npm run predict -- [--model DIR|model.tar.gz] FILE...
@@ -13,16 +13,20 @@ runCli(async () => {
     process.exit(2);
   }
   let failed = 0;
-  await withPredictor(values.model, async (predictor) => {
-    for (const file of positionals) {
-      try {
-        const [predictions] = await predictor.predict([await readFile(file)]);
-        console.log(JSON.stringify({ file, predictions }));
-      } catch (error) {
-        failed++;
-        console.log(JSON.stringify({ file, error: { message: (error as Error).message } }));
+  await withPredictor(
+    cliModel(values.model),
+    async (predictor) => {
+      for (const file of positionals) {
+        try {
+          const [predictions] = await predictor.predict([await readFile(file)]);
+          console.log(JSON.stringify({ file, predictions }));
+        } catch (error) {
+          failed++;
+          console.log(JSON.stringify({ file, error: { message: (error as Error).message } }));
+        }
       }
-    }
-  });
+    },
+    { logLevel: cliLogLevel() },
+  );
   process.exitCode = failed ? 1 : 0;
 });

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseCli, runCli } from './args';
+import { cliModel, parseCli, runCli } from './args';
 import { withModelDir } from '../classifier/load-predictor';
 import { encodeNpy } from '../codecs/npy';
 import { readModelSpec } from '../model/model-dir';
@@ -19,7 +19,7 @@ runCli(async () => {
   }
   const out = values.out;
   await mkdir(out, { recursive: true });
-  await withModelDir(values.model, async (dir) => {
+  await withModelDir(cliModel(values.model), async (dir) => {
     const spec = await readModelSpec(dir);
     for (const file of positionals) {
       const tensor = await imagesToTensor([await readFile(file)], spec);

@@ -14,11 +14,9 @@ export async function verifyExport(
   graphFile?: string,
   tolerance = 1e-4,
 ): Promise<number> {
-  const rows = await withPredictor(
-    modelArchive,
-    async (predictor) => predictor.scores(await Promise.all(files.map((f) => readFile(f)))),
+  const rows = await withPredictor(modelArchive, async (predictor) => predictor.scores(await Promise.all(files.map((f) => readFile(f)))), {
     graphFile,
-  );
+  });
   const classes = rows[0]!.length;
   let maxDiff = 0;
   rows.forEach((row, i) => {

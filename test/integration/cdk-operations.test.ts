@@ -4,7 +4,7 @@ import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { endpointOptions } from '../../deploy/cdk/options';
-import { addStack, nagApp, synth } from '../../harness/cdk';
+import { actionsOf, addStack, nagApp, statementsOf, synth } from '../../harness/cdk';
 
 /**
  * What an operator checks in the synthesized template before deploying: the endpoint's log
@@ -63,10 +63,23 @@ test('alarms on the 5XX share and ModelLatency p99 roll back a canary blue/green
     RetainAllVariantProperties: true,
     ExcludeRetainedVariantProperties: [{ VariantPropertyType: 'DataCaptureConfig' }],
   });
+  // SageMaker reads the alarms with the endpoint's execution role to decide a rollback: only these alarms.
+  const describe = statementsOf(template, 'EndpointExecutionRole').filter((s) => actionsOf(s).includes('cloudwatch:DescribeAlarms'));
+  assert.equal(describe.length, 1);
+  assert.deepEqual(
+    [describe[0]!.Resource].flat(),
+    Object.keys(alarms).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+  );
 });
 
-test('one instance or serverless: blue/green all at once, still rolled back by the alarms', async () => {
-  for (const context of [{ instanceCount: '1' }, { serverlessMemoryMb: '4096', serverlessMaxConcurrency: '10' }]) {
+test('a fleet that can be one instance, or serverless: blue/green all at once, still rolled back by the alarms', async () => {
+  // Autoscaling down to one instance: an update starts from the count it left, where a canary of one would be all of it.
+  const contexts = [
+    { instanceCount: '1' },
+    { instanceCount: '2', minInstances: '1' },
+    { serverlessMemoryMb: '4096', serverlessMaxConcurrency: '10' },
+  ];
+  for (const context of contexts) {
     const template = await synth(context);
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { packDirectory } from '../../image_classification/model/pack';
 import { startServe, workerPids, type Served } from '../../harness/serve-process';
-import { heldHandlerModel, modelDirWithHandler, sample, shippedModelCopy, waitFor, withDeadline } from '../../harness/helpers';
+import { heldHandlerModel, modelDirWithHandler, ROOT, sample, shippedModelCopy, waitFor, withDeadline } from '../../harness/helpers';
 
 /**
  * Start-up as a client and an orchestrator see it: 503 with Retry-After (never 502) until a
@@ -140,7 +141,7 @@ test('a model archive over MODEL_SERVER_MAX_MODEL_MB, or corrupt, is refused and
     [corruptDir, /is not a gzip stream/],
   ] as const) {
     await withServe({ SM_MODEL_DIR: dir, MODEL_SERVER_MAX_MODEL_MB: '10' }, async (served) => {
-      // serve tries first, then each worker: wait for both workers' failure lines.
+      // serve tries, and hands its failure to each worker: wait for both workers' failure lines.
       await waitFor(async () => (served.output().match(/model failed to load/g) ?? []).length === 2, 20_000, 'both workers to give up');
       // A failed worker opens its socket to say why; nginx routes to it once serve has seen it.
       // The answer that gave the reason is the one checked: the next may come from nginx itself
@@ -149,11 +150,36 @@ test('a model archive over MODEL_SERVER_MAX_MODEL_MB, or corrupt, is refused and
       await waitFor(async () => (body = await pingBody(served)).reason !== undefined, 10_000, '/ping to give the reason');
       assert.match(body.reason!, reason);
       assert.doesNotMatch(body.reason!, new RegExp(os.tmpdir()), 'no absolute path');
-      // serve and both workers tried and failed: none of them left a model-* dir.
+      // serve tried and failed: it left no model-* dir.
       assert.deepEqual(
         (await readdir(served.tmpDir)).filter((name) => name.startsWith('model-')),
         [],
       );
     });
+  }
+});
+
+test("without SM_MODEL_DIR, a model serve cannot unpack: every worker reports serve's reason on /ping", { timeout: 60_000 }, async () => {
+  // The model is found as it is on SageMaker, with no SM_MODEL_DIR: here the package's own
+  // model/model.tar.gz, in a copy of the package whose archive is not gzip (/opt/ml/model, the
+  // other way, takes the same path, but is not this test's to write).
+  const optMlModel = '/opt/ml/model';
+  assert.ok(!existsSync(optMlModel) || readdirSync(optMlModel).length === 0, `${optMlModel} holds a model on this machine`);
+  const root = await mkdtemp(path.join(os.tmpdir(), 'package-copy-'));
+  for (const entry of ['serve', 'package.json', 'nginx.conf', 'dist', 'web'])
+    await cp(path.join(ROOT, entry), path.join(root, entry), { recursive: true });
+  await symlink(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'), 'dir');
+  await mkdir(path.join(root, 'model'));
+  await writeFile(path.join(root, 'model', 'model.tar.gz'), 'not a gzip stream');
+  assert.equal(process.env.SM_MODEL_DIR, undefined, 'serve inherits no SM_MODEL_DIR');
+  const served = await startServe({ LOG_LEVEL: 'info' }, { waitForPing: false, root });
+  try {
+    await waitFor(async () => (served.output().match(/model failed to load/g) ?? []).length === 2, 20_000, 'both workers to give up');
+    let body: Awaited<ReturnType<typeof pingBody>> = {};
+    await waitFor(async () => (body = await pingBody(served)).reason !== undefined, 10_000, '/ping to give the reason');
+    assert.equal(body.code, 'model_archive_invalid', JSON.stringify(body));
+    assert.match(body.reason!, /model\.tar\.gz was refused/);
+  } finally {
+    served.killAll();
   }
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../image_classification/config';
 import { ConfigError } from '../../image_classification/errors';
+import { archiveLimits } from '../../image_classification/settings';
 
 test('defaults follow the SageMaker contract', () => {
   const config = loadConfig({}, 4);
@@ -119,4 +120,12 @@ test('multi-model: off by default, the SageMaker models root, a budget only when
   assert.deepEqual([on.multiModel, on.modelsRoot, on.modelsMemoryMb], [true, '/srv/models', 1536]);
   assert.throws(() => loadConfig({ SAGEMAKER_MULTI_MODEL: 'yes' }, 2), /SAGEMAKER_MULTI_MODEL:/);
   assert.throws(() => loadConfig({ MODEL_SERVER_MODELS_MEMORY_MB: '-1' }, 2), /MODEL_SERVER_MODELS_MEMORY_MB:/);
+});
+
+test("a model archive is unpacked within MODEL_SERVER_LOAD_TIMEOUT and MODEL_SERVER_MAX_MODEL_MB, serve's and the workers' alike", () => {
+  assert.deepEqual(archiveLimits(loadConfig({})), { maxBytes: 4096 * 1024 * 1024, timeoutMs: 300_000 });
+  assert.deepEqual(archiveLimits(loadConfig({ MODEL_SERVER_LOAD_TIMEOUT: '7', MODEL_SERVER_MAX_MODEL_MB: '10' })), {
+    maxBytes: 10 * 1024 * 1024,
+    timeoutMs: 7000,
+  });
 });
