@@ -37,6 +37,8 @@ const TOP_LEVEL = [
   'child-output',
   'child-lifetime',
   'worker-log-channel',
+  'worker-supervisor',
+  'run-dir',
   'pm2-process',
   'worker-watchdog',
   'proc-stat',

@@ -13,3 +13,16 @@ export function parentPid(pid: number | string): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * "PID STARTTIME": a process's pid and its start time since boot (clock ticks, /proc's 22nd
+ * field), which tell it from a later process given the same pid; undefined once it is gone.
+ */
+export function processIdentity(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return `${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { chmodSync, cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from './config';
 import { ConfigError, publicStartupFailure } from './errors';
@@ -12,6 +11,7 @@ import type { WorkersModel } from './pm2-process';
 import type { ModelManager } from './multi-model/manager';
 import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
 import { probePublicPort } from './public-port';
+import { makeRunDir, removeStaleRunDirs } from './run-dir';
 import { bringUpWorkers, drainNginx } from './nginx-process';
 import { managerSocketPath, registryFilePath, workerSocketPath } from './paths';
 import { archiveLimits, modelLoadWaitMs } from './settings';
@@ -200,16 +200,17 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
-  const runDir = mkdtempSync(path.join(os.tmpdir(), 'serve-'));
-  // nginx's workers may run as another user: they must reach the sockets in here.
-  chmodSync(runDir, 0o755);
+  const stale = removeStaleRunDirs();
+  if (stale.length > 0) logger.info({ removed: stale }, 'removed the run dirs of serves killed earlier');
+  const runDir = makeRunDir();
   let model: ResolvedModelDir | undefined;
   let workersModel: WorkersModel | undefined;
   // A multi-model endpoint has no model of its own: its models come by name (POST /models).
   const manager = config.multiModel ? await startModelManager(config, runDir, logger) : undefined;
   if (!manager) {
     try {
-      model = await resolveModelDir(config.modelDir, archiveLimits(config));
+      // An archive is unpacked into the run dir, so a serve killed with SIGKILL leaves it where the next one removes it.
+      model = await resolveModelDir(config.modelDir, { ...archiveLimits(config), parentDir: runDir });
       workersModel = { dir: model.dir, source: model.source };
     } catch (error) {
       // Keep serving /ping (503 with the reason, from every worker) rather than exiting into a restart loop.

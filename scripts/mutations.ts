@@ -312,4 +312,20 @@ export const MUTATIONS: readonly Mutation[] = [
     'timeoutMs: 300_000',
     ['unit/config'],
   ),
+  m(
+    'run-dir-pid-reuse',
+    "a killed serve's run dir kept while another process has its pid (its start time not compared)",
+    'run-dir.ts',
+    "if (processIdentity(Number(owner.split(' ')[0])) === owner) continue;",
+    "if (processIdentity(Number(owner.split(' ')[0])) !== undefined) continue;",
+    ['unit/run-dir'],
+  ),
+  m(
+    'model-outside-run-dir',
+    "the model archive unpacked in TMPDIR beside the run dir, where a killed serve's copy is never removed",
+    'serve.ts',
+    '{ ...archiveLimits(config), parentDir: runDir }',
+    'archiveLimits(config)',
+    ['e2e/serve'],
+  ),
 ];

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { cliLogLevel, cliModel, parseCli, runCli } from './args';
 import { withPredictor } from '../classifier/load-predictor';
+import { InferenceError } from '../errors';
 
 const USAGE = `usage: npm run predict -- [--model DIR|model.tar.gz] FILE...
 Classifies each image in-process (no server) and prints one JSON line per file,
@@ -22,7 +23,8 @@ runCli(async () => {
           console.log(JSON.stringify({ file, predictions }));
         } catch (error) {
           failed++;
-          console.log(JSON.stringify({ file, error: { message: (error as Error).message } }));
+          const code = error instanceof InferenceError ? { code: error.code } : {};
+          console.log(JSON.stringify({ file, error: { ...code, message: (error as Error).message } }));
         }
       }
     },

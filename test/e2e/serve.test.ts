@@ -12,6 +12,7 @@ import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-
 import { installedJemalloc } from '../../image_classification/allocator';
 import { unpackArchive } from '../../image_classification/model/model-dir';
 import { parentPid } from '../../image_classification/proc-stat';
+import { removeStaleRunDirs } from '../../image_classification/run-dir';
 import {
   DATA_DIR,
   heldHandlerModel,
@@ -26,7 +27,7 @@ import {
   withDeadline,
 } from '../../harness/helpers';
 import { parseSamples, total } from '../../harness/prometheus';
-import { invoke, processesOfRun, startServe as startHarness, workerPids, type Served } from '../../harness/serve-process';
+import { invoke, processesOfRun, serveRunDir, startServe as startHarness, workerPids, type Served } from '../../harness/serve-process';
 
 let modelDir: string;
 const startServe = (env: Record<string, string> = {}, options?: { waitForPing?: boolean }) =>
@@ -70,6 +71,25 @@ test('serve answers /ping and classifies the sample images like `npm run predict
       assert.ok(Math.abs(fromCli[i].predictions.probabilities[label] - p) < 1e-5, `${file} ${label}`);
     }
   }
+});
+
+test('`npm run predict` gives a file it cannot classify a coded error line, goes on, and exits 1', async () => {
+  const notAnImage = path.join(DATA_DIR, 'README.md');
+  const failed = (await promisify(execFile)(process.execPath, [
+    path.join(ROOT, 'dist/image_classification/cli/predict.js'),
+    '--model',
+    modelDir,
+    notAnImage,
+    path.join(DATA_DIR, 'glass.jpg'),
+  ]).catch((error: unknown) => error)) as { code?: number; stdout?: string };
+  assert.equal(failed.code, 1);
+  const [refused, classified] = failed
+    .stdout!.trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  assert.equal(refused.file, notAnImage);
+  assert.equal(refused.error.code, 'invalid_image');
+  assert.equal(classified.predictions.class, 'glass');
 });
 
 test('nginx refuses bodies over the limit with a JSON 413 and unknown paths with a JSON 404', async () => {
@@ -224,7 +244,8 @@ test("a worker whose event loop stops is replaced: serve's watchdog kills it and
 });
 
 test('a serve killed with SIGKILL takes nginx, pm2 and the workers with it: the port is free for the next one', async () => {
-  const own = await startServe();
+  // The archive, so that serve unpacks it (into its run dir).
+  const own = await startServe({ SM_MODEL_DIR: SHIPPED_ARCHIVE });
   try {
     assert.equal(workerPids(own).length, 2);
     // serve alone: nginx and pm2 run in process groups of their own, ended by serve's death
@@ -234,6 +255,13 @@ test('a serve killed with SIGKILL takes nginx, pm2 and the workers with it: the 
       throw new Error(`${error.message}: ${processesOfRun(own.tmpDir).join('; ')}`);
     });
     await assert.rejects(fetch(`${own.url}/ping`), 'the port is closed');
+    // Its run dir (the unpacked model in it) stays, for the next serve to start there to remove.
+    const runDir = serveRunDir(own);
+    assert.ok(
+      readdirSync(runDir).some((entry) => entry.startsWith('model-')),
+      'the unpacked model is in the run dir',
+    );
+    assert.deepEqual(removeStaleRunDirs(own.tmpDir), [path.basename(runDir)]);
   } finally {
     own.killAll();
   }
