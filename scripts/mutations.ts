@@ -183,7 +183,14 @@ export const MUTATIONS: readonly Mutation[] = [
     'left: Math.round((resizedWidth - cropSize) / 2),',
     ['unit/preprocess'],
   ),
-  m('worker-outlives-pm2', 'a worker ignores its pm2 going away', 'worker.ts', "else process.once('disconnect', end);", '', ['e2e/serve']),
+  m(
+    'worker-outlives-pm2',
+    'a worker ignores its pm2 going away (neither its channel closing nor the parent-death signal)',
+    'worker-supervisor.ts',
+    "if (!process.connected) end();\n  else process.once('disconnect', end);\n  void dieWithParent(parentPid, logger);",
+    'void [end, dieWithParent, parentPid];',
+    ['e2e/serve'],
+  ),
   m(
     'glibc-workers',
     "serve's workers run on glibc's malloc where jemalloc is installed",
