@@ -39,6 +39,7 @@ const TOP_LEVEL = [
   'worker-log-channel',
   'worker-supervisor',
   'run-dir',
+  'memory-fit',
   'pm2-process',
   'worker-watchdog',
   'proc-stat',

@@ -12,6 +12,7 @@ import type { ModelManager } from './multi-model/manager';
 import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
 import { probePublicPort } from './public-port';
 import { makeRunDir, removeStaleRunDirs } from './run-dir';
+import { memoryShortfall } from './memory-fit';
 import { bringUpWorkers, drainNginx } from './nginx-process';
 import { managerSocketPath, registryFilePath, workerSocketPath } from './paths';
 import { archiveLimits, modelLoadWaitMs } from './settings';
@@ -94,6 +95,14 @@ function start(
     },
     'serve started',
   );
+  const shortfall = memoryShortfall(config.workers, process.constrainedMemory());
+  if (shortfall) {
+    logger.warn(
+      shortfall,
+      `${shortfall.workers} workers may need up to ${shortfall.peakMb} MB at peak, over this container's ${shortfall.limitMb} MB memory limit: ` +
+        `set SAGEMAKER_MODEL_SERVER_WORKERS=${shortfall.fittingWorkers} or raise the limit (docs/limits.md)`,
+    );
+  }
   return { nginx, workers };
 }
 

@@ -127,7 +127,9 @@ export function endpointOptions(values: Record<string, unknown>): EndpointOption
   const c = parsed.data;
   // The image built here is linux/amd64 (the Dockerfile's onnxruntime and sharp binaries are chosen for it).
   if (GRAVITON.test(c.instanceType) && !c.imageUri) refuse(`${c.instanceType} is Graviton (arm64): pass the imageUri of an arm64 image`);
-  const environment: Record<string, string> = c.workers ? { SAGEMAKER_MODEL_SERVER_WORKERS: String(c.workers) } : {};
+  // Under 2 GB a serverless endpoint holds one worker's worst case, not two (docs/limits.md); its core count is not known here.
+  const workers = c.workers ?? (c.serverlessMemoryMb !== undefined && c.serverlessMemoryMb < 2048 ? 1 : undefined);
+  const environment: Record<string, string> = workers ? { SAGEMAKER_MODEL_SERVER_WORKERS: String(workers) } : {};
   const common = {
     stackName: c.stackName,
     endpointName: c.endpointName ?? kebabCase(c.stackName),

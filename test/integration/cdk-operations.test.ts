@@ -96,6 +96,14 @@ test('a fleet that can be one instance, or serverless: blue/green all at once, s
   });
   serverless.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
   serverless.hasResourceProperties('AWS::SageMaker::Endpoint', { RetainAllVariantProperties: Match.absent() });
+  // Workers: the server's default (one per core) from 2 GB; one below, where two workers' worst case does not fit.
+  const workersOf = (template: Template) => {
+    const [model] = Object.values(template.findResources('AWS::SageMaker::Model')) as Resource[];
+    return (model!.Properties.PrimaryContainer as { Environment?: Record<string, string> }).Environment?.SAGEMAKER_MODEL_SERVER_WORKERS;
+  };
+  assert.equal(workersOf(serverless), undefined);
+  assert.equal(workersOf(await synth({ serverlessMemoryMb: '1024' })), '1');
+  assert.equal(workersOf(await synth({ serverlessMemoryMb: '1024', workers: '2' })), '2');
   // Serverless endpoints do not support network isolation: CreateEndpoint would fail with it.
   serverless.hasResourceProperties('AWS::SageMaker::Model', { EnableNetworkIsolation: false });
 });
