@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { statFields } from '../image_classification/proc-stat';
 
 /** CPU time and minor page faults of a set of processes, from /proc (Linux). */
 export interface ProcessStats {
@@ -10,13 +10,10 @@ export interface ProcessStats {
 const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
 
 function statOf(pid: number): ProcessStats {
-  try {
-    // Fields after "(comm) ": state is 1st, minflt 8th, utime 12th, stime 13th (proc(5)).
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return { cpuMs: (Number(fields[11]) + Number(fields[12])) * TICK_MS, minorFaults: Number(fields[7]) };
-  } catch {
-    return { cpuMs: 0, minorFaults: 0 };
-  }
+  // From the state on: minflt is the 8th field, utime the 12th, stime the 13th (proc(5)).
+  const fields = statFields(pid);
+  if (!fields) return { cpuMs: 0, minorFaults: 0 };
+  return { cpuMs: (Number(fields[11]) + Number(fields[12])) * TICK_MS, minorFaults: Number(fields[7]) };
 }
 
 export function processStats(pids: readonly number[]): ProcessStats {

@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type net from 'node:net';
@@ -12,6 +11,7 @@ import { createApp } from '../image_classification/http/app';
 import type { ModelState } from '../image_classification/http/model-state';
 import { createLogger } from '../image_classification/logger';
 import { readModelBundle, unpackArchive, type ModelBundle } from '../image_classification/model/model-dir';
+import { statFields } from '../image_classification/proc-stat';
 import { pipelineOptions } from '../image_classification/settings';
 import { SHIPPED_ARCHIVE } from './env';
 
@@ -86,11 +86,8 @@ export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | 't
 /** Whether a command-line tool is installed and runs. */
 /** Whether `pid` runs: one that exited but is not reaped yet (a zombie, 'Z') counts as gone. */
 export function isRunning(pid: number): boolean {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
+  const state = statFields(pid)?.[0];
+  return state !== undefined && state !== 'Z';
 }
 
 export function hasCommand(command: string): boolean {

@@ -6,6 +6,7 @@ import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { workerSocketPath } from '../image_classification/paths';
+import { START_TIME_FIELD, statFields } from '../image_classification/proc-stat';
 import { freePort, ROOT, waitFor } from './env';
 
 /** A real `serve` (nginx + pm2-runtime + workers) on a free loopback port. */
@@ -131,8 +132,7 @@ function children(parent: number, name?: string): number[] {
  */
 function startedAtMs(pid: number): number {
   const bootMs = Date.now() - Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  const ticks = Number(statFields(pid)![START_TIME_FIELD]);
   return bootMs + ticks * 10;
 }
 

@@ -6,8 +6,7 @@ import { ConfigError, publicStartupFailure } from './errors';
 import { signalTied, spawnTiedToServe } from './child-lifetime';
 import { parseNginxLine, parsePm2Line, relayLines, type LineSink } from './child-output';
 import { createLogger, stdoutSink, type Logger } from './logger';
-import { resolveModelDir, type ResolvedModelDir } from './model/model-dir';
-import type { WorkersModel } from './pm2-process';
+import { resolveModelDir } from './model/model-dir';
 import type { ModelManager } from './multi-model/manager';
 import { readNginxTemplate, renderNginxConfig, WEB_SOURCE_DIR } from './nginx-config';
 import { probePublicPort } from './public-port';
@@ -16,7 +15,7 @@ import { memoryShortfall } from './memory-fit';
 import { bringUpWorkers, drainNginx } from './nginx-process';
 import { managerSocketPath, registryFilePath, workerSocketPath } from './paths';
 import { archiveLimits, modelLoadWaitMs } from './settings';
-import { spawnWorkers } from './pm2-process';
+import { spawnWorkers, type WorkersModel } from './pm2-process';
 import { openWorkerLogFifos } from './worker-log-channel';
 import { watchWorkers } from './worker-watchdog';
 
@@ -161,9 +160,8 @@ async function startModelManager(config: Config, runDir: string, logger: Logger)
       registryFile: registryFilePath(runDir),
       unpackDir: path.join(runDir, 'models'),
       workerSockets: Array.from({ length: config.workers }, (_, i) => workerSocketPath(runDir, String(i))),
-      maxModelBytes: config.maxModelBytes,
+      archive: archiveLimits(config),
       memoryBudgetBytes: config.modelsMemoryMb ? Math.floor(config.modelsMemoryMb * 2 ** 20) : defaultMemoryBudgetBytes(),
-      unpackTimeoutMs: config.loadTimeoutSeconds * 1000,
       workerTimeoutMs: modelLoadWaitMs(config),
     },
     logger,
@@ -172,6 +170,22 @@ async function startModelManager(config: Config, runDir: string, logger: Logger)
   // A load under way ends at once, so nginx's drain is not held by it.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => manager.shutDown());
   return manager;
+}
+
+/**
+ * The single model's directory for the workers, an archive unpacked into the run dir (so a
+ * serve killed with SIGKILL leaves it where the next one removes it); or why there is none,
+ * which every worker then reports on /ping, rather than serve exiting into a restart loop.
+ */
+async function workersModel(config: Config, runDir: string, logger: Logger): Promise<WorkersModel> {
+  try {
+    const { dir, source } = await resolveModelDir(config.modelDir, { ...archiveLimits(config), parentDir: runDir });
+    return { dir, source };
+  } catch (error) {
+    const failure = publicStartupFailure(error, 'model_load_failed');
+    logger.error({ ...failure, err: error }, 'no usable model directory');
+    return { failure };
+  }
 }
 
 /** /metrics goes through nginx to serve's socket unless it has a port of its own. */
@@ -212,22 +226,9 @@ async function main(): Promise<void> {
   const stale = removeStaleRunDirs();
   if (stale.length > 0) logger.info({ removed: stale }, 'removed the run dirs of serves killed earlier');
   const runDir = makeRunDir();
-  let model: ResolvedModelDir | undefined;
-  let workersModel: WorkersModel | undefined;
   // A multi-model endpoint has no model of its own: its models come by name (POST /models).
   const manager = config.multiModel ? await startModelManager(config, runDir, logger) : undefined;
-  if (!manager) {
-    try {
-      // An archive is unpacked into the run dir, so a serve killed with SIGKILL leaves it where the next one removes it.
-      model = await resolveModelDir(config.modelDir, { ...archiveLimits(config), parentDir: runDir });
-      workersModel = { dir: model.dir, source: model.source };
-    } catch (error) {
-      // Keep serving /ping (503 with the reason, from every worker) rather than exiting into a restart loop.
-      const failure = publicStartupFailure(error, 'model_load_failed');
-      logger.error({ ...failure, err: error }, 'no usable model directory');
-      workersModel = { failure };
-    }
-  }
+  const model = manager ? undefined : await workersModel(config, runDir, logger);
   // nginx's workers may run as another user and may not reach a checkout in a private home
   // directory: the demo page is served from a copy in the (world-readable) run dir.
   const webDir = path.join(runDir, 'web');
@@ -246,12 +247,9 @@ async function main(): Promise<void> {
       draining,
       ipv6: publicPort.ipv6,
     });
-  const cleanup = () => {
-    rmSync(runDir, { recursive: true, force: true });
-    if (model?.unpacked) rmSync(model.dir, { recursive: true, force: true });
-    manager?.removeUnpacked();
-  };
-  const children = start(config, workersModel, runDir, logger, stdout, renderNginx(new Set()));
+  // The run dir holds the unpacked models too.
+  const cleanup = () => rmSync(runDir, { recursive: true, force: true });
+  const children = start(config, model, runDir, logger, stdout, renderNginx(new Set()));
   const drain = () =>
     existsSync(path.join(runDir, 'nginx.pid'))
       ? drainNginx(children.nginx, runDir, () => renderNginx(undefined, true), (config.timeoutSeconds + 5) * 1000)

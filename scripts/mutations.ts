@@ -307,8 +307,8 @@ export const MUTATIONS: readonly Mutation[] = [
     'model-failure-not-passed',
     "serve's failure to make a model directory not handed to the workers (with no SM_MODEL_DIR they report model_not_found)",
     'serve.ts',
-    'workersModel = { failure };',
-    "workersModel = { dir: config.modelDir ?? '/nonexistent' };\n      void failure;",
+    'return { failure };',
+    "void failure;\n    return { dir: config.modelDir ?? '/nonexistent' };",
     ['robustness/startup'],
   ),
   m(

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import {
   BadRequestError,
@@ -14,7 +14,7 @@ import {
   WorkersUnavailableError,
 } from '../errors';
 import type { Logger } from '../logger';
-import { materialise } from '../model/model-dir';
+import { materialise, type ArchiveLimits } from '../model/model-dir';
 import { checkEstimate, checkLoaded, estimateWorkerBytes } from './memory';
 import { inspectModelDir } from './model-tree';
 import { checkModelName, resolveInsideRoot } from './names';
@@ -29,12 +29,11 @@ export interface ModelManagerOptions {
   /** Where archives are unpacked (inside serve's run dir, so nothing outlives serve). */
   readonly unpackDir: string;
   readonly workerSockets: readonly string[];
-  /** MODEL_SERVER_MAX_MODEL_MB, for archives. */
-  readonly maxModelBytes: number;
+  /** What an archive may unpack to, and in how long (MODEL_SERVER_MAX_MODEL_MB, MODEL_SERVER_LOAD_TIMEOUT). */
+  readonly archive: Pick<ArchiveLimits, 'maxBytes' | 'timeoutMs'>;
   /** MODEL_SERVER_MODELS_MEMORY_MB: what all workers together may hold resident. */
   readonly memoryBudgetBytes: number;
-  /** How long unpacking, and one worker's load, may take (MODEL_SERVER_LOAD_TIMEOUT, plus a margin for a worker). */
-  readonly unpackTimeoutMs: number;
+  /** How long one worker's load may take (MODEL_SERVER_LOAD_TIMEOUT, plus a margin). */
   readonly workerTimeoutMs: number;
 }
 
@@ -147,10 +146,6 @@ export class ModelManager {
   }
 
   /** At shutdown: the archives this manager unpacked. */
-  removeUnpacked(): void {
-    rmSync(this.options.unpackDir, { recursive: true, force: true });
-  }
-
   private startLoad(name: string, url: unknown): Promise<ModelDescription> {
     if (this.stopping.signal.aborted) return Promise.reject(new ShuttingDownError());
     const model: ManagedModel = {
@@ -182,12 +177,7 @@ export class ModelManager {
       const location = await resolveInsideRoot(this.options.root, url);
       model.location = location;
       const dir = await this.asLoadFailure(() =>
-        materialise(location, {
-          maxBytes: this.options.maxModelBytes,
-          timeoutMs: this.options.unpackTimeoutMs,
-          signal: this.stopping.signal,
-          parentDir: this.options.unpackDir,
-        }),
+        materialise(location, { ...this.options.archive, signal: this.stopping.signal, parentDir: this.options.unpackDir }),
       );
       model.unpacked = dir !== location;
       model.entry = { ...model.entry, dir };

@@ -90,8 +90,9 @@ async function readHeader(image: Buffer): Promise<Metadata> {
  * Decode one encoded image into `crop × crop × 3` RGB bytes (HWC): EXIF orientation applied,
  * alpha flattened onto white, an embedded colour profile applied, grey / CMYK / 16-bit
  * converted to 8-bit sRGB, shorter side resized, centre-cropped. One sharp pipeline, so JPEG
- * shrink-on-load does most of the resizing while decoding. The pixel count is checked from the header before any decoding;
- * `timeoutSeconds` (0: none) stops a decode that libvips has spent that long on.
+ * shrink-on-load does most of the resizing while decoding. The pixel count is checked from the
+ * header before any decoding; `timeoutSeconds` (0: none) stops a decode that libvips has spent
+ * that long on.
  */
 export async function decodeToRgb(image: Buffer, spec: ModelSpec, maxPixels: number, timeoutSeconds = 0): Promise<Buffer> {
   if (image.length === 0) throw new InvalidImageError('the image is empty');
