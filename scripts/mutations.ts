@@ -332,7 +332,7 @@ export const MUTATIONS: readonly Mutation[] = [
     "the model archive unpacked in TMPDIR beside the run dir, where a killed serve's copy is never removed",
     'serve.ts',
     '{ ...archiveLimits(config), parentDir: runDir }',
-    'archiveLimits(config)',
+    '{ ...archiveLimits(config), parentDir: path.dirname(runDir) }',
     ['e2e/serve'],
   ),
 ];
